@@ -1,0 +1,70 @@
+# Soil Moisture (DenseSM-E + MSDA): set-up, tests, demo and packaging.
+# `make install` then `make test` on a fresh Debian 12 machine; `make demo` runs the main job.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu selects the CPU-only torch build;
+# leave empty for PyPI's default build (CUDA on Linux x86_64).
+TORCH_INDEX ?=
+TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-rasterio python3-pyproj \
+	proj-bin xvfb xauth python3-matplotlib python3-pandas python3-scipy python3-yaml \
+	qttools5-dev-tools pyqt5-dev-tools
+export PYTHONHASHSEED := 0
+
+.PHONY: install system-packages venv test test-core test-plugin lint format demo bench package \
+	screenshot translations clean
+
+install: system-packages venv translations
+
+system-packages:
+	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		echo "Debian packages already installed"; \
+	else \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+# The venv is built from Debian's python3 with --system-site-packages: only that interpreter
+# imports qgis.core, and QGIS, GDAL, rasterio, pyproj and numpy then come from Debian.
+venv:
+	test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PIP) install -q -c constraints.txt $(TORCH_INDEX_ARG) -r requirements.txt -r requirements-dev.txt
+	$(PIP) install -q --no-deps --no-build-isolation -e .
+
+test:
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest -q
+
+test-core:
+	$(VENV)/bin/pytest -q tests/core
+
+test-plugin:
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest -q tests/plugin
+
+lint:
+	$(VENV)/bin/ruff check core soilmoisture_plugin tests scripts
+	$(VENV)/bin/mypy core
+
+format:
+	$(VENV)/bin/ruff format core soilmoisture_plugin tests scripts
+
+demo:
+	$(VENV)/bin/soilmoisture demo --out out/demo
+
+bench:
+	$(PY) scripts/bench.py
+
+translations:
+	@for ts in i18n/*.ts; do [ -e "$$ts" ] || continue; lrelease -silent "$$ts" -qm "$${ts%.ts}.qm" || exit 1; done
+
+package: translations
+	$(PY) scripts/package.py --out dist
+
+screenshot:
+	$(PY) scripts/screenshot.py --out docs/screenshot.png
+
+clean:
+	rm -rf dist build out bench-out .pytest_cache .mypy_cache .ruff_cache
