@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TORCH_INDEX ?=
 TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-rasterio python3-pyproj \
-	proj-bin xvfb xauth python3-matplotlib python3-pandas python3-scipy python3-yaml \
+	proj-bin python3-gdal xvfb xauth python3-matplotlib python3-pandas python3-scipy python3-yaml \
 	qttools5-dev-tools pyqt5-dev-tools
 export PYTHONHASHSEED := 0
 
