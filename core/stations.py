@@ -1,0 +1,991 @@
+"""In-situ soil moisture station readers: ISMN downloads and a plain CSV for field data.
+
+The dock, the Processing algorithm and the ``soilmoisture stations`` command all use
+:func:`read_station_files`. Inputs are files, folders (searched recursively) and zip archives,
+in any mix; each file's format is detected from its content by the formats registered in
+:data:`FORMATS` (ISMN "header + values", ISMN CEOP-separate, station CSV).
+
+Readings are kept when they are surface measurements (``depth_to <= 0.051 m``: the US networks'
+2-inch sensors at 0.0508 m are the 5 cm layer) with ISMN quality flag exactly ``G``, their value
+is within 0-1 m3/m3, and their station lies in the AOI. Nothing is dropped silently: every drop
+is counted in :attr:`StationData.warnings`. The daily table averages the kept readings per
+calendar day (UTC) and per 50 m EASE-2 cell.
+
+Zip archives are read in memory, member by member, never extracted by member name; the total
+uncompressed size and each member's compression ratio are capped against zip bombs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from .atomic import atomic_path
+from .errors import InputError
+from .grid import LEVELS, lonlat_to_rowcol
+from .progress import Progress
+
+if TYPE_CHECKING:  # the AOI module (shapely, pyproj) is only needed when an AOI is given
+    from .aoi import AOI
+
+SURFACE_DEPTH_M = 0.051
+"""Deepest ``depth_to`` (m) of a surface (0-5 cm) sensor; 0.0508 m (2 inches) is kept."""
+ACCEPTED_FLAGS: tuple[str, ...] = ("G",)
+"""ISMN quality flags kept by default (exactly ``G``; ``"D01,D03"`` is not ``G``)."""
+MAX_ZIP_TOTAL_BYTES = 2 * 1024**3
+"""Largest total uncompressed size read from one zip archive (bytes)."""
+MAX_ZIP_RATIO = 200.0
+"""Largest compression ratio of a zip member above :data:`ZIP_RATIO_MIN_BYTES`."""
+ZIP_RATIO_MIN_BYTES = 1024**2
+"""Members smaller than this (uncompressed) are not checked for their ratio."""
+
+READING_COLUMNS = [
+    "network", "station", "lat", "lon", "depth_from", "depth_to", "sensor", "time", "sm", "flag",
+    "source",
+]
+DAILY_COLUMNS = [
+    "network", "station", "lat", "lon", "row9", "col9", "row50", "col50", "date", "sm", "n",
+]
+
+_DATE_RE = re.compile(r"^\d{4}/\d{2}/\d{2}\s+\d{2}:\d{2}\b")
+_CEOP_RE = re.compile(r"^\d{4}/\d{2}/\d{2}\s+\d{2}:\d{2}\s+\d{4}/\d{2}/\d{2}\s+\d{2}:\d{2}\s")
+_ISMN_NAME_RE = re.compile(
+    r"^(?P<cse>[^_]+)_(?P<network>[^_]+)_(?P<station>.+)_(?P<var>[a-z_]+?)_"
+    r"(?P<dfrom>-?\d+\.\d+)_(?P<dto>-?\d+\.\d+)_(?P<sensor>.+?)_(?P<start>\d{8})_(?P<end>\d{8})"
+    r"\.stm$"
+)
+_ISMN_TIME_FORMAT = "%Y/%m/%d %H:%M"
+
+
+# -- data model ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StationMeta:
+    """One sensor of one station, as read from a file.
+
+    Attributes:
+        network: Network name (e.g. ``"SCAN"``).
+        station: Station name.
+        lat: Latitude, WGS 84 degrees.
+        lon: Longitude, WGS 84 degrees.
+        elevation: Elevation, m (None where unknown).
+        depth_from: Top of the measured layer, m below the surface.
+        depth_to: Bottom of the measured layer, m below the surface.
+        sensor: Sensor name.
+        source: The file it came from (``archive.zip:member`` inside archives).
+
+    """
+
+    network: str
+    station: str
+    lat: float
+    lon: float
+    elevation: float | None
+    depth_from: float
+    depth_to: float
+    sensor: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0):
+            raise InputError(
+                f"{self.source}: station {self.station!r} has lat={self.lat}, lon={self.lon}; "
+                "latitude must be within -90..90 and longitude within -180..180 degrees."
+            )
+
+    @property
+    def label(self) -> str:
+        """``network station (sensor depth_from-depth_to m)`` for messages."""
+        return (
+            f"{self.network} {self.station} ({self.sensor} "
+            f"{self.depth_from:.4g}-{self.depth_to:.4g} m)"
+        )
+
+
+@dataclass
+class StationData:
+    """The result of :func:`read_station_files`.
+
+    Attributes:
+        readings: Raw readings kept, columns :data:`READING_COLUMNS` (``time`` in UTC).
+        daily: Daily table, one row per 50 m cell and UTC day, columns :data:`DAILY_COLUMNS`.
+        stations: The sensors that contributed kept readings.
+        warnings: One line per partial problem, with counts.
+
+    """
+
+    readings: pd.DataFrame
+    daily: pd.DataFrame
+    stations: list[StationMeta]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Series:
+    """Readings of one sensor from one file, before filtering (parser output)."""
+
+    meta: StationMeta
+    time: pd.DatetimeIndex
+    sm: npt.NDArray[np.float64]
+    flag: npt.NDArray[np.object_]
+    line: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """A decoded station file: display name (for messages), base file name and text."""
+
+    name: str
+    filename: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Options of a read that parsers need.
+
+    Attributes:
+        unit: Unit of CSV soil moisture values without a ``unit`` column: ``"m3/m3"`` or ``"%"``.
+
+    """
+
+    unit: str = "m3/m3"
+
+    def __post_init__(self) -> None:
+        if _unit_kind(self.unit) is None:
+            raise InputError(f"unknown soil moisture unit {self.unit!r}; allowed: m3/m3 or %")
+
+
+@dataclass
+class ParseResult:
+    """What a format parser returns: series and per-file warnings."""
+
+    series: list[Series]
+    warnings: list[str] = field(default_factory=list)
+
+
+class StationFormat(Protocol):
+    """A station file format: detected from content, parsed into series."""
+
+    name: str
+    description: str
+
+    def sniff(self, src: TextSource) -> bool:
+        """Whether ``src`` looks like this format."""
+        ...
+
+    def parse(self, src: TextSource, options: ReadOptions) -> ParseResult:
+        """Parse ``src``; raise InputError when the file is unusable as a whole."""
+        ...
+
+
+FORMATS: dict[str, StationFormat] = {}
+"""Registered station formats by name, tried in order."""
+
+
+def register_format(fmt: StationFormat) -> StationFormat:
+    """Add a station format to :data:`FORMATS` (replacing one of the same name)."""
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+# -- helpers -------------------------------------------------------------------------------
+def _is_float(tok: str) -> bool:
+    try:
+        float(tok)
+    except ValueError:
+        return False
+    return True
+
+
+def _first_lines(text: str, n: int) -> list[tuple[int, str]]:
+    """Return the first ``n`` non-empty lines with their 1-based line numbers."""
+    out: list[tuple[int, str]] = []
+    for i, ln in enumerate(text.splitlines(), start=1):
+        if ln.strip():
+            out.append((i, ln))
+            if len(out) == n:
+                break
+    return out
+
+
+def _station_span(tokens: Sequence[str], start: int) -> int | None:
+    """Index after the station name: the first i > start with 5 numbers at tokens[i:i+5]."""
+    for i in range(start + 1, len(tokens) - 4):
+        if all(_is_float(t) for t in tokens[i : i + 5]):
+            return i
+    return None
+
+
+def _name_meta(filename: str) -> dict[str, Any] | None:
+    """Network, station, depths and sensor from an ISMN file name, if it is one."""
+    m = _ISMN_NAME_RE.match(filename)
+    if not m:
+        return None
+    return {
+        "network": m["network"],
+        "station": m["station"],
+        "depth_from": float(m["dfrom"]),
+        "depth_to": float(m["dto"]),
+        "sensor": m["sensor"],
+        "variable": m["var"],
+    }
+
+
+def _precise_depth(header: float, from_name: float | None) -> float:
+    """Prefer the file name's depth where it agrees with the (2-decimal) header."""
+    if from_name is not None and abs(from_name - header) <= 0.0051:
+        return from_name
+    return header
+
+
+def _first_line_note(lines: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]) -> str:
+    idx = np.flatnonzero(mask)
+    return f" (first at line {int(lines[idx[0]])})" if idx.size else ""
+
+
+def _parse_ismn_values(
+    src: TextSource,
+    rows: list[tuple[int, list[str]]],
+    date_idx: int,
+    value_idx: int,
+) -> tuple[pd.DatetimeIndex, npt.NDArray[np.float64], npt.NDArray[np.object_],
+           npt.NDArray[np.int64], list[str]]:
+    """Parse times, values, flags and line numbers of ISMN data lines; warn about bad lines."""
+    need = value_idx + 2
+    good = [(i, t) for i, t in rows if len(t) >= need]
+    short = [i for i, t in rows if len(t) < need]
+    stamps = [f"{t[date_idx]} {t[date_idx + 1]}" for _, t in good]
+    times = pd.DatetimeIndex(
+        pd.to_datetime(stamps, format=_ISMN_TIME_FORMAT, errors="coerce", utc=True)
+    )
+    values = pd.to_numeric(pd.Series([t[value_idx] for _, t in good], dtype=object),
+                           errors="coerce").to_numpy(dtype=np.float64)
+    flags = np.array([t[value_idx + 1] for _, t in good], dtype=object)
+    lines = np.array([i for i, _ in good], dtype=np.int64)
+    bad = np.asarray(times.isna()) | np.isnan(values)
+    warnings: list[str] = []
+    n_bad = len(short) + int(bad.sum())
+    if n_bad:
+        first = min([*short, *lines[bad].tolist()])
+        warnings.append(
+            f"{src.name}: {n_bad} lines that are not 'date time value flag' readings skipped "
+            f"(first at line {first})"
+        )
+    keep = ~bad
+    return times[keep], values[keep], flags[keep], lines[keep], warnings
+
+
+# -- formats ---------------------------------------------------------------------------------
+class IsmnHeaderValues:
+    """ISMN "header + values": a header line, then ``YYYY/MM/DD HH:MM value flag orig_flag``."""
+
+    name = "ismn-header-values"
+    description = (
+        "ISMN 'header + values' .stm (first line: CSE network station lat lon elevation "
+        "depth_from depth_to sensor)"
+    )
+
+    def sniff(self, src: TextSource) -> bool:
+        """Check that the first line is a station header and the next one a dated reading."""
+        head = _first_lines(src.text, 2)
+        if not head:
+            return False
+        tokens = head[0][1].split()
+        if len(tokens) < 8 or _DATE_RE.match(head[0][1].strip()):
+            return False
+        if _station_span(tokens, 1) is None:
+            return False
+        return len(head) == 1 or bool(_DATE_RE.match(head[1][1].strip()))
+
+    def parse(self, src: TextSource, options: ReadOptions) -> ParseResult:
+        """Parse one header + values file into one series."""
+        lines = src.text.splitlines()
+        header_no = next(i for i, ln in enumerate(lines) if ln.strip())
+        tokens = lines[header_no].split()
+        span = _station_span(tokens, 1)
+        assert span is not None  # sniffed
+        lat, lon, elev, dfrom, dto = (float(t) for t in tokens[span : span + 5])
+        sensor = " ".join(tokens[span + 5 :]).strip("'\"")
+        from_name = _name_meta(src.filename)
+        meta = StationMeta(
+            network=tokens[1],
+            station=" ".join(tokens[2:span]),
+            lat=lat,
+            lon=lon,
+            elevation=elev,
+            depth_from=_precise_depth(dfrom, from_name["depth_from"] if from_name else None),
+            depth_to=_precise_depth(dto, from_name["depth_to"] if from_name else None),
+            sensor=sensor or (from_name["sensor"] if from_name else "unknown"),
+            source=src.name,
+        )
+        rows = [
+            (i + 1, ln.split()) for i, ln in enumerate(lines[header_no + 1 :], start=header_no + 1)
+            if ln.strip()
+        ]
+        times, values, flags, nums, warnings = _parse_ismn_values(src, rows, 0, 2)
+        return ParseResult([Series(meta, times, values, flags, nums)], warnings)
+
+
+class IsmnCeop:
+    """ISMN CEOP-separate: every line holds two dates, the station metadata and the reading.
+
+    ``nominal_date time actual_date time CSE network station lat lon elevation depth_from
+    depth_to value flag orig_flag``; the sensor name comes from the file name.
+    """
+
+    name = "ismn-ceop"
+    description = (
+        "ISMN CEOP-separate .stm (each line: date time date time CSE network station lat lon "
+        "elevation depth_from depth_to value flag)"
+    )
+
+    def sniff(self, src: TextSource) -> bool:
+        """Check that the first line starts with two date-times followed by a station."""
+        head = _first_lines(src.text, 1)
+        if not head or not _CEOP_RE.match(head[0][1].strip()):
+            return False
+        tokens = head[0][1].split()
+        return len(tokens) >= 14 and _station_span(tokens, 6) is not None
+
+    def parse(self, src: TextSource, options: ReadOptions) -> ParseResult:
+        """Parse one CEOP file into one series (metadata from its first line and name)."""
+        head = _first_lines(src.text, 1)
+        tokens = head[0][1].split()
+        span = _station_span(tokens, 6)
+        assert span is not None  # sniffed
+        lat, lon, elev, dfrom, dto = (float(t) for t in tokens[span : span + 5])
+        from_name = _name_meta(src.filename)
+        meta = StationMeta(
+            network=tokens[5],
+            station=" ".join(tokens[6:span]),
+            lat=lat,
+            lon=lon,
+            elevation=elev,
+            depth_from=_precise_depth(dfrom, from_name["depth_from"] if from_name else None),
+            depth_to=_precise_depth(dto, from_name["depth_to"] if from_name else None),
+            sensor=from_name["sensor"] if from_name else "unknown",
+            source=src.name,
+        )
+        rows = [(i, ln.split()) for i, ln in enumerate(src.text.splitlines(), 1) if ln.strip()]
+        times, values, flags, nums, warnings = _parse_ismn_values(src, rows, 0, span + 5)
+        return ParseResult([Series(meta, times, values, flags, nums)], warnings)
+
+
+_CSV_ALIASES = {
+    "station": "station", "station_id": "station", "id": "station", "site": "station",
+    "lat": "lat", "latitude": "lat",
+    "lon": "lon", "lng": "lon", "long": "lon", "longitude": "lon",
+    "timestamp": "timestamp", "time": "timestamp", "datetime": "timestamp", "date": "timestamp",
+    "sm": "sm", "soil_moisture": "sm", "value": "sm",
+    "depth": "depth", "depth_m": "depth",
+    "flag": "flag", "quality_flag": "flag",
+    "network": "network",
+    "unit": "unit", "units": "unit",
+    "sensor": "sensor",
+}
+_CSV_REQUIRED = ("station", "lat", "lon", "timestamp", "sm")
+
+
+def _unit_kind(unit: str) -> str | None:
+    """``"fraction"`` for m3/m3, ``"percent"`` for % (vol), None if unknown."""
+    u = unit.strip().lower().replace(" ", "").replace("^", "").replace("³", "3")
+    if u in ("", "m3/m3", "m3m-3", "m3*m-3", "cm3/cm3", "cm3cm-3", "fraction", "vol"):
+        return "fraction"
+    if u in ("%", "%vol", "vol%", "percent", "%(vol)", "vol.%", "%v/v"):
+        return "percent"
+    return None
+
+
+def _csv_header(text: str) -> tuple[str, list[str]] | None:
+    """Delimiter and normalised column names of a delimited first line, if it looks like one."""
+    head = _first_lines(text, 1)
+    if not head:
+        return None
+    line = head[0][1]
+    counts = {d: line.count(d) for d in (",", ";", "\t")}
+    sep = max(counts, key=lambda d: counts[d])
+    if counts[sep] == 0:
+        return None
+    cols = [c.strip().strip('"').strip().lower() for c in line.split(sep)]
+    return sep, [_CSV_ALIASES.get(c, c) for c in cols]
+
+
+class StationCsv:
+    """Plain CSV for field data: station, lat, lon, timestamp, sm [, depth, flag, network, unit].
+
+    See ``docs/stations.md`` for the columns. Timestamps without a time zone are UTC; soil
+    moisture is m3/m3 unless the row's ``unit`` (or the read's ``unit`` option) says ``%``; a
+    missing depth is taken as the surface layer and a missing flag as ``G`` (both are reported).
+    """
+
+    name = "station-csv"
+    description = "station CSV (columns station, lat, lon, timestamp, sm; optional depth, flag, " \
+        "network, unit, sensor)"
+
+    def sniff(self, src: TextSource) -> bool:
+        """Check that the first line is a delimited header with the required columns."""
+        header = _csv_header(src.text)
+        return header is not None and all(c in header[1] for c in _CSV_REQUIRED)
+
+    def parse(self, src: TextSource, options: ReadOptions) -> ParseResult:
+        """Parse a station CSV into one series per (network, station, location, depth)."""
+        header = _csv_header(src.text)
+        assert header is not None
+        sep, cols = header
+        try:
+            df = pd.read_csv(
+                io.StringIO(src.text), sep=sep, dtype=str, keep_default_na=False,
+                skip_blank_lines=True, skipinitialspace=True,
+            )
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise InputError(f"{src.name}: cannot read the CSV: {exc}") from None
+        if len(set(cols)) != len(cols):
+            dup = sorted(c for c, k in Counter(cols).items() if k > 1)
+            raise InputError(f"{src.name}: columns {', '.join(dup)} appear more than once")
+        df.columns = cols
+        warnings: list[str] = []
+        # Line numbers: header is line 1, data rows follow (blank lines are skipped by pandas).
+        data_lines = [i for i, ln in enumerate(src.text.splitlines(), 1) if ln.strip()][1:]
+        if len(data_lines) != len(df):  # quoted multi-line fields: fall back to row numbers
+            data_lines = list(range(2, len(df) + 2))
+        line = np.asarray(data_lines, dtype=np.int64)
+        n = len(df)
+        if n == 0:
+            raise InputError(f"{src.name}: the CSV has a header but no rows")
+
+        def col(name: str, default: str = "") -> pd.Series:
+            if name in df.columns:
+                return df[name].astype(str).str.strip()
+            return pd.Series([default] * n, index=df.index, dtype=object)
+
+        station = col("station")
+        lat = pd.to_numeric(col("lat"), errors="coerce").to_numpy(dtype=np.float64)
+        lon = pd.to_numeric(col("lon"), errors="coerce").to_numpy(dtype=np.float64)
+        times = pd.DatetimeIndex(pd.to_datetime(col("timestamp"), errors="coerce", utc=True))
+        sm = pd.to_numeric(col("sm"), errors="coerce").to_numpy(dtype=np.float64)
+        depth_txt = col("depth")
+        depth = pd.to_numeric(depth_txt, errors="coerce").to_numpy(dtype=np.float64)
+        flag = col("flag").to_numpy(dtype=object)
+        network = col("network", "field").replace("", "field").to_numpy(dtype=object)
+        sensor = col("sensor", "field").replace("", "field").to_numpy(dtype=object)
+
+        bad: list[tuple[str, npt.NDArray[np.bool_]]] = [
+            ("an empty station id", (station == "").to_numpy()),
+            ("an invalid lat/lon (need -90..90, -180..180)",
+             ~(np.abs(lat) <= 90) | ~(np.abs(lon) <= 180)),
+            ("an unreadable timestamp", np.asarray(times.isna())),
+            ("a non-numeric soil moisture", np.isnan(sm)),
+            ("a non-numeric depth", (depth_txt != "").to_numpy() & np.isnan(depth)),
+        ]
+        # units: the row's unit column, else the option
+        unit_txt = col("unit")
+        unit_txt = unit_txt.where(unit_txt != "", options.unit)
+        kinds = unit_txt.map(_unit_kind)
+        unknown = kinds.isna().to_numpy()
+        if unknown.any():
+            names = sorted(set(unit_txt[unknown]))
+            bad.append((f"an unknown unit ({', '.join(map(repr, names))}; allowed m3/m3 or %)",
+                        unknown))
+        sm = np.where((kinds == "percent").to_numpy(), sm / 100.0, sm)
+        drop = np.zeros(n, dtype=bool)
+        for why, mask in bad:
+            mask = mask & ~drop
+            if mask.any():
+                warnings.append(
+                    f"{src.name}: {int(mask.sum())} rows with {why} skipped"
+                    f"{_first_line_note(line, mask)}"
+                )
+                drop |= mask
+        no_depth = ~drop & np.isnan(depth)
+        if no_depth.any():
+            warnings.append(
+                f"{src.name}: {int(no_depth.sum())} rows without a depth taken as surface "
+                "(0-0.05 m) readings"
+            )
+        no_flag = ~drop & (flag == "")
+        if no_flag.any() and "flag" in df.columns:
+            warnings.append(f"{src.name}: {int(no_flag.sum())} rows without a flag taken as G")
+        flag = np.where(flag == "", "G", flag)
+        depth_to = np.where(np.isnan(depth), 0.05, depth)
+        depth_from = np.where(np.isnan(depth), 0.0, depth)
+
+        keep = ~drop
+        frame = pd.DataFrame({
+            "network": network[keep], "station": station.to_numpy(dtype=object)[keep],
+            "lat": lat[keep], "lon": lon[keep], "depth_from": depth_from[keep],
+            "depth_to": depth_to[keep], "sensor": sensor[keep], "pos": np.flatnonzero(keep),
+        })
+        series: list[Series] = []
+        keys = ["network", "station", "lat", "lon", "depth_from", "depth_to", "sensor"]
+        for key, grp in frame.groupby(keys, sort=False):
+            net, sta, la, lo, dfr, dto, sen = key
+            pos = grp["pos"].to_numpy()
+            meta = StationMeta(str(net), str(sta), float(la), float(lo), None, float(dfr),
+                               float(dto), str(sen), src.name)
+            series.append(Series(meta, times[pos], sm[pos].astype(np.float64),
+                                 flag[pos].astype(object), line[pos]))
+        return ParseResult(series, warnings)
+
+
+register_format(IsmnHeaderValues())
+register_format(IsmnCeop())
+register_format(StationCsv())
+
+
+def detect_format(src: TextSource) -> StationFormat:
+    """Return the registered format that recognises ``src``.
+
+    Raises:
+        InputError: No format recognises it (the message lists the accepted formats).
+
+    """
+    for fmt in FORMATS.values():
+        if fmt.sniff(src):
+            return fmt
+    detail = ""
+    header = _csv_header(src.text)
+    if header is not None and src.filename.lower().endswith((".csv", ".txt")):
+        missing = [c for c in _CSV_REQUIRED if c not in header[1]]
+        if missing and len(header[1]) > 1:
+            detail = f" It looks like a CSV but lacks the columns {', '.join(missing)}."
+    first = _first_lines(src.text, 1)
+    shown = first[0][1].strip()[:60] if first else "(empty file)"
+    accepted = "; ".join(f.description for f in FORMATS.values())
+    raise InputError(
+        f"{src.name}: unknown station file format (line {first[0][0] if first else 1}: "
+        f"{shown!r}).{detail} Accepted: {accepted}."
+    )
+
+
+# -- inputs: files, folders, zips ----------------------------------------------------------
+_CANDIDATE_SUFFIXES = (".stm", ".csv", ".txt")
+_ISMN_ANCILLARY = re.compile(
+    r"(_static_variables\.csv$|^metadata\.xml$|^readme|qualityflags|^ismn_.*\.txt$)",
+    re.IGNORECASE,
+)
+
+
+def _is_ancillary(parts: Sequence[str]) -> bool:
+    """ISMN side files (metadata, read-me, static variables) that hold no readings."""
+    if not parts:
+        return False
+    return "python_metadata" in parts[:-1] or bool(_ISMN_ANCILLARY.search(parts[-1]))
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _unsafe_member(name: str) -> bool:
+    """Absolute paths, drive letters and ``..`` parts: never used, and reported."""
+    posix = name.replace("\\", "/")
+    parts = PurePosixPath(posix).parts
+    return posix.startswith("/") or bool(re.match(r"^[A-Za-z]:", posix)) or ".." in parts
+
+
+class _Reader:
+    """Walks inputs and collects sources and warnings."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        self.warnings = warnings
+        self.skipped: list[str] = []
+
+    def expand(self, path: Path) -> list[Path]:
+        """Files to read for one input path (a folder is searched recursively)."""
+        if not path.exists():
+            raise InputError(f"station input {str(path)!r} does not exist")
+        if path.is_dir():
+            files = []
+            for p in sorted(path.rglob("*")):
+                if not p.is_file() or _is_ancillary(p.relative_to(path).parts):
+                    continue
+                if p.suffix.lower() in _CANDIDATE_SUFFIXES or p.suffix.lower() == ".zip":
+                    files.append(p)
+                else:
+                    self.skipped.append(str(p))
+            return files
+        return [path]
+
+    def sources(self, path: Path) -> Iterator[TextSource]:
+        """Yield the decoded station files of one file or zip archive."""
+        if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+            yield from self._zip_sources(path)
+            return
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            self.warnings.append(f"{path}: cannot be read ({exc.strerror or exc}); skipped")
+            return
+        yield TextSource(str(path), path.name, _decode(data))
+
+    def _zip_sources(self, path: Path) -> Iterator[TextSource]:
+        try:
+            zf = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            self.warnings.append(f"{path}: not a readable zip archive ({exc}); skipped")
+            return
+        budget = MAX_ZIP_TOTAL_BYTES
+        with zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            for k, info in enumerate(infos):
+                name = info.filename
+                label = f"{path}:{name}"
+                if _unsafe_member(name):
+                    self.warnings.append(
+                        f"{label}: unsafe member path (absolute or with '..'); skipped"
+                    )
+                    continue
+                parts = PurePosixPath(name.replace("\\", "/")).parts
+                suffix = PurePosixPath(name).suffix.lower()
+                if _is_ancillary(parts):
+                    continue
+                if suffix == ".zip":
+                    self.warnings.append(f"{label}: nested zip archives are not read; skipped")
+                    continue
+                if suffix not in _CANDIDATE_SUFFIXES:
+                    self.skipped.append(label)
+                    continue
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > ZIP_RATIO_MIN_BYTES and ratio > MAX_ZIP_RATIO:
+                    self.warnings.append(
+                        f"{label}: compression ratio {ratio:.0f}:1 is above the limit of "
+                        f"{MAX_ZIP_RATIO:.0f}:1 (a possible zip bomb); skipped"
+                    )
+                    continue
+                if info.file_size > budget:
+                    self.warnings.append(
+                        f"{path}: more than {MAX_ZIP_TOTAL_BYTES / 1024**2:,.0f} MiB uncompressed; "
+                        f"stopped at {name!r}, {len(infos) - k} members not read. Unzip the "
+                        "archive and give the folder, or split it."
+                    )
+                    return
+                try:
+                    data = self._read_member(zf, info, budget)
+                except (zipfile.BadZipFile, RuntimeError, OSError, ValueError) as exc:
+                    self.warnings.append(f"{label}: cannot be read ({exc}); skipped")
+                    continue
+                if data is None:
+                    self.warnings.append(
+                        f"{label}: expands beyond its declared size or the archive's "
+                        f"{MAX_ZIP_TOTAL_BYTES / 1024**2:,.0f} MiB limit; skipped"
+                    )
+                    return
+                budget -= len(data)
+                yield TextSource(label, PurePosixPath(name).name, _decode(data))
+
+    @staticmethod
+    def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes | None:
+        """Read a member in memory, at most its declared size and the budget (None if more)."""
+        cap = min(info.file_size, budget)
+        chunks: list[bytes] = []
+        got = 0
+        with zf.open(info) as fh:
+            while True:
+                chunk = fh.read(min(1024**2, cap + 1 - got))
+                if not chunk:
+                    break
+                got += len(chunk)
+                if got > cap:
+                    return None
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+
+# -- filtering -----------------------------------------------------------------------------
+def _series_frame(s: Series) -> pd.DataFrame:
+    m = s.meta
+    n = len(s.sm)
+    return pd.DataFrame({
+        "network": [m.network] * n, "station": [m.station] * n,
+        "lat": np.full(n, m.lat), "lon": np.full(n, m.lon),
+        "depth_from": np.full(n, m.depth_from), "depth_to": np.full(n, m.depth_to),
+        "sensor": [m.sensor] * n, "time": s.time, "sm": s.sm, "flag": s.flag,
+        "source": [m.source] * n, "line": s.line,
+    })
+
+
+def _filter_series(
+    s: Series,
+    aoi: AOI | None,
+    accept: frozenset[str],
+    max_depth: float,
+    warnings: list[str],
+    csv_unit_hint: bool,
+) -> Series | None:
+    """Apply the AOI, depth, range and flag rules to one series; count what is dropped."""
+    m = s.meta
+    n = len(s.sm)
+    if n == 0:
+        warnings.append(f"{m.source}: {m.label} has no readings")
+        return None
+    if aoi is not None and not _inside(aoi, m.lat, m.lon):
+        warnings.append(
+            f"{m.source}: station {m.network} {m.station} at lat {m.lat:.5f}, lon {m.lon:.5f} "
+            f"lies outside the AOI {aoi.name!r}: {n} readings dropped"
+        )
+        return None
+    if m.depth_to > max_depth:
+        warnings.append(
+            f"{m.source}: {m.label} measures {m.depth_from:.2f}-{m.depth_to:.2f} m, deeper than "
+            f"the 0-5 cm surface layer (not a surface measurement): {n} readings dropped"
+        )
+        return None
+    out_of_range = ~((s.sm >= 0.0) & (s.sm <= 1.0))
+    if out_of_range.any():
+        idx = np.flatnonzero(out_of_range)[0]
+        hint = (
+            "; if the values are percent, add a unit column with '%' or pass the unit option %"
+            if csv_unit_hint else ""
+        )
+        warnings.append(
+            f"{m.source}: {int(out_of_range.sum())} readings of {m.label} outside 0-1 m3/m3 "
+            f"dropped (first at line {int(s.line[idx])}: {s.sm[idx]:g}){hint}"
+        )
+    flag_ok = np.isin(s.flag.astype(str), list(accept))
+    bad_flag = ~flag_ok & ~out_of_range
+    if bad_flag.any():
+        counts = Counter(s.flag[bad_flag].tolist()).most_common()
+        shown = ", ".join(f"{f}: {c}" for f, c in counts[:6])
+        more = f", {len(counts) - 6} other flags" if len(counts) > 6 else ""
+        warnings.append(
+            f"{m.source}: {int(bad_flag.sum())} readings of {m.label} with a flag other than "
+            f"{'/'.join(sorted(accept))} dropped ({shown}{more})"
+        )
+    keep = flag_ok & ~out_of_range
+    if not keep.any():
+        return None
+    return Series(m, s.time[keep], s.sm[keep], s.flag[keep], s.line[keep])
+
+
+def _inside(aoi: AOI, lat: float, lon: float) -> bool:
+    import shapely
+
+    from .grid import lonlat_to_xy
+
+    x, y = lonlat_to_xy(lon, lat)
+    return bool(shapely.contains_xy(aoi.geometry, float(x), float(y)))
+
+
+def _drop_duplicates(readings: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+    """Keep the first reading per sensor and timestamp; count the others per file."""
+    key = ["network", "station", "depth_from", "depth_to", "sensor", "lat", "lon", "time"]
+    dup = readings.duplicated(subset=key, keep="first")
+    if dup.any():
+        first_src = readings.groupby(key, sort=False)["source"].transform("first")
+        dups = readings[dup].assign(first_src=first_src[dup])
+        for (src, orig), grp in dups.groupby(["source", "first_src"], sort=False):
+            where = "within the file" if src == orig else f"already read from {orig}"
+            warnings.append(
+                f"{src}: {len(grp)} readings with a duplicate timestamp {where} dropped (first "
+                f"at line {int(grp['line'].iloc[0])}, {grp['time'].iloc[0]:%Y-%m-%d %H:%M} UTC); "
+                "the first reading of each timestamp was kept"
+            )
+    return readings[~dup]
+
+
+# -- daily table ---------------------------------------------------------------------------
+def daily_table(readings: pd.DataFrame) -> pd.DataFrame:
+    """Average readings per calendar day (UTC) and per 50 m EASE-2 cell.
+
+    Each sensor's readings are first averaged per day; the sensors (and stations) in one 50 m
+    cell are then averaged with equal weight. ``n`` is the number of readings used.
+
+    Args:
+        readings: Columns network, station, lat, lon, depth_from, depth_to, sensor, time (UTC,
+            tz-aware), sm.
+
+    Returns:
+        One row per cell and day, columns :data:`DAILY_COLUMNS`; ``date`` is the UTC day as a
+        tz-naive midnight timestamp; sorted by network, station, date.
+
+    """
+    if readings.empty:
+        return pd.DataFrame(columns=DAILY_COLUMNS)
+    r = readings.copy()
+    r["date"] = r["time"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    sensor_key = ["network", "station", "lat", "lon", "depth_from", "depth_to", "sensor"]
+    per_sensor = (
+        r.groupby(sensor_key + ["date"], sort=False)["sm"].agg(["mean", "size"]).reset_index()
+    )
+    row50, col50 = lonlat_to_rowcol(per_sensor["lon"].to_numpy(), per_sensor["lat"].to_numpy(),
+                                    "50m")
+    per_sensor["row50"] = row50
+    per_sensor["col50"] = col50
+
+    def _join(values: pd.Series) -> str:
+        return "+".join(sorted(set(map(str, values))))
+
+    grouped = per_sensor.groupby(["row50", "col50", "date"], sort=False)
+    daily = grouped.agg(
+        network=("network", _join),
+        station=("station", _join),
+        lat=("lat", "mean"),
+        lon=("lon", "mean"),
+        sm=("mean", "mean"),
+        n=("size", "sum"),
+    ).reset_index()
+    k = LEVELS["50m"] // LEVELS["9km"]
+    daily["row9"] = daily["row50"] // k
+    daily["col9"] = daily["col50"] // k
+    daily["n"] = daily["n"].astype(np.int64)
+    daily = daily[DAILY_COLUMNS].sort_values(["network", "station", "date"], kind="stable")
+    return daily.reset_index(drop=True)
+
+
+# -- public entry points -------------------------------------------------------------------
+def read_station_files(
+    paths: Sequence[str | os.PathLike[str]],
+    aoi: AOI | None = None,
+    progress: Progress | None = None,
+    unit: str = "m3/m3",
+    accept_flags: Sequence[str] = ACCEPTED_FLAGS,
+    max_depth_m: float = SURFACE_DEPTH_M,
+) -> StationData:
+    """Read ISMN files, folders, zip archives and station CSVs into readings and a daily table.
+
+    Args:
+        paths: Files, folders (searched recursively) and zip archives, in any mix.
+        aoi: Keep only stations inside this AOI (stations outside are reported).
+        progress: Reports one step per file; checked for cancellation between files.
+        unit: Unit of CSV values in files without a ``unit`` column: ``"m3/m3"`` or ``"%"``.
+            ISMN files are always m3/m3.
+        accept_flags: ISMN quality flags kept (default exactly ``G``).
+        max_depth_m: Deepest ``depth_to`` kept, m (default 0.051: the 0-5 cm layer,
+            including 2-inch sensors at 0.0508 m).
+
+    Returns:
+        The kept readings, the daily table, the contributing sensors and the warnings.
+
+    Raises:
+        InputError: An input does not exist, or no usable reading remains (the message names
+            the files and what was wrong with them).
+        Cancelled: The progress was cancelled.
+
+    """
+    if not paths:
+        raise InputError("no station files given; give ISMN files, folders or zip archives")
+    options = ReadOptions(unit=unit)
+    accept = frozenset(str(f).strip() for f in accept_flags)
+    progress = progress or Progress()
+    warnings: list[str] = []
+    reader = _Reader(warnings)
+    files: list[Path] = []
+    for p in paths:
+        files.extend(reader.expand(Path(p)))
+    problems: list[str] = []  # file-level errors, also shown in the final error
+    frames: list[pd.DataFrame] = []
+    metas: dict[StationMeta, None] = {}
+    n_sources = 0
+    for k, path in enumerate(files):
+        progress.check()
+        progress.message(f"reading {path.name}")
+        for src in reader.sources(path):
+            progress.check()
+            n_sources += 1
+            try:
+                fmt = detect_format(src)
+                result = fmt.parse(src, options)
+            except InputError as exc:
+                problems.append(str(exc))
+                continue
+            warnings.extend(result.warnings)
+            for s in result.series:
+                kept = _filter_series(s, aoi, accept, max_depth_m, warnings,
+                                      csv_unit_hint=isinstance(fmt, StationCsv))
+                if kept is not None:
+                    frames.append(_series_frame(kept))
+                    metas[kept.meta] = None
+        progress.fraction((k + 1) / len(files))
+    if reader.skipped:
+        shown = ", ".join(reader.skipped[:5])
+        more = f" and {len(reader.skipped) - 5} more" if len(reader.skipped) > 5 else ""
+        warnings.append(
+            f"{len(reader.skipped)} files that are not station files (not .stm, .csv, .txt or "
+            f".zip) skipped: {shown}{more}"
+        )
+    if not frames:
+        where = ", ".join(str(p) for p in paths)
+        if n_sources == 0 and not problems:
+            raise InputError(
+                f"no station files found in {where}; expected ISMN .stm files, station CSVs, "
+                "or folders / zip archives holding them."
+            )
+        if len(problems) == 1 and not warnings:
+            raise InputError(problems[0])
+        details = "\n  ".join(problems + warnings) or "no readings"
+        raise InputError(f"no usable soil moisture readings in {where}:\n  {details}")
+    all_warnings = [f"{p} The file was skipped." for p in problems] + warnings
+    readings = pd.concat(frames, ignore_index=True)
+    readings = _drop_duplicates(readings, all_warnings)
+    readings = readings.sort_values(["network", "station", "sensor", "time"], kind="stable")
+    readings = readings[READING_COLUMNS].reset_index(drop=True)
+    stations: dict[tuple[Any, ...], StationMeta] = {}
+    for meta in metas:
+        key = (meta.network, meta.station, meta.lat, meta.lon, meta.depth_from, meta.depth_to,
+               meta.sensor)
+        stations.setdefault(key, meta)
+    return StationData(readings, daily_table(readings), list(stations.values()), all_warnings)
+
+
+def station_summary(data: StationData) -> pd.DataFrame:
+    """One row per kept sensor: network, station, lat, lon, depth, sensor, days, first, last, sm.
+
+    ``days`` counts UTC days with readings; ``sm`` is the mean of the sensor's daily means.
+    """
+    r = data.readings
+    if r.empty:
+        return pd.DataFrame(columns=["network", "station", "lat", "lon", "depth", "sensor",
+                                     "days", "first", "last", "sm", "readings"])
+    r = r.assign(date=r["time"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize())
+    key = ["network", "station", "lat", "lon", "depth_from", "depth_to", "sensor"]
+    daily = r.groupby(key + ["date"], sort=False)["sm"].agg(["mean", "size"]).reset_index()
+    g = daily.groupby(key, sort=False)
+    out = g.agg(days=("date", "nunique"), first=("date", "min"), last=("date", "max"),
+                sm=("mean", "mean"), readings=("size", "sum")).reset_index()
+    pairs = zip(out["depth_from"], out["depth_to"], strict=True)
+    out["depth"] = [f"{a:.4g}-{b:.4g} m" for a, b in pairs]
+    cols = ["network", "station", "lat", "lon", "depth", "sensor", "days", "first", "last", "sm",
+            "readings"]
+    return out[cols].sort_values(["network", "station"], kind="stable").reset_index(drop=True)
+
+
+def write_daily_csv(daily: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write the daily table as CSV atomically (dates as YYYY-MM-DD, sm to 5 decimals).
+
+    Raises:
+        InputError: The table lacks daily columns.
+
+    """
+    missing = [c for c in DAILY_COLUMNS if c not in daily.columns]
+    if missing:
+        raise InputError(f"not a daily station table: missing columns {', '.join(missing)}")
+    out = daily[DAILY_COLUMNS].copy()
+    out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
+    out["lat"] = out["lat"].astype(float).round(6)
+    out["lon"] = out["lon"].astype(float).round(6)
+    out["sm"] = out["sm"].astype(float).round(5)
+    with atomic_path(path) as tmp:
+        out.to_csv(tmp, index=False, lineterminator="\n")
+
+
+__all__ = [
+    "ACCEPTED_FLAGS", "DAILY_COLUMNS", "FORMATS", "MAX_ZIP_RATIO", "MAX_ZIP_TOTAL_BYTES",
+    "READING_COLUMNS", "SURFACE_DEPTH_M", "ParseResult", "ReadOptions", "Series", "StationCsv",
+    "StationData", "StationFormat", "StationMeta", "IsmnCeop", "IsmnHeaderValues", "TextSource",
+    "daily_table", "detect_format", "read_station_files", "register_format", "station_summary",
+    "write_daily_csv",
+]
