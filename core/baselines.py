@@ -281,7 +281,8 @@ def leave_one_station_out(
         x: Model inputs, shape ``(n_samples, n_features)`` (only checked against ``y``; the
             callback indexes the data it needs itself).
         y: Targets, shape ``(n_samples,)``.
-        station_ids: Station of each sample, shape ``(n_samples,)``.
+        station_ids: Station of each sample, shape ``(n_samples,)``. Any group id works: pass
+            fold ids (stations grouped into k folds) for k-fold-by-station validation.
         fit_predict: The train-and-predict callback.
         progress: Optional progress reporter; cancellation is checked between folds.
 
