@@ -131,3 +131,111 @@ def fake_compute_pixels(
         return out
 
     return compute
+
+
+# -- a synthetic Earth Engine for the scene tests ---------------------------------------------
+
+SCENE_VALUES = {
+    "vv": -12.0,
+    "vh": -18.0,
+    "angle": 38.0,
+    "sand": 400.0,
+    "clay": 200.0,
+    "bdod": 130.0,
+    "elevation": 100.0,
+    "slope": 2.0,
+    "aspect": 180.0,
+    "ndvi": 5000.0,
+    "t": 280.0,
+    "p": 0.002,
+    "am": 0.25,
+    "pm": 0.20,
+    "qam": 0.0,
+    "qpm": 0.0,
+}
+
+
+def scene_values(band: str, grid: GridWindow) -> np.ndarray:
+    """Plausible constant values per band family (prefix before the first underscore)."""
+    family = band.split("_", 1)[0]
+    return np.full(grid.shape, SCENE_VALUES[family])
+
+
+def footprint(west: float, south: float, east: float, north: float) -> dict[str, Any]:
+    """A GeoJSON polygon geometry."""
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+@dataclass
+class FakeValues:
+    """Answers the two metadata requests (by their ``params``) like Earth Engine would.
+
+    Attributes:
+        scenes: ``{date: [(pass, orbit, fraction of the window width covered), ...]}``; each
+            entry becomes two same-day slices (north and south halves).
+        ndvi_gap_after: composites dated after this are "not yet published".
+        era5_last: last published ERA5-Land day.
+    """
+
+    scenes: dict[Any, list[tuple[str, int, float]]] = field(default_factory=dict)
+    ndvi_gap_after: Any = None
+    era5_last: Any = None
+    calls: list[Any] = field(default_factory=list)
+
+    def compute(self, request: Any) -> Any:
+        import datetime as dt
+
+        from core.sources.earthengine import lonlat_bounds
+
+        self.calls.append(request)
+        p = request.params
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+        def ms(d: dt.date) -> int:
+            return int((dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC) - epoch)
+                       .total_seconds() * 1000)
+
+        if p["kind"] == "s1":
+            w, s, e, n = lonlat_bounds(p["window9"])
+            feats = []
+            for d, accs in sorted(self.scenes.items()):
+                if not p["start"] <= d <= p["end"]:
+                    continue
+                for orbit_pass, orbit, frac in accs:
+                    east = w + (e - w) * frac
+                    mid = (s + n) / 2
+                    for lo, hi in ((s - 1, mid), (mid, n + 1)):
+                        feats.append({
+                            "type": "Feature",
+                            "geometry": footprint(w - 1, lo, east, hi),
+                            "properties": {"t": ms(d) + 3600_000, "pass": orbit_pass,
+                                           "orbit": orbit, "platform": "A"},
+                        })
+            return {"type": "FeatureCollection", "features": feats}
+        assert p["kind"] == "scene"
+        date = p["date"]
+
+        def listing(days: list[dt.date], fmt: str) -> dict[str, list[Any]]:
+            return {"index": [d.strftime(fmt) for d in days], "t": [ms(d) for d in days]}
+
+        lo = date - dt.timedelta(days=366)
+        mod, myd = [], []
+        for y in range(lo.year, date.year + 1):
+            mod += [dt.date(y, 1, 1) + dt.timedelta(days=k) for k in range(0, 365, 16)]
+            myd += [dt.date(y, 1, 9) + dt.timedelta(days=k) for k in range(0, 357, 16)]
+        last = self.ndvi_gap_after or date
+        mod = [d for d in mod if lo <= d < date and d <= last]
+        myd = [d for d in myd if lo <= d < date and d <= last]
+        era5_end = self.era5_last or date + dt.timedelta(days=400)
+        era5 = [lo + dt.timedelta(days=k) for k in range(366 + 368)]
+        era5 = [d for d in era5 if d <= era5_end]
+        smap = [date + dt.timedelta(days=k) for k in range(-30, 31)]
+        switch = dt.date(2023, 12, 4)
+        return {
+            "mod": listing(mod, "%Y_%m_%d"),
+            "myd": listing(myd, "%Y_%m_%d"),
+            "era5": listing(era5, "%Y%m%d"),
+            "smap005": listing([d for d in smap if d < switch], "%Y%m%d"),
+            "smap006": listing([d for d in smap if d >= switch], "%Y%m%d"),
+        }
