@@ -90,3 +90,16 @@ def test_bad_key_rejected() -> None:
 def test_human_size() -> None:
     assert cache_mod.human_size(512) == "512 B"
     assert cache_mod.human_size(12_300_000) == "12.3 MB"
+
+
+def test_cache_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    from core.cli import main
+
+    c = ArrayCache()
+    c.put(KEY, {"a": np.zeros(1000)})
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert str(c.root) in out and "entries:      1" in out and "kB" in out
+    assert main(["cache", "clear"]) == 0
+    assert "removed 2 files" in capsys.readouterr().out
+    assert c.entries() == []

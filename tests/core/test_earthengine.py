@@ -303,3 +303,26 @@ def test_live_earth_engine_scene() -> None:
     assert accs, "Sentinel-1 should cover 5 E, 52 N every few days"
     scene = src.scene(W9, accs[0].date)
     assert np.isfinite(scene.vv).mean() > 0.5
+
+
+def test_s1_dates_command(
+    ee_offline: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import core.sources.base as base
+    from core.cli import main
+
+    values = FakeValues(scenes={dt.date(2021, 6, 9): [("DESCENDING", 37, 1.0)]})
+    seen: dict[str, Any] = {}
+
+    def fake_get_source(name: str, **options: Any) -> Any:
+        seen.update(options, name=name)
+        return make_source(values)
+
+    monkeypatch.setattr(base, "get_source", fake_get_source)
+    rc = main(["s1-dates", "--aoi", "4.95,51.95,5.05,52.05", "--start", "2021-06-01",
+               "--end", "2021-06-30", "--offline"])
+    out = capsys.readouterr().out
+    assert rc == 0 and seen == {"name": "gee", "project": None, "offline": True}
+    assert "2021-06-09" in out and "DESCENDING" in out and "37" in out and "100%" in out
+    assert main(["s1-dates", "--aoi", "4.95,51.95,5.05,52.05", "--start", "2021-06-30",
+                 "--end", "2021-06-01"]) == 2
