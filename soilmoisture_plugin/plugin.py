@@ -1,0 +1,139 @@
+"""The plugin object QGIS creates through ``classFactory``: it only wires things together.
+
+- ``initProcessing``: registers the Processing provider (also called by QGIS when the plugin is
+  used headless, e.g. from ``qgis_process``).
+- ``initGui``: installs the translator, the menu entry and toolbar button that show the dock,
+  and warns (message bar) when torch or earthengine-api is missing.
+- ``unload``: undoes each of these exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+from .compat import MSG_WARNING
+from .deps import DependencyReport, check_dependencies
+from .i18n import install_translator, remove_translator, tr
+
+ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icon.svg"
+MENU = "&Soil Moisture"
+
+
+def plugin_icon() -> QIcon:
+    """Return the plugin's icon."""
+    return QIcon(str(ICON_PATH))
+
+
+class SoilMoisturePlugin:
+    """Soil moisture plugin: a dock ("Adapt & Map") and a Processing provider."""
+
+    def __init__(self, iface: Any) -> None:
+        """Keep the QGIS interface; nothing heavy is imported here."""
+        self.iface = iface
+        self.dependencies: DependencyReport = check_dependencies()
+        self.provider: Any = None
+        self.dock: Any = None
+        self.action: QAction | None = None
+        self.menu = MENU
+        self._translator = install_translator()
+        self._dependency_message: Any = None
+
+    # -- Processing ------------------------------------------------------------------------
+    def initProcessing(self) -> None:  # noqa: N802 (QGIS API)
+        """Register the Processing provider (once)."""
+        if self.provider is not None:
+            return
+        from .algorithms.provider import SoilMoistureProvider
+
+        self.provider = SoilMoistureProvider(self.dependencies)
+        QgsApplication.processingRegistry().addProvider(self.provider)
+
+    # -- GUI -----------------------------------------------------------------------------
+    def initGui(self) -> None:  # noqa: N802 (QGIS API)
+        """Add the menu entry and toolbar button, the provider, and warn of missing packages."""
+        self.initProcessing()
+        self.action = QAction(plugin_icon(), tr("Soil Moisture"), self.iface.mainWindow())
+        self.action.setObjectName("soilmoisture_show_dock")
+        self.action.setCheckable(True)
+        self.action.setToolTip(tr("Show the Soil Moisture dock (Adapt & Map)"))
+        self.action.toggled.connect(self._toggle_dock)
+        self.iface.addPluginToMenu(self.menu, self.action)
+        self.iface.addToolBarIcon(self.action)
+        if not self.dependencies.ok:
+            self._warn_missing_dependencies()
+
+    def _warn_missing_dependencies(self) -> None:
+        """Show which packages are missing and the exact command that installs them."""
+        from .deps import PURPOSE
+
+        uses = "; ".join(
+            tr("{package} is needed for {purpose}").format(package=p, purpose=tr(PURPOSE[n]))
+            for n, p in zip(
+                self.dependencies.missing, self.dependencies.requirements(), strict=True
+            )
+        )
+        text = tr("{uses}. Install into QGIS's Python with: {command} and restart QGIS.").format(
+            uses=uses, command=self.dependencies.install_command()
+        )
+        self._dependency_message = self.iface.messageBar().pushMessage(
+            tr("Soil Moisture"), text, MSG_WARNING, 0
+        )
+
+    def show_dock(self) -> Any:
+        """Create the dock on first use and show it; returns it."""
+        if self.dock is None:
+            from .gui.dock import SoilMoistureDock
+
+            self.dock = SoilMoistureDock(self.iface, self.dependencies)
+            self.dock.setObjectName("SoilMoistureDock")
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+            self.dock.visibilityChanged.connect(self._dock_visibility)
+        self.dock.show()
+        self.dock.raise_()
+        if self.action is not None and not self.action.isChecked():
+            self.action.setChecked(True)
+        return self.dock
+
+    def _toggle_dock(self, checked: bool) -> None:  # noqa: FBT001 (Qt signal)
+        if checked:
+            self.show_dock()
+        elif self.dock is not None:
+            self.dock.hide()
+
+    def _dock_visibility(self, visible: bool) -> None:  # noqa: FBT001 (Qt signal)
+        if self.action is not None and self.action.isChecked() != visible:
+            self.action.blockSignals(True)
+            self.action.setChecked(visible)
+            self.action.blockSignals(False)
+
+    def unload(self) -> None:
+        """Remove everything :meth:`initGui` and :meth:`initProcessing` added."""
+        if self.dock is not None:
+            self.dock.shutdown()
+            self.iface.removeDockWidget(self.dock)
+            self.dock.setParent(None)
+            self.dock.deleteLater()
+            self.dock = None
+        if self.action is not None:
+            self.iface.removePluginMenu(self.menu, self.action)
+            self.iface.removeToolBarIcon(self.action)
+            self.action.setParent(None)
+            self.action.deleteLater()
+            self.action = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        if self._dependency_message is not None:
+            try:
+                self.iface.messageBar().popWidget(self._dependency_message)
+            except RuntimeError:  # already closed by the user (C++ object deleted)
+                pass
+            self._dependency_message = None
+        remove_translator(self._translator)
+        self._translator = None
