@@ -1,0 +1,199 @@
+"""The dock flow on the demo scene with qtbot: draw an AOI, load stations, find dates, run, cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsPointXY,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRectangle,
+)
+from qgis.gui import QgsMapMouseEvent
+from qgis.PyQt.QtCore import QEvent, QPoint, Qt
+
+from .conftest import module
+from .test_processing import demo_date, has_pipeline
+
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture()
+def plugin(
+    plugin_package: ModuleType, qgis_iface: Any, tmp_path: Path, qgis_new_project: None
+) -> Iterator[Any]:
+    """The plugin started as QGIS does, its dock shown, the canvas on the demo area."""
+    from qgis.core import QgsSettings
+
+    QgsSettings().setValue("soilmoisture/last_output_dir", str(tmp_path / "out"))
+    canvas = qgis_iface.mapCanvas()
+    canvas.resize(600, 600)
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
+    xmin, ymin, xmax, ymax = module("core.sources.demo").DEMO_AOI_BBOX
+    canvas.setExtent(QgsRectangle(xmin - 0.05, ymin - 0.05, xmax + 0.05, ymax + 0.05))
+    instance = plugin_package.classFactory(qgis_iface)
+    instance.initGui()
+    instance.show_dock()
+    yield instance
+    instance.unload()
+    QgsProject.instance().removeAllMapLayers()
+
+
+def wait_task(qtbot: Any, task: Any) -> None:
+    assert task is not None
+    qtbot.waitUntil(lambda: task.done, timeout=TIMEOUT_MS)
+
+
+def mouse(
+    canvas: Any, kind: QEvent.Type, x: float, y: float, button: Any = Qt.MouseButton.LeftButton
+) -> Any:
+    pixel = canvas.getCoordinateTransform().transform(QgsPointXY(x, y))
+    pos = QPoint(round(pixel.x()), round(pixel.y()))
+    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
+    return QgsMapMouseEvent(canvas, kind, pos, button, buttons)
+
+
+def draw_rectangle(dock: Any, bbox: tuple[float, float, float, float]) -> None:
+    canvas, tool = dock.canvas, dock.map_tool
+    xmin, ymin, xmax, ymax = bbox
+    tool.canvasPressEvent(mouse(canvas, QEvent.Type.MouseButtonPress, xmin, ymax))
+    tool.canvasMoveEvent(mouse(canvas, QEvent.Type.MouseMove, (xmin + xmax) / 2, (ymin + ymax) / 2))
+    tool.canvasReleaseEvent(mouse(canvas, QEvent.Type.MouseButtonRelease, xmax, ymin))
+
+
+def test_draw_rectangle_sets_the_aoi_with_area_and_cells(plugin: Any) -> None:
+    dock = plugin.dock
+    dock.start_draw("rectangle")
+    assert dock.canvas.mapTool() is dock.map_tool
+    canvas, tool = dock.canvas, dock.map_tool
+    tool.canvasPressEvent(mouse(canvas, QEvent.Type.MouseButtonPress, -97.50, 36.68))
+    tool.canvasMoveEvent(mouse(canvas, QEvent.Type.MouseMove, -97.45, 36.62))
+    live = dock.area_label.text()
+    assert "km" in live and "50 m" in live  # live area while dragging
+    tool.canvasReleaseEvent(mouse(canvas, QEvent.Type.MouseButtonRelease, -97.43, 36.60))
+    assert dock.aoi is not None
+    assert 50 < dock.aoi.area_km2 < 100
+    assert f"{dock.aoi.n_cells50:,}" in dock.area_label.text()
+    assert dock.canvas.mapTool() is not dock.map_tool  # the tool hands back after drawing
+
+
+def test_draw_polygon_with_clicks(plugin: Any) -> None:
+    dock = plugin.dock
+    dock.start_draw("polygon")
+    canvas, tool = dock.canvas, dock.map_tool
+    for x, y in ((-97.50, 36.60), (-97.43, 36.60), (-97.46, 36.68)):
+        tool.canvasPressEvent(mouse(canvas, QEvent.Type.MouseButtonPress, x, y))
+    tool.canvasPressEvent(
+        mouse(canvas, QEvent.Type.MouseButtonPress, -97.46, 36.68, Qt.MouseButton.RightButton)
+    )
+    assert dock.aoi is not None
+    assert 10 < dock.aoi.area_km2 < 40
+
+
+def test_too_large_extent_is_refused_with_the_reason(plugin: Any) -> None:
+    dock = plugin.dock
+    dock.extent_edit.setText("-100, 30, -98, 32 [EPSG:4326]")
+    dock.use_typed_extent()
+    assert dock.aoi is None
+    assert "too large" in dock.area_label.text()
+    assert not dock.run_button.isEnabled()
+
+
+def test_demo_area_stations_and_dates(plugin: Any, qtbot: Any) -> None:
+    dock = plugin.dock
+    dock.use_demo_area()
+    assert dock.aoi is not None and dock.source_combo.currentData() == "demo"
+    dock.load_demo_stations()
+    wait_task(qtbot, next(iter(dock._tasks)) if dock._tasks else None)
+    qtbot.waitUntil(lambda: dock.station_list.count() > 0, timeout=TIMEOUT_MS)
+    layer = QgsProject.instance().mapLayer(dock.stations_layer_id)
+    assert layer is not None and layer.featureCount() == dock.station_list.count()
+    assert {"station", "network", "samples", "first", "last"} <= set(layer.fields().names())
+    assert all(
+        dock.station_list.item(i).checkState() == Qt.CheckState.Checked
+        for i in range(dock.station_list.count())
+    )
+
+    wait_task(qtbot, dock.find_dates())
+    assert dock.dates_tree.topLevelItemCount() >= 4
+    assert dock.dates_tree.topLevelItem(0).text(1) in ("Ascending", "Descending")
+    first = dock.dates_tree.topLevelItem(0)
+    first.setCheckState(0, Qt.CheckState.Checked)
+    assert dock.map_dates() == (dt.date.fromisoformat(first.text(0)),)
+
+    # untick a station: the run gets a CSV of the ticked ones only
+    dock.station_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    run_dir = Path(dock.output_widget.filePath()) / "probe"
+    inputs = dock._station_inputs(run_dir)
+    assert inputs == (run_dir / "selected_stations.csv",)
+    data = module("core.stations").read_station_files(list(inputs))
+    assert len({m.station for m in data.stations}) == len(dock.checked_stations())
+
+
+def test_settings_persist(plugin: Any) -> None:
+    dock = plugin.dock
+    dock._select(dock.method_combo, "da")
+    dock._select(dock.source_combo, "demo")
+    dock.save_settings()
+    settings = module("soilmoisture_plugin.settings").PluginSettings()
+    assert settings.get("method") == "da" and settings.get("source") == "demo"
+
+
+def _prepare_demo(plugin: Any, qtbot: Any) -> Any:
+    dock = plugin.dock
+    dock.use_demo_area()
+    dock.load_demo_stations()
+    wait_task(qtbot, next(iter(dock._tasks)))
+    dock.date_edit.setDate(module("soilmoisture_plugin.gui.dock").qdate(demo_date()))
+    return dock
+
+
+def _config(dock: Any, pretrained_dir: Path, epochs: int) -> Any:
+    import dataclasses
+
+    config = dock.build_config()
+    return dataclasses.replace(
+        config, models=str(pretrained_dir), epochs=epochs, cross_validate=False, baselines=False
+    )
+
+
+@pytest.mark.skipif(not has_pipeline(), reason="the engine's pipeline is not complete")
+def test_run_adds_styled_layers_and_results(plugin: Any, qtbot: Any, pretrained_dir: Path) -> None:
+    dock = _prepare_demo(plugin, qtbot)
+    task = dock.start_run(_config(dock, pretrained_dir, epochs=1))
+    assert task is not None and not dock.run_button.isEnabled() and dock.cancel_button.isEnabled()
+    wait_task(qtbot, task)
+    assert dock.result is not None, dock.status_label.text()
+    layers = [QgsProject.instance().mapLayer(i) for i in dock.result_layer_ids]
+    assert len(layers) == 2 and all(isinstance(layer, QgsRasterLayer) for layer in layers)
+    mean, spread = layers
+    renderer = mean.renderer()
+    assert renderer.type() == "singlebandpseudocolor"
+    assert renderer.classificationMin() == 0.0 and renderer.classificationMax() == 0.5
+    items = renderer.shader().rasterShaderFunction().colorRampItemList()
+    assert items[0].label.endswith("m³/m³")
+    assert spread.renderer().band() == 2
+    assert dock.progress_bar.value() == 100
+    assert dock.open_report_button.isEnabled() == bool(dock.result.report_html)
+    assert dock.run_button.isEnabled()
+
+
+@pytest.mark.skipif(not has_pipeline(), reason="the engine's pipeline is not complete")
+def test_cancel_run_leaves_no_tif(plugin: Any, qtbot: Any, pretrained_dir: Path) -> None:
+    dock = _prepare_demo(plugin, qtbot)
+    config = _config(dock, pretrained_dir, epochs=50)
+    task = dock.start_run(config)
+    qtbot.waitUntil(lambda: dock.progress_bar.value() > 0, timeout=TIMEOUT_MS)
+    dock.cancel_run()
+    wait_task(qtbot, task)
+    assert dock.result is None
+    assert "Cancelled" in dock.status_label.text()
+    assert not list(Path(config.out_dir).rglob("*.tif"))
+    assert dock.run_button.isEnabled() and not dock.cancel_button.isEnabled()
