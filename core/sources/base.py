@@ -173,6 +173,9 @@ def get_source(name: str, **options: Any) -> InputSource:
 
 
 def _load_builtin() -> None:
-    # Imported lazily so that importing the registry stays cheap and optional parts
-    # (earthengine-api) are only needed when used.
-    from . import demo, earthengine  # noqa: F401
+    # Imported lazily so that importing the registry stays cheap; the modules themselves
+    # import their optional packages (earthengine-api) only when used.
+    import importlib
+
+    for module in (".demo", ".earthengine"):
+        importlib.import_module(module, __package__)
