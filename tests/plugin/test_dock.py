@@ -1,4 +1,4 @@
-"""The dock flow on the demo scene with qtbot: draw an AOI, load stations, find dates, run, cancel."""
+"""The dock flow on the demo scene (qtbot): draw an AOI, load stations, find dates, run, cancel."""
 
 from __future__ import annotations
 
