@@ -22,8 +22,13 @@ def fake_job(job: BatchJob, out_dir: str, torch_threads: int | None = None) -> J
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "done.txt").write_text(f"{job.name} pid={os.getpid()} threads={torch_threads}")
     return JobResult(
-        name=job.name, status="ok", out_dir=str(folder), maps=[str(folder / "done.txt")],
-        rmse=0.05, rmse_kind="held out", key=job.cache_key(),
+        name=job.name,
+        status="ok",
+        out_dir=str(folder),
+        maps=[str(folder / "done.txt")],
+        rmse=0.05,
+        rmse_kind="held out",
+        key=job.cache_key(),
     )
 
 
@@ -141,8 +146,11 @@ def test_local_dask_cluster_runs_jobs_and_survives_a_crash(tmp_path: Path, stati
 def test_run_job_reports_a_failure_instead_of_raising(tmp_path: Path, stations: Path) -> None:
     # the station lies far outside this AOI: a user error, reported in the result
     job = BatchJob(
-        name="elsewhere", aoi="5.0,52.0,5.05,52.05", stations=(str(stations),),
-        dates=("2020-06-01",), source="demo",
+        name="elsewhere",
+        aoi="5.0,52.0,5.05,52.05",
+        stations=(str(stations),),
+        dates=("2020-06-01",),
+        source="demo",
     )
     result = run_job(job, tmp_path / "out")
     assert result.status == "failed"
