@@ -130,15 +130,13 @@ def describe_area(area: float, limit_km2: float = MAX_AOI_KM2) -> tuple[str, str
 
     """
     cells = area / CELL50_KM2
-    text = tr("{area:,.1f} km\u00b2, about {cells:,.0f} cells of 50 m").format(
-        area=area, cells=cells
-    )
+    text = tr("{area:,.1f} km², about {cells:,.0f} cells of 50 m").format(area=area, cells=cells)
     if area > limit_km2:
-        warning = tr("Too large: the limit is {limit:,.0f} km\u00b2. Draw a smaller area.").format(
+        warning = tr("Too large: the limit is {limit:,.0f} km². Draw a smaller area.").format(
             limit=limit_km2
         )
     elif area > WARN_FRACTION * limit_km2:
-        warning = tr("Close to the {limit:,.0f} km\u00b2 limit: runs will be long.").format(
+        warning = tr("Close to the {limit:,.0f} km² limit: runs will be long.").format(
             limit=limit_km2
         )
     else:

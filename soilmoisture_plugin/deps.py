@@ -11,13 +11,18 @@ import importlib.util
 import platform
 from dataclasses import dataclass
 
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
+
 PINS: dict[str, str] = {"torch": "torch==2.13.0", "ee": "earthengine-api==1.7.50"}
 """Import name -> pip requirement (the versions the engine is tested with)."""
 
 PURPOSE: dict[str, str] = {
-    "torch": "adaptation and mapping (Adapt & Map, Map with an ensemble)",
-    "ee": "the Google Earth Engine data source",
+    "torch": QT_TRANSLATE_NOOP(
+        "@default", "adaptation and mapping (Adapt & Map, Map with an ensemble)"
+    ),
+    "ee": QT_TRANSLATE_NOOP("@default", "the Google Earth Engine data source"),
 }
+"""What each package is needed for (translated when shown)."""
 
 
 @dataclass(frozen=True)

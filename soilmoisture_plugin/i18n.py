@@ -27,8 +27,14 @@ def user_locale() -> str:
     return str(value)[:2] or "en"
 
 
-def install_translator(locale: str | None = None) -> QTranslator | None:
+def install_translator(
+    locale: str | None = None, directory: Path | None = None
+) -> QTranslator | None:
     """Install the translator for ``locale`` (the user's by default) if a ``.qm`` exists.
+
+    Args:
+        locale: Two-letter language; the QGIS user interface's by default.
+        directory: Folder of the ``.qm`` files; the plugin's ``i18n/`` by default.
 
     Returns:
         The installed translator (remove it with :func:`remove_translator`), or ``None`` when
@@ -36,7 +42,7 @@ def install_translator(locale: str | None = None) -> QTranslator | None:
 
     """
     locale = locale or user_locale()
-    qm = I18N_DIR / f"soilmoisture_{locale}.qm"
+    qm = (directory or I18N_DIR) / f"soilmoisture_{locale}.qm"
     if not qm.exists():
         return None
     translator = QTranslator()

@@ -125,7 +125,7 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
         self.addParameter(
             advanced(
                 QgsProcessingParameterEnum(
-                    self.DEVICE, tr("Device"), [label for _, label in DEVICES], defaultValue=0
+                    self.DEVICE, tr("Device"), [tr(label) for _, label in DEVICES], defaultValue=0
                 )
             )
         )

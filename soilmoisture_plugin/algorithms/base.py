@@ -28,6 +28,7 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from qgis.PyQt.QtGui import QIcon
 
 from ...core.errors import Cancelled, SoilMoistureError
@@ -40,21 +41,24 @@ from ..styling import style_soil_moisture, style_spread
 T = TypeVar("T")
 
 SOURCES: tuple[tuple[str, str], ...] = (
-    ("gee", "Google Earth Engine"),
-    ("demo", "Demo (simulated scene, no account)"),
+    ("gee", QT_TRANSLATE_NOOP("@default", "Google Earth Engine")),
+    ("demo", QT_TRANSLATE_NOOP("@default", "Demo (simulated scene, no account)")),
 )
 """Engine source name and label, in the order of the SOURCE enum."""
 
 METHODS: tuple[tuple[str, str], ...] = (
-    ("msda", "MSDA: multi-scale domain adaptation (recommended)"),
-    ("ms", "MS: multi-scale fine-tuning"),
-    ("da", "DA: domain adaptation"),
-    ("finetune", "Fine-tune on the stations"),
-    ("pretrained", "Pretrained only (no adaptation)"),
+    ("msda", QT_TRANSLATE_NOOP("@default", "MSDA: multi-scale domain adaptation (recommended)")),
+    ("ms", QT_TRANSLATE_NOOP("@default", "MS: multi-scale fine-tuning")),
+    ("da", QT_TRANSLATE_NOOP("@default", "DA: domain adaptation")),
+    ("finetune", QT_TRANSLATE_NOOP("@default", "Fine-tune on the stations")),
+    ("pretrained", QT_TRANSLATE_NOOP("@default", "Pretrained only (no adaptation)")),
 )
 """Engine method name and label, in the order of the METHOD enum."""
 
-DEVICES: tuple[tuple[str, str], ...] = (("cpu", "CPU"), ("cuda", "CUDA (GPU)"))
+DEVICES: tuple[tuple[str, str], ...] = (
+    ("cpu", "CPU"),
+    ("cuda", QT_TRANSLATE_NOOP("@default", "CUDA (GPU)")),
+)
 
 
 def advanced(param: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:

@@ -510,7 +510,7 @@ class SoilMoistureDock(QgsDockWidget):
         else:
             _error_style(self.area_label, False)
             self.area_label.setText(
-                tr("{area:,.1f} km\u00b2, {cells:,} cells of 50 m").format(
+                tr("{area:,.1f} km², {cells:,} cells of 50 m").format(
                     area=aoi.area_km2, cells=aoi.n_cells50
                 )
             )

@@ -1,0 +1,1017 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr_FR">
+<context>
+    <name>@default</name>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="44" />
+        <source>the coordinate reference system is not valid; choose a CRS</source>
+        <translation>le système de coordonnées n'est pas valide ; choisissez un SCR</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="61" />
+        <source>the area of interest is empty: draw or choose a polygon</source>
+        <translation>la zone d'intérêt est vide : dessinez ou choisissez un polygone</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="63" />
+        <source>the area of interest must be a polygon, not a point or a line</source>
+        <translation>la zone d'intérêt doit être un polygone, pas un point ni une ligne</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="72" />
+        <source>the extent is empty: give xmin, ymin, xmax, ymax with xmin &lt; xmax</source>
+        <translation>l'emprise est vide : indiquez xmin, ymin, xmax, ymax avec xmin &lt; xmax</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="99" />
+        <source>choose a valid polygon layer for the area of interest</source>
+        <translation>choisissez une couche de polygones valide pour la zone d'intérêt</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="101" />
+        <source>layer {name} has no polygons</source>
+        <translation>la couche {name} ne contient pas de polygones</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="105" />
+        <source>no feature is selected in {name}</source>
+        <translation>aucune entité n'est sélectionnée dans {name}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="105" />
+        <source>{name} has no features</source>
+        <translation>{name} ne contient aucune entité</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="158" />
+        <source>type the extent as xmin, ymin, xmax, ymax [EPSG:4326], got {text!r}</source>
+        <translation>saisissez l'emprise sous la forme xmin, ymin, xmax, ymax [EPSG:4326] ; reçu {text!r}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="166" />
+        <source>the extent values must be numbers, got {text!r}</source>
+        <translation>les valeurs de l'emprise doivent être des nombres ; reçu {text!r}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="171" />
+        <source>unknown CRS {crs!r}; use e.g. EPSG:4326</source>
+        <translation>SCR inconnu {crs!r} ; utilisez par exemple EPSG:4326</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="173" />
+        <source>empty or inverted extent: xmin &lt; xmax and ymin &lt; ymax are needed</source>
+        <translation>emprise vide ou inversée : il faut xmin &lt; xmax et ymin &lt; ymax</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="192" />
+        <source>give at least one date as YYYY-MM-DD</source>
+        <translation>indiquez au moins une date au format AAAA-MM-JJ</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="198" />
+        <source>{item!r} is not a date; use YYYY-MM-DD</source>
+        <translation>{item!r} n'est pas une date ; utilisez AAAA-MM-JJ</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="267" />
+        <source>Soil moisture stations</source>
+        <translation>Stations d'humidité du sol</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="56" />
+        <source>Adapt &amp; Map</source>
+        <translation>Adapter et cartographier</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="60" />
+        <source>Adapts the 25 pretrained DenseSM models to your soil moisture stations with multi-scale domain adaptation (MSDA, or another method) and maps surface soil moisture (0-5 cm, m3/m3) at 50 m over the area of interest on each Sentinel-1 date. Each GeoTIFF has two bands: the ensemble mean and its spread. The folder also receives the adapted ensemble (reuse it with Map with a saved ensemble), an HTML validation report with charts and a run manifest. Alpha (the weight of the 50 m loss) is chosen automatically when left empty.</source>
+        <translation>Adapte les 25 modèles DenseSM pré-entraînés à vos stations d'humidité du sol par adaptation de domaine multi-échelle (MSDA, ou une autre méthode) et cartographie l'humidité du sol de surface (0-5 cm, m3/m3) à 50 m sur la zone d'intérêt à chaque date Sentinel-1. Chaque GeoTIFF a deux bandes : la moyenne de l'ensemble et sa dispersion. Le dossier reçoit aussi l'ensemble adapté (réutilisable avec « Cartographier avec un ensemble adapté enregistré »), un rapport de validation HTML avec graphiques et un manifeste du calcul. Alpha (le poids de la perte à 50 m) est choisi automatiquement s'il est laissé vide.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="77" />
+        <source>Alpha, weight of the 50 m loss (empty: automatic)</source>
+        <translation>Alpha, poids de la perte à 50 m (vide : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="89" />
+        <source>Training period start, YYYY-MM-DD (empty: one year before)</source>
+        <translation>Début de la période d'entraînement, AAAA-MM-JJ (vide : un an avant)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="98" />
+        <source>Training period end, YYYY-MM-DD (empty: the first map date)</source>
+        <translation>Fin de la période d'entraînement, AAAA-MM-JJ (vide : la première date cartographiée)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="107" />
+        <source>Adaptation epochs</source>
+        <translation>Époques d'adaptation</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="118" />
+        <source>Random seed</source>
+        <translation>Graine aléatoire</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="305" />
+        <source>Device</source>
+        <translation>Processeur de calcul</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="132" />
+        <source>Pretrained model set (installed name or folder)</source>
+        <translation>Jeu de modèles pré-entraînés (nom installé ou dossier)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="141" />
+        <source>Cross-validate (leave one station out)</source>
+        <translation>Validation croisée (une station exclue à la fois)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="150" />
+        <source>Also write maps reprojected to this CRS</source>
+        <translation>Écrire aussi les cartes reprojetées dans ce SCR</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="313" />
+        <source>Output folder</source>
+        <translation>Dossier de sortie</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/map_ensemble.py" line="58" />
+        <source>Soil moisture map (first date)</source>
+        <translation>Carte d'humidité du sol (première date)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/map_ensemble.py" line="61" />
+        <source>Soil moisture maps</source>
+        <translation>Cartes d'humidité du sol</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="166" />
+        <source>Validation report (HTML)</source>
+        <translation>Rapport de validation (HTML)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="167" />
+        <source>Adapted ensemble</source>
+        <translation>Ensemble adapté</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="168" />
+        <source>Alpha used</source>
+        <translation>Alpha utilisé</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="179" />
+        <source>{text!r} is not a date; use YYYY-MM-DD</source>
+        <translation>{text!r} n'est pas une date ; utilisez AAAA-MM-JJ</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="978" />
+        <source>Alpha: {reason}</source>
+        <translation>Alpha : {reason}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/provider.py" line="40" />
+        <source>Soil moisture</source>
+        <translation>Humidité du sol</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="43" />
+        <source>Google Earth Engine</source>
+        <translation>Google Earth Engine</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="43" />
+        <source>Demo (simulated scene, no account)</source>
+        <translation>Démo (scène simulée, sans compte)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <source>MSDA: multi-scale domain adaptation (recommended)</source>
+        <translation>MSDA : adaptation de domaine multi-échelle (recommandé)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <source>MS: multi-scale fine-tuning</source>
+        <translation>MS : ajustement multi-échelle</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <source>DA: domain adaptation</source>
+        <translation>DA : adaptation de domaine</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <source>Fine-tune on the stations</source>
+        <translation>Ajustement sur les stations</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <source>Pretrained only (no adaptation)</source>
+        <translation>Pré-entraîné seul (sans adaptation)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="58" />
+        <source>CUDA (GPU)</source>
+        <translation>CUDA (GPU)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="123" />
+        <source>Area of interest (polygon layer)</source>
+        <translation>Zone d'intérêt (couche de polygones)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="131" />
+        <source>Area of interest (extent, used when no layer is given)</source>
+        <translation>Zone d'intérêt (emprise, utilisée sans couche)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="141" />
+        <source>Station files (ISMN .stm, station CSV or .zip)</source>
+        <translation>Fichiers de stations (ISMN .stm, CSV de stations ou .zip)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="152" />
+        <source>Map date(s), YYYY-MM-DD, separated by commas</source>
+        <translation>Date(s) à cartographier, AAAA-MM-JJ, séparées par des virgules</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="285" />
+        <source>Data source</source>
+        <translation>Source de données</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="168" />
+        <source>Adaptation method</source>
+        <translation>Méthode d'adaptation</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="189" />
+        <source>AOI</source>
+        <translation>Zone d'intérêt</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="202" />
+        <source>Give an area of interest: a polygon layer or an extent.</source>
+        <translation>Indiquez une zone d'intérêt : une couche de polygones ou une emprise.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="214" />
+        <source>Station file not found: {paths}</source>
+        <translation>Fichier de stations introuvable : {paths}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="247" />
+        <source>Cancelled by the user; nothing half-written was kept.</source>
+        <translation>Annulé par l'utilisateur ; aucun fichier incomplet n'a été conservé.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="39" />
+        <source>Install pretrained models</source>
+        <translation>Installer les modèles pré-entraînés</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="43" />
+        <source>Installs the published DenseSM 9 km ensemble (25 models) into your model store, from the authors' DenseSM_9km.zip, a folder of coarse_*.pt files or an http(s) address of the zip. Checksums are verified; a cancelled or failed install leaves nothing behind.</source>
+        <translation>Installe l'ensemble DenseSM 9 km publié (25 modèles) dans votre magasin de modèles, à partir du DenseSM_9km.zip des auteurs, d'un dossier de fichiers coarse_*.pt ou d'une adresse http(s) du zip. Les sommes de contrôle sont vérifiées ; une installation annulée ou en échec ne laisse rien derrière elle.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="52" />
+        <source>Model archive (DenseSM_9km.zip) or its address</source>
+        <translation>Archive des modèles (DenseSM_9km.zip) ou son adresse</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="52" />
+        <source>Zip archives (*.zip)</source>
+        <translation>Archives zip (*.zip)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="61" />
+        <source>Or a folder of model files</source>
+        <translation>Ou un dossier de fichiers de modèles</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="66" />
+        <source>Name of the installed set</source>
+        <translation>Nom du jeu installé</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="73" />
+        <source>Replace an installed set of that name</source>
+        <translation>Remplacer un jeu installé du même nom</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="80" />
+        <source>Installed model set</source>
+        <translation>Jeu de modèles installé</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="81" />
+        <source>Model set name</source>
+        <translation>Nom du jeu de modèles</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="96" />
+        <source>Give the model archive, its address or a folder.</source>
+        <translation>Indiquez l'archive des modèles, son adresse ou un dossier.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/install_models.py" line="102" />
+        <source>Installed {n} models as {name} in {path}</source>
+        <translation>{n} modèles installés sous le nom {name} dans {path}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/list_dates.py" line="50" />
+        <source>List Sentinel-1 dates</source>
+        <translation>Lister les dates Sentinel-1</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/list_dates.py" line="54" />
+        <source>Lists the Sentinel-1 acquisitions over the area of interest between two dates: date, orbit pass, relative orbit and the share of the area covered. The dates output can feed the Map date(s) of Adapt &amp; Map in a model.</source>
+        <translation>Liste les acquisitions Sentinel-1 sur la zone d'intérêt entre deux dates : date, passage (ascendant ou descendant), orbite relative et part de la zone couverte. La sortie des dates peut alimenter les dates à cartographier d'« Adapter et cartographier » dans un modèle.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/list_dates.py" line="65" />
+        <source>From</source>
+        <translation>Du</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/list_dates.py" line="70" />
+        <source>To</source>
+        <translation>Au</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/list_dates.py" line="73" />
+        <source>Sentinel-1 acquisitions</source>
+        <translation>Acquisitions Sentinel-1</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/list_dates.py" line="78" />
+        <source>Dates (comma separated)</source>
+        <translation>Dates (séparées par des virgules)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/list_dates.py" line="93" />
+        <source>The end date is before the start date.</source>
+        <translation>La date de fin est antérieure à la date de début.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/list_dates.py" line="95" />
+        <source>Searching Sentinel-1 acquisitions from {start} to {end}</source>
+        <translation>Recherche des acquisitions Sentinel-1 du {start} au {end}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/list_dates.py" line="125" />
+        <source>{n} acquisitions</source>
+        <translation>{n} acquisitions</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/load_stations.py" line="34" />
+        <source>Load soil moisture stations</source>
+        <translation>Charger des stations d'humidité du sol</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/load_stations.py" line="38" />
+        <source>Reads ISMN downloads (.stm files, folders or the ISMN .zip) and station CSVs (columns station, lat, lon, timestamp, sm) and writes one point per surface (0-5 cm) sensor with its station name, network, number of daily samples and period. With an area of interest, only the stations inside it are kept.</source>
+        <translation>Lit les téléchargements ISMN (fichiers .stm, dossiers ou le .zip ISMN) et les CSV de stations (colonnes station, lat, lon, timestamp, sm) et écrit un point par capteur de surface (0-5 cm) avec le nom de sa station, son réseau, son nombre d'échantillons journaliers et sa période. Avec une zone d'intérêt, seules les stations qu'elle contient sont conservées.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="196" />
+        <source>Stations</source>
+        <translation>Stations</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/load_stations.py" line="52" />
+        <source>Number of sensors</source>
+        <translation>Nombre de capteurs</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/load_stations.py" line="86" />
+        <source>{n} sensors at {s} stations</source>
+        <translation>{n} capteurs dans {s} stations</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/map_ensemble.py" line="35" />
+        <source>Map with a saved adapted ensemble</source>
+        <translation>Cartographier avec un ensemble adapté enregistré</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/map_ensemble.py" line="39" />
+        <source>Maps soil moisture at 50 m on new dates (or a new area) with the adapted ensemble an Adapt &amp; Map run saved in its output folder (the 'ensemble' sub-folder). No station data and no retraining are needed.</source>
+        <translation>Cartographie l'humidité du sol à 50 m à de nouvelles dates (ou sur une nouvelle zone) avec l'ensemble adapté qu'un calcul « Adapter et cartographier » a enregistré dans son dossier de sortie (le sous-dossier « ensemble »). Aucune donnée de station ni aucun réentraînement ne sont nécessaires.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/map_ensemble.py" line="47" />
+        <source>Adapted ensemble folder</source>
+        <translation>Dossier de l'ensemble adapté</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/provider.py" line="46" />
+        <source>Soil moisture (DenseSM-E + MSDA) {version}</source>
+        <translation>Humidité du sol (DenseSM-E + MSDA) {version}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/provider.py" line="63" />
+        <source>Missing Python packages; install with: {command}</source>
+        <translation>Paquets Python manquants ; installez-les avec : {command}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/validate.py" line="55" />
+        <source>Validate a soil moisture raster against stations</source>
+        <translation>Valider un raster d'humidité du sol avec des stations</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/validate.py" line="59" />
+        <source>Samples a soil moisture map (m3/m3) at the stations that have a reading on the map's date and reports the number of stations, correlation R, RMSE, unbiased RMSE and bias, with a scatter chart. The date is read from the raster's metadata unless given.</source>
+        <translation>Échantillonne une carte d'humidité du sol (m3/m3) aux stations qui ont une mesure à la date de la carte et indique le nombre de stations, la corrélation R, le RMSE, le RMSE non biaisé et le biais, avec un nuage de points. La date est lue dans les métadonnées du raster si elle n'est pas indiquée.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/validate.py" line="68" />
+        <source>Soil moisture raster</source>
+        <translation>Raster d'humidité du sol</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/validate.py" line="70" />
+        <source>Date of the raster, YYYY-MM-DD (empty: from its metadata)</source>
+        <translation>Date du raster, AAAA-MM-JJ (vide : d'après ses métadonnées)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/validate.py" line="77" />
+        <source>Folder for the charts</source>
+        <translation>Dossier des graphiques</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/validate.py" line="80" />
+        <source>Validation metrics (JSON)</source>
+        <translation>Métriques de validation (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/validate.py" line="81" />
+        <source>Charts (PNG)</source>
+        <translation>Graphiques (PNG)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/validate.py" line="99" />
+        <source>Choose a soil moisture raster.</source>
+        <translation>Choisissez un raster d'humidité du sol.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/validate.py" line="127" />
+        <source>Validation on {date}: {metrics}</source>
+        <translation>Validation du {date} : {metrics}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/deps.py" line="20" />
+        <source>adaptation and mapping (Adapt &amp; Map, Map with an ensemble)</source>
+        <translation>l'adaptation et la cartographie (Adapter et cartographier, Cartographier avec un ensemble)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/deps.py" line="23" />
+        <source>the Google Earth Engine data source</source>
+        <translation>la source de données Google Earth Engine</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/plugin.py" line="84" />
+        <source>Soil Moisture</source>
+        <translation>Humidité du sol</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="148" />
+        <source>Area of interest</source>
+        <translation>Zone d'intérêt</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="150" />
+        <source>Draw rectangle</source>
+        <translation>Dessiner un rectangle</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="151" />
+        <source>Drag a rectangle on the map</source>
+        <translation>Tracez un rectangle sur la carte</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="153" />
+        <source>Draw polygon</source>
+        <translation>Dessiner un polygone</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="154" />
+        <source>Click the vertices on the map; right-click or double-click to finish</source>
+        <translation>Cliquez les sommets sur la carte ; clic droit ou double-clic pour terminer</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="158" />
+        <source>Demo area</source>
+        <translation>Zone de démo</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="159" />
+        <source>The simulated demo scene (no account needed)</source>
+        <translation>La scène de démonstration simulée (sans compte)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="169" />
+        <source>Selected features only</source>
+        <translation>Entités sélectionnées uniquement</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="170" />
+        <source>Use layer</source>
+        <translation>Utiliser la couche</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="172" />
+        <source>Polygon layer</source>
+        <translation>Couche de polygones</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="177" />
+        <source>xmin, ymin, xmax, ymax [EPSG:4326]</source>
+        <translation>xmin, ymin, xmax, ymax [EPSG:4326]</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="179" />
+        <source>Use extent</source>
+        <translation>Utiliser l'emprise</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="181" />
+        <source>Extent</source>
+        <translation>Emprise</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="186" />
+        <source>No area yet: draw one, pick a layer or type an extent.</source>
+        <translation>Pas encore de zone : dessinez-en une, choisissez une couche ou saisissez une emprise.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="198" />
+        <source>Add files…</source>
+        <translation>Ajouter des fichiers…</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="199" />
+        <source>ISMN .stm files, ISMN .zip downloads or station CSVs</source>
+        <translation>Fichiers ISMN .stm, téléchargements ISMN .zip ou CSV de stations</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="201" />
+        <source>Add folder…</source>
+        <translation>Ajouter un dossier…</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="203" />
+        <source>Demo stations</source>
+        <translation>Stations de démo</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="205" />
+        <source>Clear</source>
+        <translation>Effacer</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="659" />
+        <source>No stations loaded.</source>
+        <translation>Aucune station chargée.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="226" />
+        <source>Dates</source>
+        <translation>Dates</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="233" />
+        <source>Find Sentinel-1 dates</source>
+        <translation>Trouver les dates Sentinel-1</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="234" />
+        <source>List the Sentinel-1 acquisitions over the area within {days} days of the date</source>
+        <translation>Lister les acquisitions Sentinel-1 sur la zone à moins de {days} jours de la date</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="242" />
+        <source>Map date</source>
+        <translation>Date de la carte</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="246" />
+        <source>Date</source>
+        <translation>Date</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="246" />
+        <source>Pass</source>
+        <translation>Passage</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="246" />
+        <source>Orbit</source>
+        <translation>Orbite</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="246" />
+        <source>Coverage</source>
+        <translation>Couverture</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="249" />
+        <source>Tick the dates to map; double-click a date to put it in the date picker</source>
+        <translation>Cochez les dates à cartographier ; double-cliquez une date pour la reporter dans le sélecteur</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="254" />
+        <source>Ticked dates are mapped; with none ticked, the map date is.</source>
+        <translation>Les dates cochées sont cartographiées ; si aucune n'est cochée, la date de la carte l'est.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="259" />
+        <source>Training period</source>
+        <translation>Période d'entraînement</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="260" />
+        <source>Unticked: the year before the first map date</source>
+        <translation>Non cochée : l'année précédant la première date cartographiée</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="279" />
+        <source>Options</source>
+        <translation>Options</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="289" />
+        <source>Method</source>
+        <translation>Méthode</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="291" />
+        <source>Automatic</source>
+        <translation>Automatique</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="301" />
+        <source>Alpha (50 m loss weight)</source>
+        <translation>Alpha (poids de la perte à 50 m)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="303" />
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="304" />
+        <source>CUDA appears when torch finds a GPU</source>
+        <translation>CUDA apparaît quand torch trouve un GPU</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="309" />
+        <source>Epochs</source>
+        <translation>Époques</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="318" />
+        <source>Earth Engine</source>
+        <translation>Earth Engine</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="321" />
+        <source>Google Cloud project id, e.g. my-ee-project</source>
+        <translation>Identifiant du projet Google Cloud, par ex. mon-projet-ee</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="322" />
+        <source>Cloud project</source>
+        <translation>Projet Cloud</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="325" />
+        <source>Sign in…</source>
+        <translation>Se connecter…</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="326" />
+        <source>Opens your browser to sign in to Google Earth Engine</source>
+        <translation>Ouvre votre navigateur pour vous connecter à Google Earth Engine</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="330" />
+        <source>Connect</source>
+        <translation>Connecter</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="331" />
+        <source>Start an Earth Engine session with the saved credentials</source>
+        <translation>Ouvrir une session Earth Engine avec les identifiants enregistrés</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="338" />
+        <source>Not signed in to Earth Engine.</source>
+        <translation>Non connecté à Earth Engine.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="345" />
+        <source>earthengine-api is not installed. Install it with: {command}</source>
+        <translation>earthengine-api n'est pas installé. Installez-le avec : {command}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="354" />
+        <source>Run</source>
+        <translation>Calcul</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="356" />
+        <source>Adapt &amp;&amp; Map</source>
+        <translation>Adapter et cartographier</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="360" />
+        <source>Cancel</source>
+        <translation>Annuler</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="377" />
+        <source>Results</source>
+        <translation>Résultats</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="378" />
+        <source>No results yet.</source>
+        <translation>Pas encore de résultats.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="383" />
+        <source>Validation</source>
+        <translation>Validation</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="383" />
+        <source>RMSE</source>
+        <translation>RMSE</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="383" />
+        <source>ubRMSE</source>
+        <translation>ubRMSE</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="383" />
+        <source>Bias</source>
+        <translation>Biais</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="394" />
+        <source>Open the HTML report</source>
+        <translation>Ouvrir le rapport HTML</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="439" />
+        <source>Detecting a GPU</source>
+        <translation>Détection d'un GPU</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="452" />
+        <source>CUDA ({gpu})</source>
+        <translation>CUDA ({gpu})</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="462" />
+        <source>Drag a rectangle on the map.</source>
+        <translation>Tracez un rectangle sur la carte.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="462" />
+        <source>Click the vertices; right-click or double-click to finish.</source>
+        <translation>Cliquez les sommets ; clic droit ou double-clic pour terminer.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="480" />
+        <source>drawn area</source>
+        <translation>zone dessinée</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="507" />
+        <source>The area cannot be used: {error}</source>
+        <translation>La zone ne peut pas être utilisée : {error}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="529" />
+        <source>choose a polygon layer first</source>
+        <translation>choisissez d'abord une couche de polygones</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="543" />
+        <source>typed extent</source>
+        <translation>emprise saisie</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="569" />
+        <source>Station files</source>
+        <translation>Fichiers de stations</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="569" />
+        <source>Station files (*.stm *.csv *.txt *.zip);;All files (*)</source>
+        <translation>Fichiers de stations (*.stm *.csv *.txt *.zip);;Tous les fichiers (*)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="580" />
+        <source>Folder of station files</source>
+        <translation>Dossier de fichiers de stations</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="604" />
+        <source>Reading station files…</source>
+        <translation>Lecture des fichiers de stations…</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="606" />
+        <source>Reading station files</source>
+        <translation>Lecture des fichiers de stations</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="629" />
+        <source>{station} ({network}): {samples} days, {first} to {last}</source>
+        <translation>{station} ({network}) : {samples} jours, du {first} au {last}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="637" />
+        <source>{n} stations ({s} sensors) from {f} inputs.</source>
+        <translation>{n} stations ({s} capteurs) issues de {f} entrées.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="641" />
+        <source>{n} warnings: {first}</source>
+        <translation>{n} avertissements : {first}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="878" />
+        <source>Choose an area of interest first.</source>
+        <translation>Choisissez d'abord une zone d'intérêt.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="724" />
+        <source>Searching Sentinel-1 acquisitions from {start} to {end}…</source>
+        <translation>Recherche des acquisitions Sentinel-1 du {start} au {end}…</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="730" />
+        <source>Finding Sentinel-1 dates</source>
+        <translation>Recherche des dates Sentinel-1</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="760" />
+        <source>{n} acquisitions. Tick the dates to map.</source>
+        <translation>{n} acquisitions. Cochez les dates à cartographier.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="764" />
+        <source>No Sentinel-1 acquisition in that period; try another date.</source>
+        <translation>Aucune acquisition Sentinel-1 sur cette période ; essayez une autre date.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="856" />
+        <source>The Earth Engine source needs earthengine-api: {command}</source>
+        <translation>La source Earth Engine nécessite earthengine-api : {command}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="806" />
+        <source>Connecting to Earth Engine…</source>
+        <translation>Connexion à Earth Engine…</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="808" />
+        <source>Connecting to Earth Engine</source>
+        <translation>Connexion à Earth Engine</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="823" />
+        <source>Waiting for the sign-in in your browser…</source>
+        <translation>En attente de la connexion dans votre navigateur…</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="835" />
+        <source>Signing in to Earth Engine</source>
+        <translation>Connexion à Earth Engine (navigateur)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="840" />
+        <source>Earth Engine: {state}</source>
+        <translation>Earth Engine : {state}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="852" />
+        <source>torch is not installed. Install it with: {command}</source>
+        <translation>torch n'est pas installé. Installez-le avec : {command}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="880" />
+        <source>Load stations and tick at least one.</source>
+        <translation>Chargez des stations et cochez-en au moins une.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="864" />
+        <source>Adapt the models to the stations and map</source>
+        <translation>Adapter les modèles aux stations et cartographier</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="914" />
+        <source>Starting…</source>
+        <translation>Démarrage…</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="915" />
+        <source>Soil moisture: Adapt &amp; Map</source>
+        <translation>Humidité du sol : adapter et cartographier</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="930" />
+        <source>Cancelling…</source>
+        <translation>Annulation…</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="942" />
+        <source>Cancelled; nothing half-written was kept.</source>
+        <translation>Annulé ; aucun fichier incomplet n'a été conservé.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="951" />
+        <source>Done: {n} maps in {folder}</source>
+        <translation>Terminé : {n} cartes dans {folder}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="962" />
+        <source>Soil moisture {date}</source>
+        <translation>Humidité du sol {date}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="965" />
+        <source>The map {path} could not be opened.</source>
+        <translation>La carte {path} n'a pas pu être ouverte.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="980" />
+        <source>Simulated demo data: not a real measurement.</source>
+        <translation>Données de démonstration simulées : pas une mesure réelle.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/plugin.py" line="64" />
+        <source>Show the Soil Moisture dock (Adapt &amp; Map)</source>
+        <translation>Afficher le panneau Humidité du sol (adapter et cartographier)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/plugin.py" line="75" />
+        <source>{package} is needed for {purpose}</source>
+        <translation>{package} est nécessaire pour {purpose}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/plugin.py" line="81" />
+        <source>{uses}. Install into QGIS's Python with: {command} and restart QGIS.</source>
+        <translation>{uses}. Installez dans le Python de QGIS avec : {command} puis redémarrez QGIS.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/tasks.py" line="85" />
+        <source>Out of memory. Use a smaller area or close other programs; nothing half-written was kept.</source>
+        <translation>Mémoire insuffisante. Utilisez une zone plus petite ou fermez d'autres programmes ; aucun fichier incomplet n'a été conservé.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/tasks.py" line="90" />
+        <source>Unexpected error: {error}</source>
+        <translation>Erreur inattendue : {error}</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/tasks.py" line="102" />
+        <source>Cancelled by the user.</source>
+        <translation>Annulé par l'utilisateur.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/tasks.py" line="102" />
+        <source>The task failed.</source>
+        <translation>La tâche a échoué.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="133" />
+        <source>{area:,.1f} km², about {cells:,.0f} cells of 50 m</source>
+        <translation>{area:,.1f} km², environ {cells:,.0f} cellules de 50 m</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="137" />
+        <source>Too large: the limit is {limit:,.0f} km². Draw a smaller area.</source>
+        <translation>Trop grande : la limite est de {limit:,.0f} km². Dessinez une zone plus petite.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/adapters.py" line="141" />
+        <source>Close to the {limit:,.0f} km² limit: runs will be long.</source>
+        <translation>Proche de la limite de {limit:,.0f} km² : les calculs seront longs.</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="512" />
+        <source>{area:,.1f} km², {cells:,} cells of 50 m</source>
+        <translation>{area:,.1f} km², {cells:,} cellules de 50 m</translation>
+    </message>
+</context>
+</TS>
