@@ -116,7 +116,9 @@ def normalise(raw: FloatArray) -> npt.NDArray[np.float32]:
     """
     raw = np.asarray(raw, dtype=np.float64)
     if raw.shape[-1] != N_NORMALISED:
-        raise InputError(f"expected {N_NORMALISED} raw variables in the last axis, got {raw.shape[-1]}")
+        raise InputError(
+            f"expected {N_NORMALISED} raw variables in the last axis, got {raw.shape[-1]}"
+        )
     out = (raw - MINS) / (MAXS - MINS)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
@@ -159,7 +161,9 @@ def to_model_inputs(norm153: FloatArray) -> npt.NDArray[np.float32]:
     """
     x = np.asarray(norm153, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] != N_NORMALISED:
-        raise InputError(f"expected an (N, {N_NORMALISED}) array of normalised variables, got {x.shape}")
+        raise InputError(
+            f"expected an (N, {N_NORMALISED}) array of normalised variables, got {x.shape}"
+        )
     series = x[:, N_SNAPSHOT:].reshape(-1, 3, N_STEPS)
     means = series.mean(axis=2, dtype=np.float64).astype(np.float32)
     return np.concatenate([x[:, :N_SNAPSHOT], means, x[:, N_SNAPSHOT:]], axis=1)
@@ -241,11 +245,14 @@ def markdown_table() -> str:
     """
     lines = ["| index | name | variable | unit | min | max |", "|---|---|---|---|---|---|"]
     for v in VARIABLES[:N_SNAPSHOT]:
-        lines.append(f"| {v.index} | {v.name} | {v.description} | {v.unit} | {v.min:g} | {v.max:g} |")
+        lines.append(
+            f"| {v.index} | {v.name} | {v.description} | {v.unit} | {v.min:g} | {v.max:g} |"
+        )
     for k, (name, desc, unit, lo, hi) in enumerate(_SERIES):
         first = N_SNAPSHOT + k * N_STEPS
         lines.append(
-            f"| {first}-{first + N_STEPS - 1} | {name}_00..{name}_45 | {desc}, 46 steps, oldest first "
+            f"| {first}-{first + N_STEPS - 1} | {name}_00..{name}_45 "
+            f"| {desc}, 46 steps, oldest first "
             f"| {unit} | {lo:g} | {hi:g} |"
         )
     return "\n".join(lines) + "\n"

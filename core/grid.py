@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -86,7 +86,7 @@ def cell_center(
     return x, y
 
 
-@lru_cache(maxsize=None)
+@cache
 def _transformer(src: Any, dst: Any) -> Any:
     from pyproj import Transformer
 
@@ -154,12 +154,20 @@ class GridWindow:
     def __post_init__(self) -> None:
         factor(self.level)
         if self.nrows <= 0 or self.ncols <= 0:
-            raise InputError(f"a grid window needs at least one cell, got {self.nrows} x {self.ncols}")
+            raise InputError(
+                f"a grid window needs at least one cell, got {self.nrows} x {self.ncols}"
+            )
         grows, gcols = shape(self.level)
-        if self.row0 < 0 or self.col0 < 0 or self.row0 + self.nrows > grows or self.col0 + self.ncols > gcols:
+        if (
+            self.row0 < 0
+            or self.col0 < 0
+            or self.row0 + self.nrows > grows
+            or self.col0 + self.ncols > gcols
+        ):
             raise InputError(
                 f"grid window rows {self.row0}..{self.row0 + self.nrows - 1}, cols "
-                f"{self.col0}..{self.col0 + self.ncols - 1} lies outside the global {self.level} grid"
+                f"{self.col0}..{self.col0 + self.ncols - 1} lies outside the global "
+                f"{self.level} grid"
             )
 
     @property
@@ -174,12 +182,12 @@ class GridWindow:
 
     @property
     def x_ul(self) -> float:
-        """x of the window's upper-left corner (EPSG:6933 m)."""
+        """X of the window's upper-left corner (EPSG:6933 m)."""
         return X0 + self.col0 * self.cell_size
 
     @property
     def y_ul(self) -> float:
-        """y of the window's upper-left corner (EPSG:6933 m)."""
+        """Y of the window's upper-left corner (EPSG:6933 m)."""
         return Y0 - self.row0 * self.cell_size
 
     @property
@@ -232,7 +240,11 @@ class GridWindow:
         return r, c
 
     def split(self, max_rows: int, max_cols: int, align: int = 1) -> list[GridWindow]:
-        """Split into tiles of at most ``max_rows`` x ``max_cols`` cells, edges on multiples of ``align``."""
+        """Split into tiles of about ``max_rows`` x ``max_cols`` cells.
+
+        Tile edges fall on multiples of ``align`` cells; when ``align`` exceeds a maximum, tiles
+        are ``align`` cells on that side.
+        """
         step_r = max(align, (max_rows // align) * align)
         step_c = max(align, (max_cols // align) * align)
         tiles = []

@@ -119,7 +119,9 @@ class SceneInputs:
         for name in ("sand", "clay", "bdod", "elevation", "slope", "aspect"):
             got = getattr(self.static, name).shape
             if got != (h9 * 180, w9 * 180):
-                raise InputError(f"static array {name} has shape {got}, expected {(h9 * 180, w9 * 180)}")
+                raise InputError(
+                    f"static array {name} has shape {got}, expected {(h9 * 180, w9 * 180)}"
+                )
 
 
 @runtime_checkable
@@ -135,7 +137,9 @@ class InputSource(Protocol):
         """Sentinel-1 acquisitions over the window between ``start`` and ``end`` (inclusive)."""
         ...
 
-    def scene(self, window9: GridWindow, date: dt.date, progress: Progress | None = None) -> SceneInputs:
+    def scene(
+        self, window9: GridWindow, date: dt.date, progress: Progress | None = None
+    ) -> SceneInputs:
         """All inputs for the window on a Sentinel-1 date.
 
         Raises ``NoDataError`` naming the nearest dates with a scene when ``date`` has none.
@@ -146,7 +150,9 @@ class InputSource(Protocol):
 _SOURCES: dict[str, Callable[..., InputSource]] = {}
 
 
-def register_source(name: str) -> Callable[[Callable[..., InputSource]], Callable[..., InputSource]]:
+def register_source(
+    name: str,
+) -> Callable[[Callable[..., InputSource]], Callable[..., InputSource]]:
     """Class decorator registering a source factory under ``name``."""
 
     def deco(factory: Callable[..., InputSource]) -> Callable[..., InputSource]:
@@ -168,7 +174,9 @@ def get_source(name: str, **options: Any) -> InputSource:
     try:
         factory = _SOURCES[name]
     except KeyError:
-        raise InputError(f"unknown data source {name!r}; allowed: {', '.join(sorted(_SOURCES))}") from None
+        raise InputError(
+            f"unknown data source {name!r}; allowed: {', '.join(sorted(_SOURCES))}"
+        ) from None
     return factory(**options)
 
 
