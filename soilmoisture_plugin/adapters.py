@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from qgis.core import (
@@ -200,6 +201,30 @@ def parse_dates(text: str) -> tuple[dt.date, ...]:
 
 
 # -- stations -----------------------------------------------------------------------------------
+STATION_SUFFIXES = (".stm", ".csv", ".txt", ".zip")
+"""File types read as station files inside folders."""
+
+
+def expand_station_paths(paths: Iterable[Path]) -> list[Path]:
+    """Return the station files: files as given, folders replaced by the station files inside.
+
+    Runs record each input file (with its checksum) in their manifest, so folders are expanded.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.suffix.lower() in STATION_SUFFIXES
+                )
+            )
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
 STATION_FIELDS = (
     ("station", "string"),
     ("network", "string"),

@@ -32,7 +32,13 @@ from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from qgis.PyQt.QtGui import QIcon
 
 from ...core.errors import Cancelled, SoilMoistureError
-from ..adapters import aoi_from_extent, aoi_from_geometry, parse_dates, union_geometry
+from ..adapters import (
+    aoi_from_extent,
+    aoi_from_geometry,
+    expand_station_paths,
+    parse_dates,
+    union_geometry,
+)
 from ..compat import FLAG_ADVANCED, TYPE_FILE, TYPE_VECTOR_POLYGON
 from ..i18n import tr
 from ..progress import FeedbackProgress
@@ -214,7 +220,7 @@ class SoilMoistureAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(
                 tr("Station file not found: {paths}").format(paths=", ".join(missing))
             )
-        return paths
+        return expand_station_paths(paths)
 
     def read_dates(
         self, parameters: dict[str, Any], context: QgsProcessingContext

@@ -57,6 +57,7 @@ from ..adapters import (
     aoi_from_layer,
     area_km2,
     describe_area,
+    expand_station_paths,
     parse_extent,
     station_rows,
     stations_layer,
@@ -677,7 +678,7 @@ class SoilMoistureDock(QgsDockWidget):
             for i in range(self.station_list.count())
         }
         if keys == all_keys:
-            return tuple(self.station_files)
+            return tuple(expand_station_paths(self.station_files))
         readings = self.station_data.readings
         mask = [
             (n, s) in keys for n, s in zip(readings["network"], readings["station"], strict=True)

@@ -37,6 +37,7 @@ def has_pipeline() -> bool:
     try:
         module("core.pipeline")
         module("core.model.ensemble")
+        module("core.adaptation")
     except ImportError:
         return False
     return True
