@@ -1,0 +1,221 @@
+"""DenseSM and the grouped ensemble reproduce the published networks.
+
+The reference is an independent NumPy implementation of the eval-mode forward pass written from
+method.md section 1 (replicate padding, BatchNorm with running statistics, DenseNet order "new
+features first", BatchNorm after ReLU in the bottleneck), applied to the published weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.model.densesm import DenseSM, member_name, parse_member_name
+from core.model.ensemble import Ensemble, unique_rows
+from core.model.grouped import GroupedEnsemble, MemberSpec
+
+TOL = 1e-5  # m3/m3, per member
+
+
+def _bn(x: np.ndarray, sd: dict, prefix: str) -> np.ndarray:
+    g, b = sd[f"{prefix}.weight"], sd[f"{prefix}.bias"]
+    m, v = sd[f"{prefix}.running_mean"], sd[f"{prefix}.running_var"]
+    shape = (1, -1, 1) if x.ndim == 3 else (1, -1)
+    return (x - m.reshape(shape)) / np.sqrt(v.reshape(shape) + 1e-5) * g.reshape(shape) + b.reshape(
+        shape
+    )
+
+
+def _conv_replicate(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # x (B, Cin, L), w (Cout, Cin, 5): replicate padding of 2 on both sides
+    xp = np.concatenate([x[:, :, :1], x[:, :, :1], x, x[:, :, -1:], x[:, :, -1:]], axis=2)
+    length = x.shape[2]
+    out = np.zeros((x.shape[0], w.shape[0], length))
+    for k in range(5):
+        out += np.einsum("bcl,oc->bol", xp[:, :, k : k + length], w[:, :, k])
+    return out + b.reshape(1, -1, 1)
+
+
+def _avg_pool(x: np.ndarray, k: int, ceil: bool) -> np.ndarray:
+    length = x.shape[2]
+    n = -(-length // k) if ceil else length // k
+    return np.stack(
+        [x[:, :, i * k : min((i + 1) * k, length)].mean(axis=2) for i in range(n)], axis=2
+    )
+
+
+def numpy_densesm(sd_t: dict, x: np.ndarray) -> np.ndarray:
+    """Eval-mode DenseSM forward pass in float64 NumPy."""
+    sd = {k: v.double().numpy() for k, v in sd_t.items()}
+    relu = lambda a: np.maximum(a, 0.0)  # noqa: E731
+    snap, series = x[:, :18], x[:, 18:156].reshape(-1, 3, 46)
+    h = series
+    for i, pool in ((1, 2), (2, 2), (3, 4)):
+        h = _conv_replicate(h, sd[f"conv_block.conv{i}.weight"], sd[f"conv_block.conv{i}.bias"])
+        h = relu(_bn(h, sd, f"conv_block.bn{i}"))
+        h = _avg_pool(h, pool, ceil=i == 3)
+    temporal = h.reshape(h.shape[0], -1)  # channel-major
+    z = _bn(np.concatenate([snap, temporal], axis=1), sd, "norm")
+    i = 0
+    while f"dense_layers.{i}.linear1.weight" in sd:
+        out = z
+        for j in (1, 2, 3):
+            out = (
+                out @ sd[f"dense_layers.{i}.linear{j}.weight"].T
+                + sd[f"dense_layers.{i}.linear{j}.bias"]
+            )
+            out = relu(_bn(out, sd, f"dense_layers.{i}.bn{j}"))
+        z = np.concatenate([out, z], axis=1)
+        i += 1
+    f = relu(z @ sd["fc_layers.0.linear1.weight"].T + sd["fc_layers.0.linear1.bias"])
+    f = _bn(f, sd, "fc_layers.0.bn1")
+    return (f @ sd["out.weight"].T + sd["out.bias"])[:, 0]
+
+
+@pytest.fixture(scope="module")
+def published(pretrained_dir) -> dict[str, dict[str, torch.Tensor]]:
+    return {
+        p.stem: torch.load(p, map_location="cpu", weights_only=True)
+        for p in sorted(pretrained_dir.glob("coarse_*.pt"))
+    }
+
+
+@pytest.fixture(scope="module")
+def inputs() -> np.ndarray:
+    return np.random.default_rng(42).random((64, 156)).astype(np.float32)
+
+
+def test_published_set_is_the_5x5_grid(published):
+    assert len(published) == 25
+    assert {parse_member_name(n) for n in published} == {
+        (d, w) for d in range(1, 6) for w in (8, 16, 32, 64, 128)
+    }
+
+
+def test_densesm_matches_numpy_reference_for_every_member(published, inputs):
+    x = torch.from_numpy(inputs)
+    for name, sd in published.items():
+        model = DenseSM(*parse_member_name(name))
+        model.load_state_dict(sd)
+        model.eval()
+        with torch.no_grad():
+            ours = model(x)[:, 0].double().numpy()
+        ref = numpy_densesm(sd, inputs.astype(np.float64))
+        assert np.abs(ours - ref).max() < TOL, name
+        # the outputs are soil moisture of plausible size, not zeros
+        assert np.abs(ref).max() > 0.01
+
+
+def test_grouped_ensemble_matches_numpy_reference(published, inputs):
+    ens = Ensemble.from_state_dicts(published)
+    pred = ens.predict(inputs)
+    for k, name in enumerate(ens.member_names):
+        ref = numpy_densesm(published[name], inputs.astype(np.float64))
+        assert np.abs(pred.members[k] - ref).max() < TOL, name
+    refs = np.stack(
+        [numpy_densesm(published[n], inputs.astype(np.float64)) for n in ens.member_names]
+    )
+    np.testing.assert_allclose(pred.mean, refs.mean(axis=0), atol=TOL)
+    np.testing.assert_allclose(pred.spread, refs.std(axis=0), atol=TOL)
+
+
+def test_state_dicts_round_trip_bit_for_bit(published):
+    net = GroupedEnsemble([MemberSpec(*parse_member_name(n)) for n in published])
+    net.load_member_state_dicts(published)
+    back = net.member_state_dicts()
+    assert set(back) == set(published)
+    for name, sd in published.items():
+        assert set(back[name]) == set(sd)
+        for key, value in sd.items():
+            assert back[name][key].shape == value.shape, (name, key)
+            assert torch.equal(back[name][key].float(), value.float()), (name, key)
+
+
+def test_grouped_training_equals_training_each_member(published, monkeypatch):
+    """One Adam step of the grouped module equals one step of each member on its own."""
+    monkeypatch.setattr(
+        torch.nn.functional, "dropout", lambda x, p=0.5, training=True, inplace=False: x
+    )
+    names = ["coarse_1_8", "coarse_3_8", "coarse_2_32", "coarse_5_16"]
+    states = {n: published[n] for n in names}
+    x = torch.from_numpy(np.random.default_rng(1).random((40, 156)).astype(np.float32))
+    y = torch.linspace(0.1, 0.4, 40)
+
+    net = GroupedEnsemble([MemberSpec(*parse_member_name(n)) for n in names])
+    net.load_member_state_dicts(states)
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    out, _ = net(x)
+    ref_out = []
+    ((out - y) ** 2).mean(dim=1).sum().backward()
+    opt.step()
+    grouped_after = net.member_state_dicts()
+
+    for n in names:
+        m = DenseSM(*parse_member_name(n))
+        m.load_state_dict(states[n])
+        m.train()
+        o = torch.optim.Adam(m.parameters(), lr=1e-3)
+        pred = m(x)[:, 0]
+        ref_out.append(pred.detach())
+        ((pred - y) ** 2).mean().backward()
+        o.step()
+        for key, value in m.state_dict().items():
+            if key.endswith("num_batches_tracked") or _bias_before_batchnorm(key):
+                continue
+            torch.testing.assert_close(
+                grouped_after[n][key], value, atol=2e-6, rtol=1e-4, msg=f"{n} {key}"
+            )
+    # training-mode outputs (batch statistics) agree too
+    order = [names.index(n) for n in net.names]
+    torch.testing.assert_close(out.detach(), torch.stack(ref_out)[order], atol=1e-5, rtol=1e-4)
+
+
+def _bias_before_batchnorm(key: str) -> bool:
+    """Biases directly followed by a BatchNorm: their true gradient is zero in training mode,
+    so Adam turns rounding noise of either sign into steps of about the learning rate in any
+    implementation; they do not change the training-mode output and are not compared."""
+    return (
+        key.startswith("conv_block.conv")
+        and key.endswith(".bias")
+        or (key.startswith("dense_layers.") and ".linear" in key and key.endswith(".bias"))
+    )
+
+
+def test_predict_shared_equals_predict(published, inputs):
+    ens = Ensemble.from_state_dicts({k: published[k] for k in ("coarse_1_8", "coarse_2_16")})
+    # 8 distinct series shared by 64 samples
+    x = inputs.copy()
+    x[:, 18:] = x[np.arange(64) % 8, 18:]
+    direct = ens.predict(x)
+    series, index = unique_rows(x[:, 18:])
+    assert len(series) == 8
+    shared = ens.predict_shared(x[:, :18], series, index, batch_size=16)
+    np.testing.assert_allclose(shared.members, direct.members, atol=1e-6)
+
+
+def test_predict_refuses_bad_inputs(published):
+    ens = Ensemble.from_state_dicts({"coarse_1_8": published["coarse_1_8"]})
+    with pytest.raises(ValueError, match="156"):
+        ens.predict(np.zeros((3, 155), np.float32))
+    bad = np.zeros((3, 156), np.float32)
+    bad[1, 7] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        ens.predict(bad)
+
+
+def test_fresh_ensemble_is_seeded():
+    a = Ensemble.fresh([(1, 8), (2, 16)], seed=3)
+    b = Ensemble.fresh([(1, 8), (2, 16)], seed=3)
+    c = Ensemble.fresh([(1, 8), (2, 16)], seed=4)
+    x = np.random.default_rng(0).random((5, 156)).astype(np.float32)
+    assert np.array_equal(a.predict(x).members, b.predict(x).members)
+    assert not np.array_equal(a.predict(x).members, c.predict(x).members)
+
+
+def test_member_names():
+    assert member_name(3, 64) == "coarse_3_64"
+    assert parse_member_name("coarse_5_128") == (5, 128)
+    with pytest.raises(ValueError):
+        parse_member_name("model.pt")
