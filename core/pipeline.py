@@ -56,6 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import __version__
+from .adaptation import METHODS as ADAPTATION_METHODS
 from .aoi import AOI
 from .atomic import write_text
 from .errors import InputError, NoDataError
@@ -69,8 +70,9 @@ if TYPE_CHECKING:
 
 F32 = npt.NDArray[np.float32]
 
-METHODS: tuple[str, ...] = ("msda", "ms", "da", "finetune", "pretrained")
-"""Adaptation methods a run accepts; ``pretrained`` maps with the 9 km weights as they are."""
+METHODS: tuple[str, ...] = (*ADAPTATION_METHODS, "pretrained")
+"""Methods a run accepts: the transfer methods of :mod:`core.adaptation` by name, and
+``pretrained`` (map with the 9 km weights as they are, no adaptation)."""
 ALPHA_DEFAULT = 0.7
 """alpha of the joint loss by default (best overall in the 2025 MSDA paper)."""
 ALPHA_FEW_STATIONS = 0.5
@@ -1092,6 +1094,8 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
     progress.message(f"Loading the pretrained ensemble {config.models!r}")
     pretrained = Ensemble.load(config.models, device=config.device)
     betas: dict[str, float] = {}
+    adaptation_record: dict[str, Any] | None = None
+    history: pd.DataFrame | None = None
     if config.method == "pretrained":
         ensemble = pretrained
     else:
@@ -1113,6 +1117,8 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         )
         ensemble = result.ensemble
         betas = {k: float(v) for k, v in (result.betas or {}).items()}
+        adaptation_record = result.provenance()
+        history = result.history
     progress.check()
 
     # 5. maps
@@ -1164,17 +1170,12 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         reproj,
         simulated,
     )
+    manifest_dict["adaptation"] = adaptation_record
     ensemble_dir: Path | None = None
     if config.method != "pretrained":
         progress.message("Saving the adapted ensemble")
         ensemble_dir = out_dir / "ensemble"
-        if ensemble_dir.exists():
-            import shutil
-
-            shutil.rmtree(ensemble_dir)
-        ensemble.save(
-            ensemble_dir, kind="adapted", provenance=_clean(json.loads(to_json(manifest_dict)))
-        )
+        _save_ensemble(ensemble, ensemble_dir, manifest_dict)
         manifest_dict["outputs"]["ensemble"] = "ensemble"
     manifest_path = out_dir / "manifest.json"
     write_text(manifest_path, to_json(manifest_dict))
@@ -1196,6 +1197,7 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         betas=betas,
         simulated=simulated,
         warnings=warnings,
+        history=history,
         progress=progress.sub(*_Stages.REPORT),
     )
     progress.fraction(1.0)
@@ -1217,6 +1219,23 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         simulated=simulated,
         n_samples=len(samples),
         n_stations=n_stations,
+    )
+
+
+def _save_ensemble(ensemble: Any, folder: Path, manifest: dict[str, Any]) -> None:
+    """Save the adapted members with the run manifest as provenance (replacing atomically)."""
+    from .store import save_model_set
+
+    provenance = dict(getattr(ensemble, "provenance", {}) or {})
+    provenance.update(json.loads(to_json(manifest)))
+    save_model_set(
+        folder,
+        ensemble.state_dicts(),
+        kind="adapted",
+        provenance=provenance,
+        name=folder.name,
+        source=f"soilmoisture adapt-map ({manifest.get('method')})",
+        replace=True,
     )
 
 
@@ -1479,6 +1498,7 @@ def _write_report(
     simulated: bool,
     warnings: Sequence[str],
     progress: Progress,
+    history: pd.DataFrame | None = None,
 ) -> tuple[Path, Path]:
     """Assemble the report's tables, notes and charts and write it with core.report."""
     from .report import write_report
@@ -1621,6 +1641,8 @@ def _write_report(
     pairs_out = pairs.copy()
     pairs_out["date"] = [d.isoformat() for d in pairs_out["date"]]
     write_text(out / "station_predictions.csv", pairs_out.to_csv(index=False))
+    if history is not None and len(history):
+        write_text(out / "adaptation_history.csv", history.to_csv(index=False))
     progress.fraction(1.0)
     return paths.html, paths.json
 
@@ -1672,7 +1694,7 @@ def run_map_with_ensemble(
     progress.message(f"Loading the ensemble {os.fspath(ensemble_dir)}")
     model_set = load_model_set(ensemble_dir)
     prov = dict(model_set.provenance or {})
-    ensemble = Ensemble.load(ensemble_dir, device=device)
+    ensemble = Ensemble.load(Path(ensemble_dir), device=device)
     src = get_source(source)
     window9 = aoi.window9()
     _check_map_dates(src, window9, date_list, set(), progress.sub(0.0, 0.05))

@@ -19,10 +19,10 @@ from typing import Any
 
 from ..errors import InputError
 
-DEMO_EPOCHS = 20
+DEMO_EPOCHS = 10
 """Adaptation epochs of ``soilmoisture demo`` (the full method uses 50; the demo must finish in
 a few minutes on two CPU cores)."""
-DEMO_CV_EPOCHS = 5
+DEMO_CV_EPOCHS = 3
 """Epochs of each cross-validation fold in the demo."""
 DEMO_MAP_DATE = dt.date(2020, 9, 1)
 """The demo maps the simulated Sentinel-1 acquisition closest to this date."""

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.aoi import AOI
-from core.errors import InputError, NoDataError
+from core.errors import Cancelled, InputError, NoDataError
 from core.grid import GridWindow
 from core.pipeline import (
     AdaptMapConfig,
@@ -18,6 +19,7 @@ from core.pipeline import (
     scene_sha256,
     subscene,
 )
+from core.progress import CallbackProgress
 from core.sources import get_source
 from core.sources.demo import DEMO_AOI_BBOX, acquisition_dates, demo_window9, write_demo_stations
 
@@ -157,3 +159,228 @@ def test_no_station_inside_the_aoi(demo_stations: tuple[Path, ...], tmp_path: Pa
     with pytest.raises(InputError, match="no station lies inside the AOI 'east'.*DEMO-SIMULATED"):
         run_adapt_map(_config(elsewhere, demo_stations, tmp_path / "out"))
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.tif"))
+
+
+def test_validate_raster_against_stations(demo_stations: tuple[Path, ...], tmp_path: Path) -> None:
+    from core.pipeline import validate_raster
+    from core.raster_io import reproject_geotiff, write_sm_geotiff
+
+    src = get_source("demo")
+    scene = src.scene(demo_window9(), MAP_DATE)
+    assert scene.truth is not None
+    w50 = demo_window9().to_level("50m")
+    tif = write_sm_geotiff(
+        tmp_path / "truth.tif", scene.truth, np.zeros_like(scene.truth), w50, date=MAP_DATE, tags={}
+    )
+    res = validate_raster(tif, demo_stations, tmp_path / "val")
+    assert res.date == MAP_DATE
+    assert len(res.pairs) == 5
+    # the stations read the truth plus sensor noise (0.02 m3/m3): a small error, not zero
+    assert 0.0 < res.metrics.pooled["rmse"] < 0.06
+    assert (tmp_path / "val" / "validation.json").exists()
+    assert res.charts["scatter"].exists()
+    # a reprojected copy validates the same way (sampling in any CRS)
+    utm = reproject_geotiff(tif, tmp_path / "truth_utm.tif", "EPSG:32614")
+    res2 = validate_raster(utm, demo_stations)
+    assert len(res2.pairs) == 5
+    assert abs(res2.metrics.pooled["rmse"] - res.metrics.pooled["rmse"]) < 0.02
+    # a date the stations do not cover
+    with pytest.raises(InputError, match="no station has a reading"):
+        validate_raster(tif, demo_stations, date=dt.date(2021, 6, 1))
+
+
+# -- end-to-end runs on the demo source -------------------------------------------------------
+# three 1 x 1 km squares around the Valley, Irrigated and Upland-East stations: ~1,200 cells
+STATION_SITES = ((-97.48055, 36.66711), (-97.45047, 36.64861), (-97.42298, 36.62575))
+
+
+@pytest.fixture(scope="module")
+def small_aoi() -> AOI:
+    squares = ", ".join(
+        f"(({x - 0.0056} {y - 0.0045}, {x + 0.0056} {y - 0.0045}, {x + 0.0056} {y + 0.0045}, "
+        f"{x - 0.0056} {y + 0.0045}, {x - 0.0056} {y - 0.0045}))"
+        for x, y in STATION_SITES
+    )
+    return AOI.from_wkt(f"MULTIPOLYGON ({squares})", name="small")
+
+
+def _run_config(aoi: AOI, files: tuple[Path, ...], out: Path, **kw: object) -> AdaptMapConfig:
+    base: dict[str, object] = dict(
+        train_start=dt.date(2020, 6, 1),  # 8 Sentinel-1 dates: quick
+        max_target_cells=3000,
+        epochs=2,
+        cv_epochs=1,
+    )
+    base.update(kw)
+    return _config(aoi, files, out, **base)
+
+
+@pytest.fixture(scope="module")
+def msda_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    pretrained_dir: Path,
+    small_aoi: AOI,
+    demo_stations: tuple[Path, ...],
+) -> tuple[AdaptMapConfig, object, list[str], list[float]]:
+    from core.store import install
+
+    root = tmp_path_factory.mktemp("msda")
+    messages: list[str] = []
+    fractions: list[float] = []
+    cfg = _run_config(
+        small_aoi,
+        demo_stations,
+        root / "out",
+        dates=(dt.date(2020, 8, 19), MAP_DATE),
+        reproject_crs="EPSG:32614",
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOILMOISTURE_DATA_DIR", str(root / "data"))  # a module-scoped user store
+        install(pretrained_dir)
+        result = run_adapt_map(
+            cfg, CallbackProgress(on_fraction=fractions.append, on_message=messages.append)
+        )
+    return cfg, result, messages, fractions
+
+
+def test_msda_run_writes_maps_ensemble_manifest_and_report(
+    msda_run: tuple[AdaptMapConfig, object, list[str], list[float]],
+) -> None:
+    import rasterio
+
+    from core.raster_io import read_sm_geotiff
+
+    cfg, result, messages, fractions = msda_run
+    # several dates: one adaptation, one map per date
+    assert sorted(result.maps) == [dt.date(2020, 8, 19), MAP_DATE]
+    assert sum(m.startswith("Adapting 25 members") for m in messages) == 1
+    assert any("tile 1/1" in m for m in messages)
+    assert fractions == sorted(fractions) or max(fractions) == pytest.approx(1.0)
+    for day, path in result.maps.items():
+        r = read_sm_geotiff(path)
+        assert r.window50 == cfg.aoi.window9().to_level("50m")
+        assert r.tags["date"] == day.isoformat() and r.tags["method"] == "msda"
+        assert r.tags["alpha"] == "0.5" and r.tags["simulated"] == "true"
+        assert "median" in r.tags["beta"] and r.tags["model_version"] == "densesm_9km"
+        mask = cfg.aoi.mask50(r.window50)
+        assert np.isfinite(r.mean[mask]).all() and np.isnan(r.mean[~mask]).all()
+        assert np.nanmin(r.mean) > -0.2 and np.nanmax(r.mean) < 0.8
+        assert r.spread is not None and np.nanmin(r.spread) >= 0.0
+        with rasterio.open(result.reprojected[day]) as ds:
+            assert ds.crs.to_epsg() == 32614
+    assert not list(Path(cfg.out_dir).rglob("*.part"))
+    # alpha: 3 stations -> 0.5, and the report says why
+    assert result.alpha == 0.5 and "5 or fewer" in result.alpha_reason
+    assert result.n_stations == 3
+
+    manifest = json.loads(result.manifest.read_text())
+    assert manifest["method"] == "msda" and manifest["alpha"] == 0.5
+    assert len(manifest["beta"]) == 25 and all(b >= 0 for b in manifest["beta"].values())
+    assert manifest["dates"] == ["2020-08-19", "2020-08-31"]
+    assert {s["station"] for s in manifest["stations"]} == {"Valley", "Irrigated", "Upland-East"}
+    assert len(manifest["station_files"]) == 5
+    assert all(len(f["sha256"]) == 64 for f in manifest["station_files"])
+    assert set(manifest["scenes"]) >= {"2020-08-19", "2020-08-31"}
+    assert all(len(v["sha256"]) == 64 for v in manifest["scenes"].values())
+    for key in ("python", "torch", "numpy", "soilmoisture"):
+        assert manifest["software"][key]
+    assert manifest["seeds"]["adaptation"] == 0
+    assert manifest["aoi"]["type"] == "Feature"
+    assert manifest["adaptation"]["n_fine"] == result.n_samples
+
+    from core.store import load_model_set
+
+    saved = load_model_set(result.ensemble_dir)
+    assert saved.kind == "adapted" and len(saved.members) == 25
+    assert saved.provenance["method"] == "msda"
+
+    report = json.loads(result.report_json.read_text())
+    assert report["simulated"] is True
+    html = result.report_html.read_text()
+    assert "SIMULATED" in html and "LOSO CV" in html and "random forest" in html
+    assert "XGBoost" in html and "0.5" in html
+    methods = result.metrics["methods"]
+    for key in ("adapted_cv", "pretrained", "random_forest", "xgboost", "adapted_in_sample"):
+        assert methods[key]["pooled"]["n"] == result.n_samples
+    assert result.metrics["cv"]["epochs_per_fold"] == 1
+    assert "1 epochs instead of 2" in result.metrics["cv"]["note"]
+    err = result.metrics["maps"]["2020-08-31"]["error_vs_truth"]
+    assert 0.0 < err["rmse"] < 0.2 and err["n"] > 1000
+    sample = result.metrics["map_error_sample"]
+    assert sample["pretrained"]["rmse"] > 0 and sample["adapted"]["rmse"] > 0
+    pngs = {p.name for p in (result.report_json.parent / "report_files").iterdir()}
+    assert "timeseries.png" in pngs and any(p.startswith("scatter_") for p in pngs)
+
+
+def test_saved_ensemble_maps_again_without_retraining(
+    msda_run: tuple[AdaptMapConfig, object, list[str], list[float]], tmp_path: Path
+) -> None:
+    from core.pipeline import run_map_with_ensemble
+    from core.raster_io import read_sm_geotiff
+
+    cfg, result, _, _ = msda_run
+    res = run_map_with_ensemble(
+        result.ensemble_dir, cfg.aoi, [MAP_DATE, dt.date(2020, 9, 12)], tmp_path, source="demo"
+    )
+    assert sorted(res.maps) == [MAP_DATE, dt.date(2020, 9, 12)]
+    again = read_sm_geotiff(res.maps[MAP_DATE])
+    first = read_sm_geotiff(result.maps[MAP_DATE])
+    np.testing.assert_allclose(again.mean, first.mean, atol=1e-6, equal_nan=True)
+    assert again.tags["method"] == "msda" and again.tags["alpha"] == "0.5"
+    assert json.loads((tmp_path / "manifest.json").read_text())["ensemble_provenance"][
+        "method"
+    ] == ("msda")
+
+
+def test_pretrained_only_run(
+    pretrained_dir: Path, small_aoi: AOI, demo_stations: tuple[Path, ...], tmp_path: Path
+) -> None:
+    from core.raster_io import read_sm_geotiff
+    from core.store import install
+
+    install(pretrained_dir)
+    cfg = _run_config(small_aoi, demo_stations, tmp_path / "out", method="pretrained")
+    result = run_adapt_map(cfg)
+    assert result.ensemble_dir is None and result.alpha is None
+    assert "adapted_cv" not in result.metrics["methods"]
+    assert "adapted_in_sample" not in result.metrics["methods"]
+    assert result.metrics["held_out"]["pretrained"] == "pretrained"
+    assert "random_forest" in result.metrics["methods"]  # baselines still run
+    tags = read_sm_geotiff(result.maps[MAP_DATE]).tags
+    assert tags["method"] == "pretrained" and tags["alpha"] == "n/a"
+    assert result.report_html is not None and result.report_html.exists()
+
+
+def test_one_station_says_no_held_out_accuracy(
+    pretrained_dir: Path, small_aoi: AOI, demo_stations: tuple[Path, ...], tmp_path: Path
+) -> None:
+    from core.store import install
+
+    install(pretrained_dir)
+    valley = tuple(p for p in demo_stations if "Valley" in p.name)
+    cfg = _run_config(small_aoi, valley, tmp_path / "out", epochs=1)
+    result = run_adapt_map(cfg)
+    assert result.n_stations == 1 and result.alpha == 0.5
+    assert "no held-out accuracy can be computed" in result.metrics["cv"]["message"]
+    assert "adapted_cv" not in result.metrics["methods"]
+    assert "random_forest" not in result.metrics["methods"]
+    assert "no held-out accuracy can be computed" in result.report_html.read_text()
+    assert result.maps[MAP_DATE].exists()
+
+
+def test_cancel_while_mapping_leaves_no_geotiff(
+    pretrained_dir: Path, small_aoi: AOI, demo_stations: tuple[Path, ...], tmp_path: Path
+) -> None:
+    from core.store import install
+
+    install(pretrained_dir)
+    seen: list[str] = []
+    progress = CallbackProgress(
+        on_message=seen.append, is_cancelled=lambda: any(m.startswith("Mapping") for m in seen)
+    )
+    cfg = _run_config(small_aoi, demo_stations, tmp_path / "out", method="pretrained")
+    with pytest.raises(Cancelled):
+        run_adapt_map(cfg, progress)
+    assert any(m.startswith("Mapping") for m in seen)
+    leftovers = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert not [p for p in leftovers if ".tif" in p.name]
