@@ -480,7 +480,7 @@ def _run_dask(
     progress: Progress,
     job_fn: JobFunction,
 ) -> list[JobResult]:
-    from distributed import Client, LocalCluster, wait
+    from distributed import Client, LocalCluster
 
     cores = os.cpu_count() or 1
     cluster = None
@@ -518,7 +518,11 @@ def _run_dask(
         try:
             while pending:
                 progress.check()
-                done, pending = wait(pending, timeout=_POLL_S, return_when="FIRST_COMPLETED")
+                done = {f for f in pending if f.done()}
+                if not done:
+                    time.sleep(_POLL_S)  # distributed.wait raises on a timeout: poll instead
+                    continue
+                pending -= done
                 for fut in done:
                     i = futures[fut]
                     job = jobs[i]

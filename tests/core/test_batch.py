@@ -157,3 +157,60 @@ def test_run_job_reports_a_failure_instead_of_raising(tmp_path: Path, stations: 
     assert "no station lies inside the AOI" in result.message
     assert result.maps == []
     assert not list((tmp_path / "out").rglob("*.tif"))
+
+
+def test_real_jobs_on_a_local_cluster(tmp_path: Path, pretrained_dir: Path) -> None:
+    """A real pretrained job on the demo source and a failing one, in 2 worker processes."""
+    from core.sources.demo import write_demo_stations
+    from core.store import install
+
+    install(pretrained_dir)  # into the test's user store; workers inherit its environment
+    files = write_demo_stations(tmp_path / "stations")
+    valley = [str(p) for p in files if "Valley" in p.name]
+    x, y = -97.48055, 36.66711  # a 1 x 1 km AOI around the Valley station
+    good = BatchJob(
+        name="valley",
+        aoi=f"{x - 0.0056},{y - 0.0045},{x + 0.0056},{y + 0.0045}",
+        stations=tuple(valley),
+        dates=("2020-08-31",),
+        method="pretrained",
+        source="demo",
+        train_start="2020-08-01",
+        cross_validate=False,
+    )
+    bad = BatchJob(
+        name="no-s1-date",
+        aoi=good.aoi,
+        stations=good.stations,
+        dates=("2020-09-02",),
+        method="pretrained",
+        source="demo",
+        train_start="2020-08-01",
+        cross_validate=False,
+    )
+    results = run_batch([good, bad], tmp_path / "out", n_workers=2)
+    ok, failed = results
+    assert ok.status == "ok", ok.message
+    assert len(ok.maps) == 1 and Path(ok.maps[0]).exists() and ok.simulated
+    assert ok.rmse is not None and ok.rmse_kind == "pretrained, held out"
+    assert failed.status == "failed"
+    assert "no Sentinel-1 acquisition" in failed.message and "2020-08-31" in failed.message
+    assert not (tmp_path / "out" / "no-s1-date" / "maps").exists()
+    assert "1 of 2 job(s) succeeded" in format_summary(results)
+
+
+def test_batch_command_reports_failures(tmp_path: Path, stations: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from core.cli import main
+
+    f = tmp_path / "inputs" / "jobs.csv"
+    f.write_text(
+        "name,aoi,stations,dates,source\n"
+        'far,"5.0,52.0,5.05,52.05",s1.csv,2020-06-01,demo\n'
+        "bad-aoi,not-an-aoi,s1.csv,2020-06-01,demo\n"
+    )
+    status = main(["batch", str(f), "--out", str(tmp_path / "out"), "--serial"])
+    out = capsys.readouterr().out
+    assert status == 3
+    assert "far" in out and "no station lies inside the AOI" in out
+    assert "bad-aoi" in out and "neither an existing file nor a bounding box" in out
+    assert "0 of 2 job(s) succeeded, 2 failed" in out
