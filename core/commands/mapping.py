@@ -97,7 +97,10 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument(
-        "--aoi", required=True, help="vector file, 'xmin,ymin,xmax,ymax' (lon/lat) or WKT"
+        "--aoi",
+        required=True,
+        help="vector file, 'W,S,E,N' in lon/lat (write --aoi=-97.5,36.6,-97.4,36.7 when W is "
+        "negative) or WKT",
     )
     p.add_argument(
         "--stations",
@@ -209,7 +212,9 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="the ensemble folder (OUT/ensemble of adapt-map) or a model set name",
     )
-    m.add_argument("--aoi", required=True, help="vector file, bbox or WKT")
+    m.add_argument(
+        "--aoi", required=True, help="vector file, bbox (--aoi=W,S,E,N when negative) or WKT"
+    )
     _add_dates(m)
     m.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     m.add_argument("--source", default="gee", help="input source: gee or demo (default gee)")

@@ -384,3 +384,45 @@ def test_cancel_while_mapping_leaves_no_geotiff(
     assert any(m.startswith("Mapping") for m in seen)
     leftovers = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert not [p for p in leftovers if ".tif" in p.name]
+
+
+# -- the CLI face -------------------------------------------------------------------------------
+def test_cli_adapt_map_date_without_sentinel1_exits_with_a_clear_message(
+    demo_stations: tuple[Path, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.cli import main
+
+    bbox = ",".join(str(v) for v in DEMO_AOI_BBOX)
+    argv = ["adapt-map", f"--aoi={bbox}", "--stations", *map(str, demo_stations)]
+    status = main([*argv, "--date", "2020-09-02", "--out", str(tmp_path / "o"), "--source", "demo"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "no Sentinel-1 acquisition covers the AOI on 2020-09-02" in err
+    assert "2020-08-31" in err
+    with pytest.raises(SystemExit):
+        main([*argv, "--date-range", "2020-08-01", "--out", str(tmp_path / "o")])
+    assert "START:END" in capsys.readouterr().err
+    status = main([*argv, "--date", "2020-08-31", "--out", str(tmp_path), "--alpha", "2"])
+    assert status == 2 and "alpha must be a number from 0 to 1" in capsys.readouterr().err
+
+
+def test_cli_validate(
+    demo_stations: tuple[Path, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.cli import main
+    from core.raster_io import write_sm_geotiff
+
+    scene = get_source("demo").scene(demo_window9(), MAP_DATE)
+    assert scene.truth is not None
+    tif = write_sm_geotiff(
+        tmp_path / "t.tif",
+        scene.truth,
+        scene.truth * 0,
+        demo_window9().to_level("50m"),
+        date=MAP_DATE,
+        tags={},
+    )
+    status = main(["validate", "--raster", str(tif), "--stations", *map(str, demo_stations)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "on 2020-08-31: 5 station(s)" in out and "rmse" in out
