@@ -235,7 +235,7 @@ def test_msda_on_a_controlled_domain_shift(published):
         pre = rmse(f0(p.target_x), p.target_y)
         out = {"pretrained": pre}
         for method in ("finetune", "msda"):
-            cfg = AdaptConfig(method=method, alpha=alpha, epochs=30, snapshot_epochs=10, seed=0)
+            cfg = AdaptConfig(method=method, alpha=alpha, epochs=30, snapshot_epochs=5, seed=0)
             r = adapt(ens, p.fine_x, p.fine_y, p.coarse_x, p.coarse_y, p.target_x, cfg)
             out[method] = rmse(r.ensemble.predict(p.target_x).mean, p.target_y)
         results[stations] = out
