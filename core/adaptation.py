@@ -407,7 +407,8 @@ def adapt(
             "the fine (50 m) set is empty: at least one labelled station sample is needed"
         )
     fy = check_labels(fine_y, len(fx), "fine (50 m labelled)")
-    cx = cy = tx = None
+    cx: F32 | None = None
+    cy: F32 | None = None
     if method.uses_coarse and alpha < 1.0:
         if coarse_x is None or coarse_y is None:
             raise InputError(f"method {method.name} needs the labelled 9 km (SMAP) samples")

@@ -75,6 +75,9 @@ def _bn(
 class _BatchNormParams(nn.Module):
     """Affine parameters and running statistics for ``shape`` channels."""
 
+    running_mean: Tensor
+    running_var: Tensor
+
     def __init__(self, *shape: int) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.ones(*shape))
@@ -146,6 +149,8 @@ class _DenseLayer(nn.Module):
 class _WidthGroup(nn.Module):
     """The members of one width, deepest first."""
 
+    fc_mask: Tensor
+
     def __init__(self, width: int, depths: Sequence[int]) -> None:
         super().__init__()
         self.width = width
@@ -192,6 +197,8 @@ class GroupedEnsemble(nn.Module):
     Member order (``self.specs``) is by width ascending, then depth descending; use
     :attr:`names` to label outputs.
     """
+
+    num_batches_tracked: Tensor
 
     def __init__(self, specs: Sequence[MemberSpec]) -> None:
         super().__init__()
@@ -302,7 +309,7 @@ class GroupedEnsemble(nn.Module):
         stem = self.norm(stem)
         feats = []
         start = 0
-        for group in self.groups:
+        for group in self._width_groups():
             n = len(group.depths)
             feats.append(group(stem[start : start + n]))
             start += n
@@ -317,11 +324,14 @@ class GroupedEnsemble(nn.Module):
         return self.head(snapshot, self.temporal(series))
 
     # -- conversion from / to the published per-member state dicts --------------------------
+    def _width_groups(self) -> list[_WidthGroup]:
+        return [g for g in self.groups if isinstance(g, _WidthGroup)]
+
     def _slots(self) -> list[tuple[int, int, int, _WidthGroup]]:
         """(member index, group index, position in group, group) for every member."""
         out = []
         m = 0
-        for gi, group in enumerate(self.groups):
+        for gi, group in enumerate(self._width_groups()):
             for j in range(len(group.depths)):
                 out.append((m, gi, j, group))
                 m += 1
@@ -346,13 +356,13 @@ class GroupedEnsemble(nn.Module):
             for attr in ("weight", "bias", "running_mean", "running_var"):
                 getattr(self.norm, attr)[m] = sd[f"norm.{attr}"]
             for i in range(spec.depth):
-                layer = group.layers[i]
+                dense = group.layers[i]
                 for name in ("linear1", "linear2", "linear3"):
-                    lin = getattr(layer, name)
+                    lin = getattr(dense, name)
                     lin.weight[j] = sd[f"dense_layers.{i}.{name}.weight"].T
                     lin.bias[j, 0] = sd[f"dense_layers.{i}.{name}.bias"]
                 for name in ("bn1", "bn2", "bn3"):
-                    bn = getattr(layer, name)
+                    bn = getattr(dense, name)
                     for attr in ("weight", "bias", "running_mean", "running_var"):
                         getattr(bn, attr)[j] = sd[f"dense_layers.{i}.{name}.{attr}"]
             pad = (group.max_depth - spec.depth) * group.width
@@ -390,13 +400,13 @@ class GroupedEnsemble(nn.Module):
                 put(f"norm.{attr}", getattr(self.norm, attr)[m])
             sd["norm.num_batches_tracked"] = nbt.clone()
             for i in range(spec.depth):
-                layer = group.layers[i]
+                dense = group.layers[i]
                 for name in ("linear1", "linear2", "linear3"):
-                    lin = getattr(layer, name)
+                    lin = getattr(dense, name)
                     put(f"dense_layers.{i}.{name}.weight", lin.weight[j].T)
                     put(f"dense_layers.{i}.{name}.bias", lin.bias[j, 0])
                 for name in ("bn1", "bn2", "bn3"):
-                    bn = getattr(layer, name)
+                    bn = getattr(dense, name)
                     for attr in ("weight", "bias", "running_mean", "running_var"):
                         put(f"dense_layers.{i}.{name}.{attr}", getattr(bn, attr)[j])
                     sd[f"dense_layers.{i}.{name}.num_batches_tracked"] = nbt.clone()
