@@ -136,6 +136,7 @@ def _adapt(args: argparse.Namespace) -> int:
             raise InputError(f"method {method.name} needs --target (unlabelled 50 m samples)")
         target = read_samples(args.target, require_label=False, role="target (50 m unlabelled)")
     ensemble = Ensemble.load(args.models, device=args.device)
+    assert fine.y is not None  # require_label=True
     with TerminalProgress() as progress:
         result = adapt(
             ensemble,
@@ -181,6 +182,7 @@ def _pretrain(args: argparse.Namespace) -> int:
         device=args.device,
         snapshot_epochs=min(10, args.epochs),
     )
+    assert coarse.y is not None  # require_label=True
     with TerminalProgress() as progress:
         result = pretrain(coarse.x156, coarse.y, config, progress=progress)
     saved = result.ensemble.save(
