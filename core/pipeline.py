@@ -605,15 +605,52 @@ def to_json(obj: Any) -> str:
 
 # --------------------------------------------------------------------------------- the run
 class _Stages:
-    """Fractions of the whole run given to each stage."""
+    """Share of the whole run given to each stage, from a rough cost model.
 
-    STATIONS = (0.0, 0.02)
-    SCENES = (0.02, 0.25)
-    TARGET = (0.25, 0.30)
-    ADAPT = (0.30, 0.55)
-    MAP = (0.55, 0.75)
-    VALIDATE = (0.75, 0.97)
-    REPORT = (0.97, 1.0)
+    Costs are in "seconds on two CPU cores" for the demo scene; only the ratios matter (they
+    make the progress bar's time-left estimate sensible): a scene, an adaptation step of the 25
+    members, the early-balance beta, a cross-validation fold, a baseline fold, and mapping
+    throughput.
+    """
+
+    SCENE = 0.6
+    STEP = 5.0
+    BETA = 5.0
+    BASELINE_FOLD = 6.0
+    CELLS_PER_S = 2000.0
+
+    def __init__(
+        self, config: AdaptMapConfig, n_train_dates: int, n_station_days: int, n_stations: int
+    ) -> None:
+        steps = max(1, math.ceil(n_station_days / 128))
+        adapting = config.method != "pretrained"
+        folds = 0 if n_stations < 2 or not config.cross_validate else n_stations
+        if config.cv_folds is not None:
+            folds = min(folds, config.cv_folds)
+        cells = config.aoi.area_km2 * 400.0 * len(config.dates)
+        costs = {
+            "STATIONS": 1.0,
+            "SCENES": self.SCENE * n_train_dates,
+            "TARGET": self.SCENE * len(config.dates),
+            "ADAPT": (self.BETA + self.STEP * steps * config.epochs) if adapting else 0.0,
+            "MAP": cells / self.CELLS_PER_S + 2.0,
+            "VALIDATE": 2.0
+            + (folds * (self.BETA + self.STEP * steps * config.fold_epochs) if adapting else 0.0)
+            + (2 * folds * self.BASELINE_FOLD if config.baselines else 0.0),
+            "REPORT": 3.0,
+        }
+        total = sum(costs.values())
+        start = 0.0
+        self.spans: dict[str, tuple[float, float]] = {}
+        for name, cost in costs.items():
+            self.spans[name] = (start, start + cost / total)
+            start += cost / total
+
+    def __getattr__(self, name: str) -> tuple[float, float]:
+        try:
+            return self.__dict__["spans"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 class _SceneCache:
@@ -1049,7 +1086,7 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
 
     # 1. stations
     progress.message("Reading station files")
-    daily, w = read_stations_in_aoi(config.stations, config.aoi, progress.sub(*_Stages.STATIONS))
+    daily, w = read_stations_in_aoi(config.stations, config.aoi, progress.sub(0.0, 0.01))
     warnings += w
     progress.check()
 
@@ -1069,9 +1106,15 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
             f"on a day with station readings (stations report {first}..{last}); set "
             "--train-start/--train-end to a period the stations cover."
         )
+    stages = _Stages(
+        config,
+        len(train_dates),
+        int(daily["date"].isin(set(train_dates)).sum()),
+        int(daily["key"].nunique()),
+    )
     cache = _SceneCache(source, window9)
     samples, coarse_x, coarse_y, w = _labelled_samples(
-        daily, cache, train_dates, progress.sub(*_Stages.SCENES)
+        daily, cache, train_dates, progress.sub(*stages.SCENES)
     )
     warnings += w
     n_stations = len(samples.stations)
@@ -1084,7 +1127,7 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         config.dates,
         config.max_target_cells,
         config.seed,
-        progress.sub(*_Stages.TARGET),
+        progress.sub(*stages.TARGET),
     )
     simulated = bool(source.simulated) or any(v["simulated"] for v in cache.checksums.values())
 
@@ -1113,7 +1156,7 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
             coarse_y if len(coarse_y) else None,
             target_x,
             config=_adapt_config(config, alpha, config.epochs, config.seed),
-            progress=progress.sub(*_Stages.ADAPT),
+            progress=progress.sub(*stages.ADAPT),
         )
         ensemble = result.ensemble
         betas = {k: float(v) for k, v in (result.betas or {}).items()}
@@ -1132,12 +1175,12 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         tags,
         config.tile_9km,
         config.reproject_crs,
-        progress.sub(*_Stages.MAP),
+        progress.sub(*stages.MAP),
     )
     warnings += w
 
     # 6. validation
-    vprog = progress.sub(*_Stages.VALIDATE)
+    vprog = progress.sub(*stages.VALIDATE)
     validation = _validate(
         config, samples, coarse_x, coarse_y, target_x, pretrained, ensemble, alpha, vprog
     )
@@ -1198,7 +1241,7 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         simulated=simulated,
         warnings=warnings,
         history=history,
-        progress=progress.sub(*_Stages.REPORT),
+        progress=progress.sub(*stages.REPORT),
     )
     progress.fraction(1.0)
     progress.message(f"Done: {len(maps)} map(s) in {out_dir}")
@@ -1284,12 +1327,21 @@ def _validate(
         steps = [s for s in steps if s != "cv"]
     if not config.baselines or not config.cross_validate:
         steps = [s for s in steps if s == "cv"]
-    span = 1.0 / max(1, len(steps))
+    steps_per_epoch = max(1, math.ceil(len(samples) / 128))
+    weights = {
+        "cv": n_folds * (_Stages.BETA + _Stages.STEP * steps_per_epoch * config.fold_epochs),
+        "random_forest": n_folds * _Stages.BASELINE_FOLD,
+        "xgboost": n_folds * _Stages.BASELINE_FOLD,
+    }
+    total_w = sum(weights[s] for s in steps) or 1.0
+    bounds: dict[str, tuple[float, float]] = {}
+    acc = 0.1  # the first tenth: predictions of the pretrained and adapted ensembles
+    for s_ in steps:
+        bounds[s_] = (acc, acc + 0.9 * weights[s_] / total_w)
+        acc = bounds[s_][1]
 
     if "cv" in steps:
-        sub = progress.sub(0.0, span)
-        k = steps.index("cv")
-        sub = progress.sub(k * span, (k + 1) * span)
+        sub = progress.sub(*bounds["cv"])
         fold_counter = {"i": 0}
         cfg = _adapt_config(config, alpha, config.fold_epochs, config.seed)
         from .adaptation import adapt
@@ -1320,7 +1372,6 @@ def _validate(
     for name in ("random_forest", "xgboost"):
         if name not in steps:
             continue
-        k = steps.index(name)
         progress.message(f"Validation: {name.replace('_', ' ')} held out by station")
         try:
             res = loso_baseline(
@@ -1329,7 +1380,7 @@ def _validate(
                 samples.y,
                 fold_ids,
                 seed=config.seed,
-                progress=progress.sub(k * span, (k + 1) * span),
+                progress=progress.sub(*bounds[name]),
             )
         except ModuleNotFoundError as exc:
             out["warnings"].append(f"baseline {name} skipped: {exc}")
