@@ -4,77 +4,77 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="44" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="45" />
         <source>the coordinate reference system is not valid; choose a CRS</source>
         <translation>le système de coordonnées n'est pas valide ; choisissez un SCR</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="61" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="62" />
         <source>the area of interest is empty: draw or choose a polygon</source>
         <translation>la zone d'intérêt est vide : dessinez ou choisissez un polygone</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="63" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="64" />
         <source>the area of interest must be a polygon, not a point or a line</source>
         <translation>la zone d'intérêt doit être un polygone, pas un point ni une ligne</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="72" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="73" />
         <source>the extent is empty: give xmin, ymin, xmax, ymax with xmin &lt; xmax</source>
         <translation>l'emprise est vide : indiquez xmin, ymin, xmax, ymax avec xmin &lt; xmax</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="99" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="100" />
         <source>choose a valid polygon layer for the area of interest</source>
         <translation>choisissez une couche de polygones valide pour la zone d'intérêt</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="101" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="102" />
         <source>layer {name} has no polygons</source>
         <translation>la couche {name} ne contient pas de polygones</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="105" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="106" />
         <source>no feature is selected in {name}</source>
         <translation>aucune entité n'est sélectionnée dans {name}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="105" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="106" />
         <source>{name} has no features</source>
         <translation>{name} ne contient aucune entité</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="158" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="157" />
         <source>type the extent as xmin, ymin, xmax, ymax [EPSG:4326], got {text!r}</source>
         <translation>saisissez l'emprise sous la forme xmin, ymin, xmax, ymax [EPSG:4326] ; reçu {text!r}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="166" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="165" />
         <source>the extent values must be numbers, got {text!r}</source>
         <translation>les valeurs de l'emprise doivent être des nombres ; reçu {text!r}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="171" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="170" />
         <source>unknown CRS {crs!r}; use e.g. EPSG:4326</source>
         <translation>SCR inconnu {crs!r} ; utilisez par exemple EPSG:4326</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="173" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="172" />
         <source>empty or inverted extent: xmin &lt; xmax and ymin &lt; ymax are needed</source>
         <translation>emprise vide ou inversée : il faut xmin &lt; xmax et ymin &lt; ymax</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="192" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="191" />
         <source>give at least one date as YYYY-MM-DD</source>
         <translation>indiquez au moins une date au format AAAA-MM-JJ</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="198" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="197" />
         <source>{item!r} is not a date; use YYYY-MM-DD</source>
         <translation>{item!r} n'est pas une date ; utilisez AAAA-MM-JJ</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="267" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="290" />
         <source>Soil moisture stations</source>
         <translation>Stations d'humidité du sol</translation>
     </message>
@@ -114,7 +114,7 @@
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="305" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="306" />
         <source>Device</source>
         <translation>Processeur de calcul</translation>
     </message>
@@ -134,7 +134,7 @@
         <translation>Écrire aussi les cartes reprojetées dans ce SCR</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="313" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="314" />
         <source>Output folder</source>
         <translation>Dossier de sortie</translation>
     </message>
@@ -169,7 +169,7 @@
         <translation>{text!r} n'est pas une date ; utilisez AAAA-MM-JJ</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="978" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="979" />
         <source>Alpha: {reason}</source>
         <translation>Alpha : {reason}</translation>
     </message>
@@ -179,92 +179,92 @@
         <translation>Humidité du sol</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="43" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
         <source>Google Earth Engine</source>
         <translation>Google Earth Engine</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="43" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
         <source>Demo (simulated scene, no account)</source>
         <translation>Démo (scène simulée, sans compte)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="55" />
         <source>MSDA: multi-scale domain adaptation (recommended)</source>
         <translation>MSDA : adaptation de domaine multi-échelle (recommandé)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="55" />
         <source>MS: multi-scale fine-tuning</source>
         <translation>MS : ajustement multi-échelle</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="55" />
         <source>DA: domain adaptation</source>
         <translation>DA : adaptation de domaine</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="55" />
         <source>Fine-tune on the stations</source>
         <translation>Ajustement sur les stations</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="49" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="55" />
         <source>Pretrained only (no adaptation)</source>
         <translation>Pré-entraîné seul (sans adaptation)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="58" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="64" />
         <source>CUDA (GPU)</source>
         <translation>CUDA (GPU)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="123" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="129" />
         <source>Area of interest (polygon layer)</source>
         <translation>Zone d'intérêt (couche de polygones)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="131" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="137" />
         <source>Area of interest (extent, used when no layer is given)</source>
         <translation>Zone d'intérêt (emprise, utilisée sans couche)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="141" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="147" />
         <source>Station files (ISMN .stm, station CSV or .zip)</source>
         <translation>Fichiers de stations (ISMN .stm, CSV de stations ou .zip)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="152" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="158" />
         <source>Map date(s), YYYY-MM-DD, separated by commas</source>
         <translation>Date(s) à cartographier, AAAA-MM-JJ, séparées par des virgules</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="285" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="286" />
         <source>Data source</source>
         <translation>Source de données</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="168" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="174" />
         <source>Adaptation method</source>
         <translation>Méthode d'adaptation</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="189" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="195" />
         <source>AOI</source>
         <translation>Zone d'intérêt</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="202" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="208" />
         <source>Give an area of interest: a polygon layer or an extent.</source>
         <translation>Indiquez une zone d'intérêt : une couche de polygones ou une emprise.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="214" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="220" />
         <source>Station file not found: {paths}</source>
         <translation>Fichier de stations introuvable : {paths}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/algorithms/base.py" line="247" />
+        <location filename="../soilmoisture_plugin/algorithms/base.py" line="253" />
         <source>Cancelled by the user; nothing half-written was kept.</source>
         <translation>Annulé par l'utilisateur ; aucun fichier incomplet n'a été conservé.</translation>
     </message>
@@ -379,7 +379,7 @@
         <translation>Lit les téléchargements ISMN (fichiers .stm, dossiers ou le .zip ISMN) et les CSV de stations (colonnes station, lat, lon, timestamp, sm) et écrit un point par capteur de surface (0-5 cm) avec le nom de sa station, son réseau, son nombre d'échantillons journaliers et sa période. Avec une zone d'intérêt, seules les stations qu'elle contient sont conservées.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="196" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="197" />
         <source>Stations</source>
         <translation>Stations</translation>
     </message>
@@ -479,482 +479,482 @@
         <translation>Humidité du sol</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="148" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="149" />
         <source>Area of interest</source>
         <translation>Zone d'intérêt</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="150" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="151" />
         <source>Draw rectangle</source>
         <translation>Dessiner un rectangle</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="151" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="152" />
         <source>Drag a rectangle on the map</source>
         <translation>Tracez un rectangle sur la carte</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="153" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="154" />
         <source>Draw polygon</source>
         <translation>Dessiner un polygone</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="154" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="155" />
         <source>Click the vertices on the map; right-click or double-click to finish</source>
         <translation>Cliquez les sommets sur la carte ; clic droit ou double-clic pour terminer</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="158" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="159" />
         <source>Demo area</source>
         <translation>Zone de démo</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="159" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="160" />
         <source>The simulated demo scene (no account needed)</source>
         <translation>La scène de démonstration simulée (sans compte)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="169" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="170" />
         <source>Selected features only</source>
         <translation>Entités sélectionnées uniquement</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="170" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="171" />
         <source>Use layer</source>
         <translation>Utiliser la couche</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="172" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="173" />
         <source>Polygon layer</source>
         <translation>Couche de polygones</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="177" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="178" />
         <source>xmin, ymin, xmax, ymax [EPSG:4326]</source>
         <translation>xmin, ymin, xmax, ymax [EPSG:4326]</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="179" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="180" />
         <source>Use extent</source>
         <translation>Utiliser l'emprise</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="181" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="182" />
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="186" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="187" />
         <source>No area yet: draw one, pick a layer or type an extent.</source>
         <translation>Pas encore de zone : dessinez-en une, choisissez une couche ou saisissez une emprise.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="198" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="199" />
         <source>Add files…</source>
         <translation>Ajouter des fichiers…</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="199" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="200" />
         <source>ISMN .stm files, ISMN .zip downloads or station CSVs</source>
         <translation>Fichiers ISMN .stm, téléchargements ISMN .zip ou CSV de stations</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="201" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="202" />
         <source>Add folder…</source>
         <translation>Ajouter un dossier…</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="203" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="204" />
         <source>Demo stations</source>
         <translation>Stations de démo</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="205" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="206" />
         <source>Clear</source>
         <translation>Effacer</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="659" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="660" />
         <source>No stations loaded.</source>
         <translation>Aucune station chargée.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="226" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="227" />
         <source>Dates</source>
         <translation>Dates</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="233" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="234" />
         <source>Find Sentinel-1 dates</source>
         <translation>Trouver les dates Sentinel-1</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="234" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="235" />
         <source>List the Sentinel-1 acquisitions over the area within {days} days of the date</source>
         <translation>Lister les acquisitions Sentinel-1 sur la zone à moins de {days} jours de la date</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="242" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="243" />
         <source>Map date</source>
         <translation>Date de la carte</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="246" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="247" />
         <source>Date</source>
         <translation>Date</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="246" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="247" />
         <source>Pass</source>
         <translation>Passage</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="246" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="247" />
         <source>Orbit</source>
         <translation>Orbite</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="246" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="247" />
         <source>Coverage</source>
         <translation>Couverture</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="249" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="250" />
         <source>Tick the dates to map; double-click a date to put it in the date picker</source>
         <translation>Cochez les dates à cartographier ; double-cliquez une date pour la reporter dans le sélecteur</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="254" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="255" />
         <source>Ticked dates are mapped; with none ticked, the map date is.</source>
         <translation>Les dates cochées sont cartographiées ; si aucune n'est cochée, la date de la carte l'est.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="259" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="260" />
         <source>Training period</source>
         <translation>Période d'entraînement</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="260" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="261" />
         <source>Unticked: the year before the first map date</source>
         <translation>Non cochée : l'année précédant la première date cartographiée</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="279" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="280" />
         <source>Options</source>
         <translation>Options</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="289" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="290" />
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="291" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="292" />
         <source>Automatic</source>
         <translation>Automatique</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="301" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="302" />
         <source>Alpha (50 m loss weight)</source>
         <translation>Alpha (poids de la perte à 50 m)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="303" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="304" />
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="304" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="305" />
         <source>CUDA appears when torch finds a GPU</source>
         <translation>CUDA apparaît quand torch trouve un GPU</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="309" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="310" />
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="318" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="319" />
         <source>Earth Engine</source>
         <translation>Earth Engine</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="321" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="322" />
         <source>Google Cloud project id, e.g. my-ee-project</source>
         <translation>Identifiant du projet Google Cloud, par ex. mon-projet-ee</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="322" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="323" />
         <source>Cloud project</source>
         <translation>Projet Cloud</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="325" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="326" />
         <source>Sign in…</source>
         <translation>Se connecter…</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="326" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="327" />
         <source>Opens your browser to sign in to Google Earth Engine</source>
         <translation>Ouvre votre navigateur pour vous connecter à Google Earth Engine</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="330" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="331" />
         <source>Connect</source>
         <translation>Connecter</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="331" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="332" />
         <source>Start an Earth Engine session with the saved credentials</source>
         <translation>Ouvrir une session Earth Engine avec les identifiants enregistrés</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="338" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="339" />
         <source>Not signed in to Earth Engine.</source>
         <translation>Non connecté à Earth Engine.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="345" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="346" />
         <source>earthengine-api is not installed. Install it with: {command}</source>
         <translation>earthengine-api n'est pas installé. Installez-le avec : {command}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="354" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="355" />
         <source>Run</source>
         <translation>Calcul</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="356" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="357" />
         <source>Adapt &amp;&amp; Map</source>
         <translation>Adapter et cartographier</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="360" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="361" />
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="377" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="378" />
         <source>Results</source>
         <translation>Résultats</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="378" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="379" />
         <source>No results yet.</source>
         <translation>Pas encore de résultats.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="383" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="384" />
         <source>Validation</source>
         <translation>Validation</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="383" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="384" />
         <source>RMSE</source>
         <translation>RMSE</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="383" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="384" />
         <source>ubRMSE</source>
         <translation>ubRMSE</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="383" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="384" />
         <source>Bias</source>
         <translation>Biais</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="394" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="395" />
         <source>Open the HTML report</source>
         <translation>Ouvrir le rapport HTML</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="439" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="440" />
         <source>Detecting a GPU</source>
         <translation>Détection d'un GPU</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="452" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="453" />
         <source>CUDA ({gpu})</source>
         <translation>CUDA ({gpu})</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="462" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="463" />
         <source>Drag a rectangle on the map.</source>
         <translation>Tracez un rectangle sur la carte.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="462" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="463" />
         <source>Click the vertices; right-click or double-click to finish.</source>
         <translation>Cliquez les sommets ; clic droit ou double-clic pour terminer.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="480" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="481" />
         <source>drawn area</source>
         <translation>zone dessinée</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="507" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="508" />
         <source>The area cannot be used: {error}</source>
         <translation>La zone ne peut pas être utilisée : {error}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="529" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="530" />
         <source>choose a polygon layer first</source>
         <translation>choisissez d'abord une couche de polygones</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="543" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="544" />
         <source>typed extent</source>
         <translation>emprise saisie</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="569" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="570" />
         <source>Station files</source>
         <translation>Fichiers de stations</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="569" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="570" />
         <source>Station files (*.stm *.csv *.txt *.zip);;All files (*)</source>
         <translation>Fichiers de stations (*.stm *.csv *.txt *.zip);;Tous les fichiers (*)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="580" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="581" />
         <source>Folder of station files</source>
         <translation>Dossier de fichiers de stations</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="604" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="605" />
         <source>Reading station files…</source>
         <translation>Lecture des fichiers de stations…</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="606" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="607" />
         <source>Reading station files</source>
         <translation>Lecture des fichiers de stations</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="629" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="630" />
         <source>{station} ({network}): {samples} days, {first} to {last}</source>
         <translation>{station} ({network}) : {samples} jours, du {first} au {last}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="637" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="638" />
         <source>{n} stations ({s} sensors) from {f} inputs.</source>
         <translation>{n} stations ({s} capteurs) issues de {f} entrées.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="641" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="642" />
         <source>{n} warnings: {first}</source>
         <translation>{n} avertissements : {first}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="878" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="879" />
         <source>Choose an area of interest first.</source>
         <translation>Choisissez d'abord une zone d'intérêt.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="724" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="725" />
         <source>Searching Sentinel-1 acquisitions from {start} to {end}…</source>
         <translation>Recherche des acquisitions Sentinel-1 du {start} au {end}…</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="730" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="731" />
         <source>Finding Sentinel-1 dates</source>
         <translation>Recherche des dates Sentinel-1</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="760" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="761" />
         <source>{n} acquisitions. Tick the dates to map.</source>
         <translation>{n} acquisitions. Cochez les dates à cartographier.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="764" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="765" />
         <source>No Sentinel-1 acquisition in that period; try another date.</source>
         <translation>Aucune acquisition Sentinel-1 sur cette période ; essayez une autre date.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="856" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="857" />
         <source>The Earth Engine source needs earthengine-api: {command}</source>
         <translation>La source Earth Engine nécessite earthengine-api : {command}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="806" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="807" />
         <source>Connecting to Earth Engine…</source>
         <translation>Connexion à Earth Engine…</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="808" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="809" />
         <source>Connecting to Earth Engine</source>
         <translation>Connexion à Earth Engine</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="823" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="824" />
         <source>Waiting for the sign-in in your browser…</source>
         <translation>En attente de la connexion dans votre navigateur…</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="835" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="836" />
         <source>Signing in to Earth Engine</source>
         <translation>Connexion à Earth Engine (navigateur)</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="840" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="841" />
         <source>Earth Engine: {state}</source>
         <translation>Earth Engine : {state}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="852" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="853" />
         <source>torch is not installed. Install it with: {command}</source>
         <translation>torch n'est pas installé. Installez-le avec : {command}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="880" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="881" />
         <source>Load stations and tick at least one.</source>
         <translation>Chargez des stations et cochez-en au moins une.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="864" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="865" />
         <source>Adapt the models to the stations and map</source>
         <translation>Adapter les modèles aux stations et cartographier</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="914" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="915" />
         <source>Starting…</source>
         <translation>Démarrage…</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="915" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="916" />
         <source>Soil moisture: Adapt &amp; Map</source>
         <translation>Humidité du sol : adapter et cartographier</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="930" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="931" />
         <source>Cancelling…</source>
         <translation>Annulation…</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="942" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="943" />
         <source>Cancelled; nothing half-written was kept.</source>
         <translation>Annulé ; aucun fichier incomplet n'a été conservé.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="951" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="952" />
         <source>Done: {n} maps in {folder}</source>
         <translation>Terminé : {n} cartes dans {folder}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="962" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="963" />
         <source>Soil moisture {date}</source>
         <translation>Humidité du sol {date}</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="965" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="966" />
         <source>The map {path} could not be opened.</source>
         <translation>La carte {path} n'a pas pu être ouverte.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="980" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="981" />
         <source>Simulated demo data: not a real measurement.</source>
         <translation>Données de démonstration simulées : pas une mesure réelle.</translation>
     </message>
@@ -994,24 +994,34 @@
         <translation>La tâche a échoué.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="133" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="134" />
         <source>{area:,.1f} km², about {cells:,.0f} cells of 50 m</source>
         <translation>{area:,.1f} km², environ {cells:,.0f} cellules de 50 m</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="137" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="136" />
         <source>Too large: the limit is {limit:,.0f} km². Draw a smaller area.</source>
         <translation>Trop grande : la limite est de {limit:,.0f} km². Dessinez une zone plus petite.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/adapters.py" line="141" />
+        <location filename="../soilmoisture_plugin/adapters.py" line="140" />
         <source>Close to the {limit:,.0f} km² limit: runs will be long.</source>
         <translation>Proche de la limite de {limit:,.0f} km² : les calculs seront longs.</translation>
     </message>
     <message>
-        <location filename="../soilmoisture_plugin/gui/dock.py" line="512" />
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="513" />
         <source>{area:,.1f} km², {cells:,} cells of 50 m</source>
         <translation>{area:,.1f} km², {cells:,} cellules de 50 m</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="1036" />
+        <source>held out</source>
+        <translation>validation croisée</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="1036" />
+        <source>in sample</source>
+        <translation>sur l'échantillon d'entraînement</translation>
     </message>
 </context>
 </TS>

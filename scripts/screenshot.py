@@ -44,6 +44,11 @@ EPOCHS = int(os.environ.get("SM_SHOT_EPOCHS", "2"))
 state = {"step": "start", "ticks": 0}
 
 
+def trace(text):
+    with open(STATUS + ".trace", "a") as fh:
+        fh.write(text + "\n")
+
+
 def finish(ok, message=""):
     with open(STATUS, "w") as fh:
         json.dump({"ok": ok, "message": message, "step": state["step"]}, fh)
@@ -61,6 +66,7 @@ def guard(fn):
 
 @guard
 def start():
+    trace("start")
     iface.mainWindow().showMaximized()
     assert loadPlugin("soilmoisture") and startPlugin("soilmoisture"), "plugin did not start"
     dock = plugins["soilmoisture"].show_dock()
@@ -75,7 +81,8 @@ def start():
 def poll():
     dock = state["dock"]
     state["ticks"] += 1
-    if state["step"] == "stations" and dock.station_list.count() > 0 and not dock._tasks:
+    trace(f"{state['step']} {state['ticks']} {dock.status_label.text()[:80]}")
+    if state["step"] == "stations" and dock.station_list.count() > 0:
         config = dataclasses.replace(dock.build_config(), models=MODELS, epochs=EPOCHS)
         dock._select(dock.method_combo, "msda")
         if dock.start_run(config) is None:
@@ -172,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             print(f"screenshot: QGIS did not finish within {args.timeout} s", file=sys.stderr)
             return 1
+        trace = status.with_name(status.name + ".trace")
+        if trace.exists():
+            print("".join(trace.read_text().splitlines(True)[-5:]), file=sys.stderr)
         if not status.exists():
             print(
                 "screenshot: QGIS exited without a result:\n" + proc.stderr[-3000:], file=sys.stderr

@@ -67,6 +67,11 @@ class EngineTask(QgsTask):
         self.was_cancelled = False
         self.done = False
 
+    def detach(self) -> None:
+        """Drop the callbacks (their widgets are going away); the task may still finish."""
+        self._on_success = None
+        self._on_failure = None
+
     def run(self) -> bool:
         """Worker thread: call the engine, keep the result or the error."""
         progress = TaskProgress(self, self.messageChanged.emit)

@@ -28,6 +28,11 @@ def metric_value(metrics: Any, name: str) -> float:
     """Return a metric from the engine's report object or dict (NaN when absent)."""
     if metrics is None:
         return float("nan")
+    pooled = (
+        metrics.get("pooled") if isinstance(metrics, dict) else getattr(metrics, "pooled", None)
+    )
+    if isinstance(pooled, dict):  # the engine's MetricsReport (or its to_dict())
+        metrics = pooled
     value = metrics.get(name) if isinstance(metrics, dict) else getattr(metrics, name, None)
     if isinstance(value, dict):  # {"value": x, "ci": [...]} forms
         value = value.get("value")

@@ -585,8 +585,8 @@ class SoilMoistureDock(QgsDockWidget):
             self.settings.set("last_station_dir", folder)
             self.load_stations([Path(folder)])
 
-    def load_demo_stations(self) -> None:
-        """Write the demo scene's stations under the output folder and load them."""
+    def load_demo_stations(self) -> EngineTask | None:
+        """Write the demo scene's stations under the output folder and load them (a task)."""
         from ...core.sources.demo import write_demo_stations
 
         folder = self._output_root() / "demo_stations"
@@ -594,8 +594,8 @@ class SoilMoistureDock(QgsDockWidget):
             write_demo_stations(folder)
         except (OSError, SoilMoistureError) as exc:
             self._station_error(str(exc))
-            return
-        self.load_stations([folder])
+            return None
+        return self.load_stations([folder])
 
     def load_stations(self, paths: list[Path]) -> EngineTask:
         """Read station files in a task, then show them as a layer and a checkable list."""
@@ -1014,6 +1014,7 @@ class SoilMoistureDock(QgsDockWidget):
         """Stop tasks and remove the map tool and rubber bands (plugin unload)."""
         self.save_settings()
         for task in list(self._tasks):
+            task.detach()
             try:
                 task.cancel()
             except RuntimeError:  # already deleted by the task manager
@@ -1027,20 +1028,27 @@ class SoilMoistureDock(QgsDockWidget):
 
 
 def metric_rows(metrics: dict[str, Any]) -> list[list[str]]:
-    """Table rows (name, N, R, RMSE, ubRMSE, bias) from the engine's metrics by validation."""
+    """Return table rows (validation, N, R, RMSE, ubRMSE, bias) from the run's metrics.
+
+    Held-out (cross-validation) results come first, then the in-sample comparisons
+    (pretrained, SMAP 9 km, adapted), each from its pooled metrics.
+    """
     rows = []
-    for name, report in (metrics or {}).items():
-        pooled = report.get("pooled") if isinstance(report, dict) else None
-        if not isinstance(pooled, dict):
-            continue
+    groups = (("held_out", tr("held out")), ("methods", tr("in sample")))
+    for key, kind in groups:
+        for name, report in ((metrics or {}).get(key) or {}).items():
+            pooled = report.get("pooled") if isinstance(report, dict) else None
+            if not isinstance(pooled, dict):
+                continue
 
-        def fmt(key: str, digits: int = 3, values: dict[str, Any] = pooled) -> str:
-            value = values.get(key)
-            if value is None:
-                return "–"
-            return str(int(value)) if key == "n" else f"{float(value):.{digits}f}"
+            def fmt(field: str, digits: int = 3, values: dict[str, Any] = pooled) -> str:
+                value = values.get(field)
+                if value is None:
+                    return "–"
+                return str(int(value)) if field == "n" else f"{float(value):.{digits}f}"
 
-        rows.append([str(name), fmt("n"), fmt("r", 2), fmt("rmse"), fmt("ubrmse"), fmt("bias")])
+            label = f"{name} ({kind})"
+            rows.append([label, fmt("n"), fmt("r", 2), fmt("rmse"), fmt("ubrmse"), fmt("bias")])
     return rows
 
 

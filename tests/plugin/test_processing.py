@@ -225,7 +225,7 @@ def test_adapt_map_cancel_leaves_no_map(
 
     out = tmp_path / "cancelled"
     feedback = CancelAfter(5.0)
-    with pytest.raises(QgsProcessingException, match="Cancelled"):
+    with pytest.raises(QgsProcessingException):
         processing.run(
             "soilmoisture:adaptmap",
             {
