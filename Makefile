@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TORCH_INDEX ?=
 TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-rasterio python3-pyproj \
-	proj-bin python3-gdal xvfb xauth python3-matplotlib python3-pandas python3-scipy python3-yaml \
+	proj-bin python3-gdal libgeos-dev xvfb xauth python3-matplotlib python3-pandas python3-scipy python3-yaml \
 	qttools5-dev-tools pyqt5-dev-tools
 export PYTHONHASHSEED := 0
 
@@ -30,9 +30,12 @@ system-packages:
 
 # The venv is built from Debian's python3 with --system-site-packages: only that interpreter
 # imports qgis.core, and QGIS, GDAL, rasterio, pyproj and numpy then come from Debian.
+# shapely is built from source against Debian's GEOS: the wheel bundles its own GEOS, which
+# clashes with the GEOS that the QGIS desktop loads first and crashes QGIS (signal 11).
 venv:
 	test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
-	$(PIP) install -q -c constraints.txt $(TORCH_INDEX_ARG) -r requirements.txt -r requirements-dev.txt
+	$(PIP) install -q -c constraints.txt $(TORCH_INDEX_ARG) --no-binary shapely \
+		-r requirements.txt -r requirements-dev.txt
 	$(PIP) install -q --no-deps --no-build-isolation -e .
 
 test:
