@@ -158,7 +158,8 @@ def _reference_step_ms(args: argparse.Namespace) -> dict:
             step()
         times.append((time.perf_counter() - t) / 10 * 1000)
     return {"reference_ms_per_member_step": sum(times) / len(times),
-            "reference_ms_per_member_step_by_size": dict(zip(("1_8", "3_32", "5_128"), times))}
+            "reference_ms_per_member_step_by_size": dict(
+                zip(("1_8", "3_32", "5_128"), times, strict=True))}
 
 
 def case_adapt1m(args: argparse.Namespace) -> dict:
@@ -185,8 +186,6 @@ def case_map(args: argparse.Namespace) -> dict:
     # baseline: the same cells, each with its own temporal branch (no sharing)
     nb = 20_000
     full = np.concatenate([snapshot[:nb], series[index[:nb]]], axis=1)
-    from core.model.ensemble import Prediction  # noqa: F401
-
     import torch
 
     with torch.inference_mode():
@@ -224,7 +223,9 @@ def _prepare_models(args: argparse.Namespace) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true", help="smaller sizes and 5 epochs")
     p.add_argument("--device", default="cpu")
     p.add_argument("--models", default=str(DEFAULT_MODELS), help="model set name or folder")
