@@ -15,7 +15,7 @@ APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-rasterio p
 	qttools5-dev-tools pyqt5-dev-tools
 export PYTHONHASHSEED := 0
 
-.PHONY: install system-packages venv test test-core test-plugin lint format demo bench package \
+.PHONY: install system-packages venv models test test-core test-plugin lint format demo bench package \
 	screenshot translations clean
 
 install: system-packages venv translations
@@ -54,7 +54,15 @@ lint:
 format:
 	$(VENV)/bin/ruff format core soilmoisture_plugin tests scripts
 
-demo:
+# The published weights are data, installed into the user model store once (from the shared
+# folder beside the checkout by default; MODELS_FROM=/path/to/DenseSM_9km.zip for the archive).
+MODELS_FROM ?= ../shared/models/densesm_9km
+
+models:
+	@$(VENV)/bin/soilmoisture models list 2>/dev/null | grep -q '^densesm_9km ' || \
+		$(VENV)/bin/soilmoisture models install --from $(MODELS_FROM)
+
+demo: models
 	$(VENV)/bin/soilmoisture demo --out out/demo
 
 bench:

@@ -149,7 +149,8 @@ class AOI:
         name: A label for messages and output names.
         source_crs: The CRS the AOI was given in (e.g. ``"EPSG:32631"``).
         limit_km2: Largest allowed area, km2.
-        max_side_km: Longest allowed bounding-box side (ground distance), km.
+        max_side_km: Longest allowed bounding-box side (ground distance), km; by default the
+            side of a square of ``limit_km2`` plus one 9 km cell of snapping slack.
 
     Raises:
         InputError: On construction, if the geometry is empty, not polygonal, invalid, outside
@@ -161,7 +162,7 @@ class AOI:
     name: str = "AOI"
     source_crs: str = "EPSG:4326"
     limit_km2: float = field(default=MAX_AOI_KM2, compare=False)
-    max_side_km: float = field(default=MAX_SIDE_KM, compare=False)
+    max_side_km: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         what = f"the AOI {self.name!r}"
@@ -170,6 +171,11 @@ class AOI:
         if geom.area <= 0:
             raise InputError(f"{what} has no area; an AOI must be a polygon with a non-zero area.")
         object.__setattr__(self, "geometry", geom)
+        if self.max_side_km is None:
+            object.__setattr__(
+                self, "max_side_km", math.sqrt(max(self.limit_km2, 0.0)) + CELL_9KM / 1000.0
+            )
+        assert self.max_side_km is not None
         if not (self.limit_km2 > 0 and self.max_side_km > 0):
             raise InputError(
                 f"AOI limits must be positive, got limit_km2={self.limit_km2!r}, "
@@ -189,8 +195,9 @@ class AOI:
             raise InputError(
                 f"{what} is too large: {area:,.1f} km2, bounding box {width:.1f} x {height:.1f} "
                 f"km; the limit is {self.limit_km2:,.0f} km2 and {self.max_side_km:.1f} km per "
-                "side (default 50 x 50 km). Split the area into smaller AOIs, or raise the AOI "
-                "limit in the settings."
+                "side (default 50 x 50 km). Split the area into smaller AOIs, or raise the limit "
+                "with --max-area-km2 on the command line (a 50 x 50 km AOI needs about 2 GB of "
+                "memory)."
             )
 
     # -- measures ------------------------------------------------------------------------

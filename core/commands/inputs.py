@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
+from ..aoi import MAX_AOI_KM2
 from ..errors import InputError
 
 
@@ -25,13 +26,17 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--aoi", required=True, help="AOI: a vector file, a WKT/GeoJSON or a bbox")
+    p.add_argument(
+        "--max-area-km2",
+        type=float,
+        default=MAX_AOI_KM2,
+        help="largest AOI accepted, km2 (default %(default)g: 50 x 50 km)",
+    )
     p.add_argument("--start", required=True, type=_date, help="first date, YYYY-MM-DD")
     p.add_argument("--end", required=True, type=_date, help="last date, YYYY-MM-DD (inclusive)")
     p.add_argument("--source", default="gee", help="input source: gee or demo (default gee)")
     p.add_argument("--project", default=None, help="Earth Engine Cloud project (gee only)")
-    p.add_argument(
-        "--offline", action="store_true", help="answer from the cache only (gee only)"
-    )
+    p.add_argument("--offline", action="store_true", help="answer from the cache only (gee only)")
     p.set_defaults(func=_s1_dates)
 
     c = subparsers.add_parser(
@@ -66,7 +71,7 @@ def _s1_dates(args: argparse.Namespace) -> int:
 
     if args.end < args.start:
         raise InputError(f"--end {args.end} is before --start {args.start}")
-    aoi = parse_aoi(args.aoi)
+    aoi = parse_aoi(args.aoi, limit_km2=args.max_area_km2)
     options: dict[str, Any] = {}
     if args.source == "gee":
         options = {"project": args.project, "offline": args.offline}

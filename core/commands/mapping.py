@@ -17,6 +17,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from ..aoi import MAX_AOI_KM2
 from ..errors import InputError
 
 DEMO_EPOCHS = 10
@@ -101,6 +102,12 @@ def register(subparsers: Any) -> None:
         required=True,
         help="vector file, 'W,S,E,N' in lon/lat (write --aoi=-97.5,36.6,-97.4,36.7 when W is "
         "negative) or WKT",
+    )
+    p.add_argument(
+        "--max-area-km2",
+        type=float,
+        default=MAX_AOI_KM2,
+        help="largest AOI accepted, km2 (default %(default)g: 50 x 50 km)",
     )
     p.add_argument(
         "--stations",
@@ -215,6 +222,12 @@ def register(subparsers: Any) -> None:
     m.add_argument(
         "--aoi", required=True, help="vector file, bbox (--aoi=W,S,E,N when negative) or WKT"
     )
+    m.add_argument(
+        "--max-area-km2",
+        type=float,
+        default=MAX_AOI_KM2,
+        help="largest AOI accepted, km2 (default %(default)g: 50 x 50 km)",
+    )
     _add_dates(m)
     m.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     m.add_argument("--source", default="gee", help="input source: gee or demo (default gee)")
@@ -290,7 +303,7 @@ def _adapt_map(args: argparse.Namespace) -> int:
     from ..pipeline import AdaptMapConfig, run_adapt_map
     from ._progress import TerminalProgress
 
-    aoi = parse_aoi(args.aoi)
+    aoi = parse_aoi(args.aoi, limit_km2=args.max_area_km2)
     with TerminalProgress() as progress:
         dates = _resolve_dates(args, aoi, progress)
         config = AdaptMapConfig(
@@ -393,7 +406,7 @@ def _map(args: argparse.Namespace) -> int:
     from ..pipeline import run_map_with_ensemble
     from ._progress import TerminalProgress
 
-    aoi = parse_aoi(args.aoi)
+    aoi = parse_aoi(args.aoi, limit_km2=args.max_area_km2)
     with TerminalProgress() as progress:
         dates = _resolve_dates(args, aoi, progress)
         result = run_map_with_ensemble(

@@ -177,7 +177,7 @@ def test_too_large_message() -> None:
     with pytest.raises(InputError) as exc:
         AOI.from_bbox(5.0, 52.0, 6.0, 53.0)
     msg = str(exc.value)
-    assert "too large" in msg and "2,500 km2" in msg and "Split" in msg and "settings" in msg
+    assert "too large" in msg and "2,500 km2" in msg and "Split" in msg and "--max-area-km2" in msg
     # a long thin strip is under the area limit but over the side limit
     with pytest.raises(InputError, match="too large"):
         AOI.from_bbox(5.0, 52.0, 6.5, 52.05)
@@ -186,6 +186,10 @@ def test_too_large_message() -> None:
     assert big.area_km2 < MAX_AOI_KM2
     with pytest.raises(InputError, match="the limit is 500 km2"):
         AOI.from_bbox(5.0, 52.0, 5.5, 52.3, limit_km2=500)
+    # a raised area limit raises the side limit with it (square side + one 9 km cell)
+    wide = AOI.from_bbox(5.0, 52.0, 6.0, 53.0, limit_km2=20_000)
+    assert wide.max_side_km == pytest.approx(20_000**0.5 + 9.008055210146)
+    assert AOI.from_bbox(5.0, 52.0, 5.5, 52.3).max_side_km == pytest.approx(59.008055210146)
 
 
 def test_empty_and_degenerate() -> None:
