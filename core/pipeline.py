@@ -1745,7 +1745,7 @@ def run_map_with_ensemble(
     progress.message(f"Loading the ensemble {os.fspath(ensemble_dir)}")
     model_set = load_model_set(ensemble_dir)
     prov = dict(model_set.provenance or {})
-    ensemble = Ensemble.load(Path(ensemble_dir), device=device)
+    ensemble = Ensemble.from_model_set(model_set, device=device)
     src = get_source(source)
     window9 = aoi.window9()
     _check_map_dates(src, window9, date_list, set(), progress.sub(0.0, 0.05))
