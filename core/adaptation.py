@@ -348,6 +348,27 @@ def early_balance_beta(
 
 
 # -- training --------------------------------------------------------------------------------
+class _SnapshotAverage:
+    """Average of a network's states (weights and BatchNorm buffers) over its last epochs."""
+
+    def __init__(self, epochs: int, snapshot_epochs: int) -> None:
+        self.first = max(epochs - snapshot_epochs, 0)
+        self.acc: dict[str, torch.Tensor] | None = None
+        self.count = 0
+
+    def epoch_end(self, epoch: int, net: torch.nn.Module) -> None:
+        """Add the state after ``epoch`` (0-based) when it is one of the last epochs."""
+        if epoch >= self.first:
+            self.acc = _snapshot_add(self.acc, net)
+            self.count += 1
+
+    def load_into(self, net: torch.nn.Module) -> None:
+        """Load the averaged state into ``net`` and put it in eval mode."""
+        assert self.acc is not None, "no epoch was recorded"
+        _snapshot_load(self.acc, self.count, net)
+        net.eval()
+
+
 def _snapshot_add(
     acc: dict[str, torch.Tensor] | None, net: torch.nn.Module
 ) -> dict[str, torch.Tensor]:
@@ -488,9 +509,7 @@ def adapt(
         c_stream = _Stream(len(cx), config.batch_size, rng) if cx is not None else None
         use_coarse = cx is not None and alpha < 1.0
 
-        snap_from = max(config.epochs - config.snapshot_epochs, 0)
-        acc: dict[str, torch.Tensor] | None = None
-        n_snap = 0
+        snapshots = _SnapshotAverage(config.epochs, config.snapshot_epochs)
         rows = []
         step = 0
         for epoch in range(config.epochs):
@@ -549,12 +568,8 @@ def adapt(
             progress.message(
                 f"{method.label}: epoch {epoch + 1}/{config.epochs}, loss {rows[-1]['loss']:.5f}"
             )
-            if epoch >= snap_from:
-                acc = _snapshot_add(acc, net)
-                n_snap += 1
-        assert acc is not None
-        _snapshot_load(acc, n_snap, net)
-        net.eval()
+            snapshots.epoch_end(epoch, net)
+        snapshots.load_into(net)
     finally:
         torch.random.set_rng_state(torch_state)
     model.name = f"{ensemble.name or 'ensemble'}+{method.name}"
@@ -645,9 +660,7 @@ def pretrain(
         opt = torch.optim.Adam(net.parameters(), lr=config.lr)
         steps_epoch = math.ceil(len(train) / config.batch_size)
         total = steps_epoch * config.epochs
-        snap_from = max(config.epochs - config.snapshot_epochs, 0)
-        acc: dict[str, torch.Tensor] | None = None
-        n_snap = 0
+        snapshots = _SnapshotAverage(config.epochs, config.snapshot_epochs)
         rows = []
         step = 0
         for epoch in range(config.epochs):
@@ -683,12 +696,8 @@ def pretrain(
             progress.message(
                 f"pretraining: epoch {epoch + 1}/{config.epochs}, val RMSE {val_rmse:.4f}"
             )
-            if epoch >= snap_from:
-                acc = _snapshot_add(acc, net)
-                n_snap += 1
-        assert acc is not None
-        _snapshot_load(acc, n_snap, net)
-        net.eval()
+            snapshots.epoch_end(epoch, net)
+        snapshots.load_into(net)
         final: dict[str, float] = {}
         if n_val:
             with torch.no_grad():

@@ -242,6 +242,16 @@ class GroupedEnsemble(nn.Module):
         return len(self.specs)
 
     # -- forward pieces -----------------------------------------------------------------------
+    def _conv_params(
+        self,
+    ) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...], tuple[_BatchNormParams, ...]]:
+        """Weights, biases and BatchNorms of the three convolutions."""
+        return (
+            (self.conv1_weight, self.conv2_weight, self.conv3_weight),
+            (self.conv1_bias, self.conv2_bias, self.conv3_bias),
+            (self.conv_bn1, self.conv_bn2, self.conv_bn3),
+        )
+
     def temporal(self, series: Tensor) -> Tensor:
         """Temporal features of every member: ``(B, 138) -> (M, B, 12)``."""
         if not self.training:
@@ -249,9 +259,7 @@ class GroupedEnsemble(nn.Module):
         m = self.n_members
         b = series.shape[0]
         x = series.reshape(b, N_SERIES, N_STEPS)
-        bns = (self.conv_bn1, self.conv_bn2, self.conv_bn3)
-        weights = (self.conv1_weight, self.conv2_weight, self.conv3_weight)
-        biases = (self.conv1_bias, self.conv2_bias, self.conv3_bias)
+        weights, biases, bns = self._conv_params()
         for layer in range(3):
             x = F.pad(x, (2, 2), mode="replicate")
             x = F.conv1d(x, weights[layer], biases[layer], groups=1 if layer == 0 else m)
@@ -282,9 +290,7 @@ class GroupedEnsemble(nn.Module):
         m = self.n_members
         b = series.shape[0]
         x = series.reshape(b, N_SERIES, N_STEPS)
-        bns = (self.conv_bn1, self.conv_bn2, self.conv_bn3)
-        weights = (self.conv1_weight, self.conv2_weight, self.conv3_weight)
-        biases = (self.conv1_bias, self.conv2_bias, self.conv3_bias)
+        weights, biases, bns = self._conv_params()
         channels_last = x.device.type == "cpu"
         for layer in range(3):
             w, bias = _fold_conv_bn(weights[layer], biases[layer], bns[layer])

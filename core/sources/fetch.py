@@ -50,6 +50,13 @@ NODATA = -9999.0
 Arrays = dict[str, np.ndarray]
 
 
+def _serialize(expression: Any) -> str:
+    """An Earth Engine expression (or its already serialised JSON) as deterministic JSON."""
+    if isinstance(expression, str):
+        return expression
+    return str(expression.serialize())
+
+
 @dataclass(frozen=True, eq=False)
 class PixelRequest:
     """One pixel request: an image expression sampled on a grid window, some bands.
@@ -82,9 +89,7 @@ class PixelRequest:
     @cached_property
     def serialized(self) -> str:
         """The expression as serialised JSON (deterministic)."""
-        if isinstance(self.expression, str):
-            return self.expression
-        return str(self.expression.serialize())
+        return _serialize(self.expression)
 
     def key(self) -> str:
         """Stable SHA-256 of the serialised expression, the grid, the bands, dtype and nodata."""
@@ -531,9 +536,7 @@ class ValueRequest:
     @cached_property
     def serialized(self) -> str:
         """The expression as serialised JSON."""
-        if isinstance(self.expression, str):
-            return self.expression
-        return str(self.expression.serialize())
+        return _serialize(self.expression)
 
     def key(self) -> str:
         """SHA-256 of the serialised expression."""
