@@ -35,3 +35,14 @@ def ismn_dir() -> Path:
     if not ISMN_DIR.exists():
         pytest.skip(f"ISMN test data not found at {ISMN_DIR}")
     return ISMN_DIR
+
+
+@pytest.fixture(scope="session")
+def published(pretrained_dir: Path) -> dict:
+    """The 25 published state dicts keyed ``coarse_{d}_{w}`` (read-only: tests copy them)."""
+    import torch
+
+    return {
+        p.stem: torch.load(p, map_location="cpu", weights_only=True)
+        for p in sorted(pretrained_dir.glob("coarse_*.pt"))
+    }

@@ -28,14 +28,6 @@ SMALL = ("coarse_1_8", "coarse_2_8", "coarse_1_16")
 
 
 @pytest.fixture(scope="module")
-def published(pretrained_dir) -> dict[str, dict[str, torch.Tensor]]:
-    return {
-        p.stem: torch.load(p, map_location="cpu", weights_only=True)
-        for p in sorted(pretrained_dir.glob("coarse_*.pt"))
-    }
-
-
-@pytest.fixture(scope="module")
 def small(published) -> Ensemble:
     return Ensemble.from_state_dicts({k: published[k] for k in SMALL}, name="small")
 

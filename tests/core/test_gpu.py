@@ -16,30 +16,22 @@ from core.model.ensemble import Ensemble, resolve_device
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 
-@pytest.fixture(scope="module")
-def states(pretrained_dir):
-    return {
-        p.stem: torch.load(p, map_location="cpu", weights_only=True)
-        for p in sorted(pretrained_dir.glob("coarse_*.pt"))
-    }
-
-
 @pytest.mark.gpu
 @cuda
-def test_cuda_predictions_match_cpu(states):
+def test_cuda_predictions_match_cpu(published):
     x = np.random.default_rng(0).random((3000, 156)).astype(np.float32)
-    cpu = Ensemble.from_state_dicts(states).predict(x)
-    gpu = Ensemble.from_state_dicts(states, device="cuda").predict(x)
+    cpu = Ensemble.from_state_dicts(published).predict(x)
+    gpu = Ensemble.from_state_dicts(published, device="cuda").predict(x)
     np.testing.assert_allclose(gpu.members, cpu.members, atol=1e-4)
 
 
 @pytest.mark.gpu
 @cuda
-def test_cuda_adaptation_runs(states):
+def test_cuda_adaptation_runs(published):
     rng = np.random.default_rng(1)
     x = rng.random((300, 156)).astype(np.float32)
     y = rng.uniform(0.1, 0.4, 300).astype(np.float32)
-    ens = Ensemble.from_state_dicts(states, device="cuda")
+    ens = Ensemble.from_state_dicts(published, device="cuda")
     res = adapt(ens, x[:100], y[:100], x[100:200], y[100:200], x[200:],
                 AdaptConfig(epochs=2, snapshot_epochs=1, device="cuda"))
     assert res.ensemble.device.type == "cuda"

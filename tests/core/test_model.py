@@ -74,14 +74,6 @@ def numpy_densesm(sd_t: dict, x: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def published(pretrained_dir) -> dict[str, dict[str, torch.Tensor]]:
-    return {
-        p.stem: torch.load(p, map_location="cpu", weights_only=True)
-        for p in sorted(pretrained_dir.glob("coarse_*.pt"))
-    }
-
-
-@pytest.fixture(scope="module")
 def inputs() -> np.ndarray:
     return np.random.default_rng(42).random((64, 156)).astype(np.float32)
 
