@@ -105,6 +105,13 @@ LABEL_COLUMN = "gt"
 """Column name of the label (m3/m3) in the authors' sample tables."""
 
 
+def _minmax(values: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """``(x - lo) / (hi - lo)`` clipped to [0, 1], computed in float64, returned as float32."""
+    lo_, hi_ = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    out = (np.asarray(values, dtype=np.float64) - lo_) / (hi_ - lo_)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
 def normalise(raw: FloatArray) -> npt.NDArray[np.float32]:
     """Min-max normalise raw physical values to [0, 1] and clip.
 
@@ -119,8 +126,7 @@ def normalise(raw: FloatArray) -> npt.NDArray[np.float32]:
         raise InputError(
             f"expected {N_NORMALISED} raw variables in the last axis, got {raw.shape[-1]}"
         )
-    out = (raw - MINS) / (MAXS - MINS)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    return _minmax(raw, MINS, MAXS)
 
 
 def denormalise(norm: FloatArray) -> npt.NDArray[np.float64]:
@@ -133,9 +139,7 @@ def normalise_series(values: FloatArray, name: str) -> npt.NDArray[np.float32]:
     """Normalise one time series (any shape) with the range of series ``name``."""
     k = SERIES_NAMES.index(name)
     lo, hi = _SERIES[k][3], _SERIES[k][4]
-    return np.clip((np.asarray(values, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0).astype(
-        np.float32
-    )
+    return _minmax(values, lo, hi)
 
 
 def normalise_snapshot(raw: FloatArray) -> npt.NDArray[np.float32]:
@@ -143,8 +147,7 @@ def normalise_snapshot(raw: FloatArray) -> npt.NDArray[np.float32]:
     raw = np.asarray(raw, dtype=np.float64)
     if raw.shape[-1] != N_SNAPSHOT:
         raise InputError(f"expected {N_SNAPSHOT} snapshot variables, got {raw.shape[-1]}")
-    out = (raw - MINS[:N_SNAPSHOT]) / (MAXS[:N_SNAPSHOT] - MINS[:N_SNAPSHOT])
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    return _minmax(raw, MINS[:N_SNAPSHOT], MAXS[:N_SNAPSHOT])
 
 
 def to_model_inputs(norm153: FloatArray) -> npt.NDArray[np.float32]:
