@@ -82,6 +82,9 @@ class Ensemble:
     def __init__(
         self, net: GroupedEnsemble, *, name: str = "", provenance: Mapping[str, Any] | None = None
     ) -> None:
+        from .runtime import tune_allocator
+
+        tune_allocator()
         self.net = net
         self.name = name
         self.provenance: dict[str, Any] = dict(provenance or {})

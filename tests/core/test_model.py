@@ -13,7 +13,7 @@ import torch
 
 from core.model.densesm import DenseSM, member_name, parse_member_name
 from core.model.ensemble import Ensemble, unique_rows
-from core.model.grouped import GroupedEnsemble, MemberSpec
+from core.model.grouped import TEMPORAL_CHUNK, GroupedEnsemble, MemberSpec
 
 TOL = 1e-5  # m3/m3, per member
 
@@ -110,6 +110,24 @@ def test_grouped_ensemble_matches_numpy_reference(published, inputs):
     )
     np.testing.assert_allclose(pred.mean, refs.mean(axis=0), atol=TOL)
     np.testing.assert_allclose(pred.spread, refs.std(axis=0), atol=TOL)
+
+
+@pytest.mark.parametrize("n", [1, 2 * TEMPORAL_CHUNK + 37])
+def test_inference_path_equals_the_differentiable_path(published, n):
+    """The no-autograd forward (matrix-product convolutions in chunks, buffer-based dense
+    blocks) gives what the autograd forward in eval mode gives, across chunk boundaries."""
+    net = Ensemble.from_state_dicts(published).net
+    x = torch.from_numpy(np.random.default_rng(7).random((n, 156)).astype(np.float32))
+    with torch.inference_mode():
+        fast_out, fast_feat = net(x)
+    with torch.enable_grad():
+        slow_out, slow_feat = net(x)
+    assert slow_out.requires_grad  # really the autograd path
+    torch.testing.assert_close(fast_out, slow_out.detach(), atol=2e-6, rtol=0)
+    torch.testing.assert_close(fast_feat, slow_feat.detach(), atol=2e-5, rtol=1e-5)
+    ref = numpy_densesm(published["coarse_5_128"], x.double().numpy())
+    k = net.names.index("coarse_5_128")
+    assert np.abs(fast_out[k].double().numpy() - ref).max() < TOL
 
 
 def test_state_dicts_round_trip_bit_for_bit(published):
