@@ -72,6 +72,29 @@ def _bn(
     return torch.addcmul(shift.unsqueeze(1), x, scale.unsqueeze(1))
 
 
+_BYTE_MASKS: dict[torch.device, Tensor] = {}
+
+
+def _dropout(x: Tensor) -> Tensor:
+    """Dropout with p = 1/2 in training: each value kept (and doubled) or zeroed.
+
+    On CPUs ``F.dropout`` draws one Bernoulli variate per value, which cost a third of a
+    training step. Here every bit of random 64-bit words decides one value: the same
+    distribution from 1/64 of the draws, expanded through a table of the 256 byte patterns.
+    Other devices use ``F.dropout``.
+    """
+    if x.device.type != "cpu":
+        return F.dropout(x, 0.5, training=True)
+    table = _BYTE_MASKS.get(x.device)
+    if table is None:
+        bits = (torch.arange(256).unsqueeze(1) >> torch.arange(8)) & 1
+        table = _BYTE_MASKS.setdefault(x.device, (2.0 * bits).to(torch.float32))
+    n = x.numel()
+    words = torch.randint(-(2**63), 2**63 - 1, ((n + 63) // 64,), dtype=torch.int64)
+    mask = table.index_select(0, words.view(torch.uint8).long()).view(-1)[:n]
+    return x * mask.view_as(x).to(x.dtype)
+
+
 TEMPORAL_CHUNK = 256
 """Series per chunk in :meth:`GroupedEnsemble._temporal_inference` on CPUs: the activations of
 a chunk (about 150 kB per series) stay in cache; measured fastest between 128 and 512."""
@@ -364,7 +387,7 @@ class GroupedEnsemble(nn.Module):
             )
             x = F.relu(x)
             if self.training:
-                x = F.dropout(x, 0.5, training=True)
+                x = _dropout(x)
             x = F.avg_pool1d(x, POOL_SIZES[layer], ceil_mode=layer == 2)
         # (B, M*4, 3) -> (M, B, 12), channel-major within a member
         return x.reshape(b, m, N_TEMPORAL).transpose(0, 1)

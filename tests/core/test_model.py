@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.model import grouped
 from core.model.densesm import DenseSM, member_name, parse_member_name
 from core.model.ensemble import Ensemble, unique_rows
 from core.model.grouped import TEMPORAL_CHUNK, GroupedEnsemble, MemberSpec
@@ -130,6 +131,22 @@ def test_inference_path_equals_the_differentiable_path(published, n):
     assert np.abs(fast_out[k].double().numpy() - ref).max() < TOL
 
 
+def test_dropout_keeps_half_the_values_doubled_and_is_seeded():
+    x = torch.full((1000, 37, 11), 3.0, requires_grad=True)
+    torch.manual_seed(5)
+    y = grouped._dropout(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.5) < 0.003  # 407,000 fair coins
+    assert torch.all(y[kept] == 6.0)
+    # masks of neighbouring values are independent (no structure from the bit expansion)
+    flat = kept.view(-1).float()
+    assert abs((flat[1:] * flat[:-1]).mean().item() - 0.25) < 0.003
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, 2.0 * kept.float())
+    torch.manual_seed(5)
+    assert torch.equal(grouped._dropout(x.detach()), y.detach())
+
+
 def test_state_dicts_round_trip_bit_for_bit(published):
     net = GroupedEnsemble([MemberSpec(*parse_member_name(n)) for n in published])
     net.load_member_state_dicts(published)
@@ -147,6 +164,7 @@ def test_grouped_training_equals_training_each_member(published, monkeypatch):
     monkeypatch.setattr(
         torch.nn.functional, "dropout", lambda x, p=0.5, training=True, inplace=False: x
     )
+    monkeypatch.setattr(grouped, "_dropout", lambda x: x)
     names = ["coarse_1_8", "coarse_3_8", "coarse_2_32", "coarse_5_16"]
     states = {n: published[n] for n in names}
     x = torch.from_numpy(np.random.default_rng(1).random((40, 156)).astype(np.float32))
