@@ -1,8 +1,9 @@
 """All members of a DenseSM ensemble packed into grouped tensors, for speed.
 
 The 25 members share the shapes of their temporal blocks and read the same input, so the three
-convolutions of all members run as one convolution (conv1: 3 -> M*32 channels) and two grouped
-convolutions (groups = M). The dense parts differ per member; members of equal width ``w`` form a
+convolutions of all members run as matrix products: conv1 as one product over the input's
+windows (3 series x 5 taps -> M*32 channels), conv2 and conv3 as one batched product over the
+members each. The dense parts differ per member; members of equal width ``w`` form a
 group, sorted by depth (deepest first), so dense layer ``i`` of every member deeper than ``i`` is
 one batched matrix product. The bottleneck inputs (``30 + d*w`` features, new features first) are
 left-padded with zeros to the group's largest depth, with the weights padded to match: a zero
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +31,6 @@ from .densesm import (
     N_STEM,
     N_STEPS,
     N_TEMPORAL,
-    POOL_SIZES,
     member_name,
 )
 
@@ -133,25 +134,85 @@ def _conv_taps(w: Tensor, bias: Tensor, padded: Tensor) -> Tensor:
     return out
 
 
-def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int) -> Tensor:
-    """The temporal branch of all members for ``(B, 138)`` series -> ``(M, B, 12)``.
+def _series_windows(series: Tensor) -> Tensor:
+    """Layer 1's input columns: ``(B, 138)`` series -> ``(15, 46 * B)``.
 
-    Activations are ``(member, channel, time, series)``.
+    The 5 taps x 3 series of every step, replicate-padded, time-major.
+    """
+    b = series.shape[0]
+    x = _pad2(series.reshape(b, N_SERIES, N_STEPS).permute(1, 2, 0))  # (3, 50, B)
+    return torch.stack([x[:, k : k + N_STEPS] for k in range(5)]).reshape(5 * N_SERIES, -1)
+
+
+def _pad2(x: Tensor) -> Tensor:
+    """Replicate-pad the time axis (second to last) of ``(..., T, B)`` by 2 on each side."""
+    first, last = x[..., :1, :], x[..., -1:, :]
+    return torch.cat((first, first, x, last, last), dim=-2)
+
+
+def _layer1_weight(w: Tensor) -> Tensor:
+    """Conv1 weights ``(M * 32, 3, 5)`` -> ``(M * 32, 15)``.
+
+    Columns in the row order of :func:`_series_windows`.
+    """
+    return w.permute(0, 2, 1).reshape(w.shape[0], -1)
+
+
+def _tap_weight(w: Tensor, m: int) -> Tensor:
+    """Grouped conv weights ``(M * C_out, C_in, 5)`` -> ``(M, 5 * C_out, C_in)`` (tap-major)."""
+    c_out, c_in = w.shape[0] // m, w.shape[1]
+    return w.reshape(m, c_out, c_in, 5).permute(0, 3, 1, 2).reshape(m, 5 * c_out, c_in)
+
+
+def _pool4_ceil(h: Tensor) -> Tensor:
+    """Average pool 4 with ceil mode over 11 steps: ``(M, C, 11, B)`` -> ``(M, C, 3, B)``.
+
+    The windows are [0, 4), [4, 8) and [8, 11).
+    """
+    return torch.stack((h[:, :, 0:4].mean(2), h[:, :, 4:8].mean(2), h[:, :, 8:].mean(2)), 2)
+
+
+class _TapConv(torch.autograd.Function):
+    """:func:`_conv_taps` with a backward pass that writes each tap's gradient once.
+
+    Autograd through the shifted slices would zero-fill a full-size gradient per tap.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, w: Tensor, bias: Tensor, padded: Tensor) -> Tensor:  # noqa: D102
+        ctx.save_for_backward(w, padded)
+        return _conv_taps(w, bias, padded)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # noqa: D102
+        w, padded = ctx.saved_tensors
+        m, c_in, tp, b = padded.shape
+        c_out, t = grad.shape[1], grad.shape[2]
+        grad_y = grad.new_empty((m, 5, c_out, tp, b))
+        for k in range(5):
+            grad_y[:, k, :, :k].zero_()
+            grad_y[:, k, :, k : k + t] = grad
+            grad_y[:, k, :, k + t :].zero_()
+        gy = grad_y.view(m, 5 * c_out, tp * b)
+        x = padded.reshape(m, c_in, tp * b)
+        grad_w = torch.bmm(gy, x.transpose(1, 2))
+        grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, tp, b)
+        return grad_w, grad.sum(dim=(2, 3), keepdim=True), grad_x
+
+
+def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int) -> Tensor:
+    """Inference: the temporal branch of all members, ``(B, 138)`` -> ``(M, B, 12)``.
+
+    ``params`` are the BatchNorm-folded weights in the layouts above. Activations are
+    ``(member, channel, time, series)``.
     """
     w1, b1, w2, b2, w3, b3 = params
-    c1, _, c3 = CONV_CHANNELS
     b = series.shape[0]
-    x = series.reshape(b, N_SERIES, N_STEPS).permute(1, 2, 0)  # (3, 46, B)
-    x = torch.cat((x[:, :1], x[:, :1], x, x[:, -1:], x[:, -1:]), dim=1)  # replicate pad
-    # layer 1 reads only 3 channels: gather the 15 inputs of each window (im2col)
-    cols = torch.stack([x[:, k : k + N_STEPS] for k in range(5)]).reshape(5 * N_SERIES, -1)
-    h = torch.addmm(b1, w1, cols).relu_().view(m, c1, N_STEPS, b)
+    h = torch.addmm(b1, w1, _series_windows(series)).relu_().view(m, CONV_CHANNELS[0], -1, b)
     # pools of 2 (their 1/2 is in w2 and w3) and the next layer's padding
     h = _conv_taps(w2, b2, _pool2_pad2(h)).relu_()  # (M, 16, 23, B)
     h = _conv_taps(w3, b3, _pool2_pad2(h)).relu_()  # (M, 4, 11, B)
-    # average pool 4 with ceil mode over 11 steps: windows [0, 4), [4, 8), [8, 11)
-    pooled = torch.stack((h[:, :, 0:4].mean(2), h[:, :, 4:8].mean(2), h[:, :, 8:].mean(2)), 2)
-    return pooled.permute(0, 3, 1, 2).reshape(m, b, N_TEMPORAL)
+    return _pool4_ceil(h).permute(0, 3, 1, 2).reshape(m, b, N_TEMPORAL)
 
 
 class _BatchNormParams(nn.Module):
@@ -364,19 +425,31 @@ class GroupedEnsemble(nn.Module):
         )
 
     def temporal(self, series: Tensor) -> Tensor:
-        """Temporal features of every member: ``(B, 138) -> (M, B, 12)``."""
+        """Temporal features of every member: ``(B, 138) -> (M, B, 12)``.
+
+        With autograd (training, or eval mode with gradients) the convolutions run as the
+        matrix products of :meth:`_temporal_inference`, unfolded: BatchNorm on batch statistics
+        in training, dropout, then average pools. The activations are laid out
+        ``(member * channel, time * series)``, so BatchNorm sees one ``(1, C, L)`` tensor and
+        the pools of 2 are means over adjacent time rows.
+        """
         if not self.training and not torch.is_grad_enabled():
             return self._temporal_inference(series)
         m = self.n_members
         b = series.shape[0]
-        x = series.reshape(b, N_SERIES, N_STEPS)
         weights, biases, bns = self._conv_params()
+        h = torch.addmm(biases[0].unsqueeze(1), _layer1_weight(weights[0]), _series_windows(series))
         for layer in range(3):
-            x = F.pad(x, (2, 2), mode="replicate")
-            x = F.conv1d(x, weights[layer], biases[layer], groups=1 if layer == 0 else m)
+            if layer:
+                c_in = CONV_CHANNELS[layer - 1]
+                padded = _pad2(h.view(m, c_in, -1, b))
+                h = _TapConv.apply(
+                    _tap_weight(weights[layer], m), biases[layer].view(m, -1, 1, 1), padded
+                )
+            c = CONV_CHANNELS[layer]
             bn = bns[layer]
-            x = F.batch_norm(
-                x,
+            h = F.batch_norm(
+                h.reshape(1, m * c, -1),
                 bn.running_mean,
                 bn.running_var,
                 bn.weight,
@@ -385,12 +458,14 @@ class GroupedEnsemble(nn.Module):
                 momentum=BN_MOMENTUM,
                 eps=BN_EPS,
             )
-            x = F.relu(x)
+            h = F.relu(h)
             if self.training:
-                x = _dropout(x)
-            x = F.avg_pool1d(x, POOL_SIZES[layer], ceil_mode=layer == 2)
-        # (B, M*4, 3) -> (M, B, 12), channel-major within a member
-        return x.reshape(b, m, N_TEMPORAL).transpose(0, 1)
+                h = _dropout(h)
+            h = h.view(m, c, -1, b)
+            if layer < 2:  # average pool 2 (floor)
+                t = h.shape[2] // 2
+                h = h[:, :, : 2 * t].reshape(m, c, t, 2, b).mean(3)
+        return _pool4_ceil(h).permute(0, 3, 1, 2).reshape(m, b, N_TEMPORAL)
 
     def _temporal_inference(self, series: Tensor) -> Tensor:
         """Inference form of :meth:`temporal` (no autograd), as matrix products.
@@ -406,17 +481,15 @@ class GroupedEnsemble(nn.Module):
         """
         m = self.n_members
         b = series.shape[0]
-        c1, c2, c3 = CONV_CHANNELS
         weights, biases, bns = self._conv_params()
         folded = [_fold_conv_bn(weights[i], biases[i], bns[i]) for i in range(3)]
-        # layer 1: rows (member, out channel), columns (tap, series)
-        w1 = folded[0][0].permute(0, 2, 1).reshape(m * c1, 5 * N_SERIES)
-        b1 = folded[0][1].reshape(m * c1, 1)
-        # layers 2 and 3: (member, (tap, out), in); the 1/2 of the preceding pool folded in
-        w2 = (0.5 * folded[1][0]).reshape(m, c2, c1, 5).permute(0, 3, 1, 2).reshape(m, 5 * c2, c1)
-        b2 = folded[1][1].reshape(m, c2, 1, 1)
-        w3 = (0.5 * folded[2][0]).reshape(m, c3, c2, 5).permute(0, 3, 1, 2).reshape(m, 5 * c3, c2)
-        b3 = folded[2][1].reshape(m, c3, 1, 1)
+        w1 = _layer1_weight(folded[0][0])
+        b1 = folded[0][1].unsqueeze(1)
+        # the 1/2 of the preceding pool folded into layers 2 and 3
+        w2 = _tap_weight(0.5 * folded[1][0], m)
+        b2 = folded[1][1].view(m, -1, 1, 1)
+        w3 = _tap_weight(0.5 * folded[2][0], m)
+        b3 = folded[2][1].view(m, -1, 1, 1)
         out = series.new_empty((m, b, N_TEMPORAL))
         chunk = TEMPORAL_CHUNK if series.device.type == "cpu" else max(b, 1)
         for start in range(0, b, chunk):
