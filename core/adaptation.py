@@ -192,6 +192,20 @@ class AdaptResult:
 
 
 # -- input checks ----------------------------------------------------------------------------
+def _rows_where(
+    arr: F32, test: Callable[[F32], npt.NDArray[np.bool_]], block: int = 65_536
+) -> npt.NDArray[np.int64]:
+    """Rows of ``arr`` where ``test`` is true for any value, checked in blocks of rows.
+
+    A million-cell target is 0.6 GB; whole-array masks would add a quarter of that per mask.
+    """
+    found = [
+        np.flatnonzero(test(arr[start : start + block]).any(axis=1)) + start
+        for start in range(0, len(arr), block)
+    ]
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+
+
 def check_inputs(x: npt.ArrayLike, name: str) -> F32:
     """Validate ``(N, 156)`` normalised model inputs; returns a float32 array."""
     arr = np.asarray(x, dtype=np.float32)
@@ -201,17 +215,15 @@ def check_inputs(x: npt.ArrayLike, name: str) -> F32:
             f"the {name} set has {cols} model inputs per sample; DenseSM needs {N_INPUTS} "
             "(153 normalised variables plus 3 series means, see docs/input-contract.md)"
         )
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
+    rows = _rows_where(arr, lambda block: ~np.isfinite(block))
+    if len(rows):
         raise InputError(
             f"the {name} set has {len(rows)} samples with NaN or infinite inputs "
             f"(first rows: {', '.join(map(str, rows[:5]))}); remove or fill them"
         )
     tol = 1e-4
-    out = (arr < -tol) | (arr > 1 + tol)
-    if out.any():
-        rows = np.flatnonzero(out.any(axis=1))
+    rows = _rows_where(arr, lambda block: (block < -tol) | (block > 1 + tol))
+    if len(rows):
         raise InputError(
             f"the {name} set has {len(rows)} samples with inputs outside [0, 1] "
             f"(first rows: {', '.join(map(str, rows[:5]))}); inputs must be normalised with the "
@@ -334,7 +346,9 @@ def early_balance_beta(
                 if nt < len(target_x)
                 else np.arange(nt)
             )
-            _, feat_t = net(torch.from_numpy(target_x[sub]).to(device))
+            # in chunks: the dense blocks' buffers of 20,000 rows at once take ~0.5 GB
+            xt = torch.from_numpy(target_x[sub]).to(device)
+            feat_t = torch.cat([net(part)[1] for part in torch.split(xt, 4096)], dim=1)
             k = min(len(fine_x), nt)
             total = torch.zeros(ensemble.n_members, dtype=torch.float64, device=device)
             for _ in range(draws):
