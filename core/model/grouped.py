@@ -306,7 +306,7 @@ class _WidthGroup(nn.Module):
         n = len(self.depths)
         layers = []
         for i in range(self.max_depth):
-            k = sum(1 for d in self.depths if d > i)
+            k = self._deeper_than(i)
             layers.append(_DenseLayer(k, N_STEM + i * width, width))
         self.layers = nn.ModuleList(layers)
         in_fc = N_STEM + self.max_depth * width
@@ -317,6 +317,10 @@ class _WidthGroup(nn.Module):
         self.register_buffer("fc_mask", mask)
         self.fc_bn = _BatchNormParams(n, N_BOTTLENECK)
 
+    def _deeper_than(self, i: int) -> int:
+        """Number of members with more than ``i`` dense blocks (the first ones: deepest first)."""
+        return sum(1 for d in self.depths if d > i)
+
     def forward(self, stem: Tensor) -> Tensor:
         """Normalised stem ``(n, B, 30)`` -> bottleneck features ``(n, B, 32)``."""
         if not self.training and not torch.is_grad_enabled():
@@ -325,7 +329,7 @@ class _WidthGroup(nn.Module):
         finals: list[Tensor | None] = [None] * n
         x = stem
         for i, layer in enumerate(self.layers):
-            k = sum(1 for d in self.depths if d > i)
+            k = self._deeper_than(i)
             x = layer(x[:k])
             for j in range(k):
                 if self.depths[j] == i + 1:
@@ -354,7 +358,7 @@ class _WidthGroup(nn.Module):
         buf = stem.new_empty((n, b, start + N_STEM))
         buf[:, :, start:] = stem
         for i, layer in enumerate(self.layers):
-            k = sum(1 for d in self.depths if d > i)
+            k = self._deeper_than(i)
             assert isinstance(layer, _DenseLayer)
             buf[:k, :, start - w : start] = layer.new_features(buf[:k, :, start:])
             buf[k:, :, start - w : start] = 0.0
