@@ -583,6 +583,25 @@ def _is_ancillary(parts: Sequence[str]) -> bool:
     return "python_metadata" in parts[:-1] or bool(_ISMN_ANCILLARY.search(parts[-1]))
 
 
+def folder_station_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The files of a folder (searched recursively) that are read as station files.
+
+    Returns:
+        ``(files, skipped)``: candidate station files and zips, sorted; and the files of other
+        types. ISMN side files (read-me, metadata, static variables) are in neither list.
+    """
+    files: list[Path] = []
+    skipped: list[Path] = []
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or _is_ancillary(p.relative_to(folder).parts):
+            continue
+        if p.suffix.lower() in (*_CANDIDATE_SUFFIXES, ".zip"):
+            files.append(p)
+        else:
+            skipped.append(p)
+    return files, skipped
+
+
 def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
@@ -609,14 +628,8 @@ class _Reader:
         if not path.exists():
             raise InputError(f"station input {str(path)!r} does not exist")
         if path.is_dir():
-            files = []
-            for p in sorted(path.rglob("*")):
-                if not p.is_file() or _is_ancillary(p.relative_to(path).parts):
-                    continue
-                if p.suffix.lower() in _CANDIDATE_SUFFIXES or p.suffix.lower() == ".zip":
-                    files.append(p)
-                else:
-                    self.skipped.append(str(p))
+            files, skipped = folder_station_files(path)
+            self.skipped.extend(str(p) for p in skipped)
             return files
         return [path]
 

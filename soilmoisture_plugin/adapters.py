@@ -29,6 +29,7 @@ from qgis.core import (
 from ..core.aoi import AOI, MAX_AOI_KM2
 from ..core.errors import InputError
 from ..core.grid import cell_size
+from ..core.stations import folder_station_files
 from .compat import GEOMETRY_POLYGON, field_type
 from .i18n import tr
 
@@ -201,27 +202,15 @@ def parse_dates(text: str) -> tuple[dt.date, ...]:
 
 
 # -- stations -----------------------------------------------------------------------------------
-STATION_SUFFIXES = (".stm", ".csv", ".txt", ".zip")
-"""File types read as station files inside folders."""
-
-
 def expand_station_paths(paths: Iterable[Path]) -> list[Path]:
     """Return the station files: files as given, folders replaced by the station files inside.
 
-    Runs record each input file (with its checksum) in their manifest, so folders are expanded.
+    Runs record each input file (with its checksum) in their manifest, so folders are expanded,
+    by the engine's own rule (read-me and metadata side files left out).
     """
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file() and p.suffix.lower() in STATION_SUFFIXES
-                )
-            )
-        else:
-            files.append(path)
+        files.extend(folder_station_files(path)[0] if path.is_dir() else [path])
     return list(dict.fromkeys(files))
 
 

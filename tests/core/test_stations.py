@@ -200,6 +200,21 @@ def test_missing_input() -> None:
 
 
 # -- synthetic edge cases -----------------------------------------------------------------
+def test_folder_station_files_leaves_out_side_files(ismn_dir: Path, tmp_path: Path) -> None:
+    """The one rule for what in a folder is read (the plugin expands folders with it too)."""
+    shutil.copytree(ismn_dir / "archive_sample/RSMN", tmp_path / "RSMN")
+    for name in ("README.txt", "Readme.txt", "Metadata.xml", "ISMN_qualityflags_description.txt",
+                 "RSMN_RSMN_Adamclisi_static_variables.csv"):
+        write(tmp_path / name, "not readings\n")
+    write(tmp_path / "notes.docx", "x")
+    files, skipped = st.folder_station_files(tmp_path)
+    assert files and all(p.suffix == ".stm" for p in files)
+    assert files == sorted(files)
+    assert skipped == [tmp_path / "notes.docx"]
+    data = read_station_files([tmp_path])
+    assert not [w for w in data.warnings if "not readings" in w or "README" in w]
+
+
 def test_depth_filter_keeps_2_inch_and_drops_deeper(tmp_path: Path) -> None:
     rows = [("2020/06/01 00:00", 0.2, "G"), ("2020/06/01 01:00", 0.3, "G")]
     write(tmp_path / "SCAN_SCAN_Site_sm_0.050800_0.050800_Hydra_20200101_20201231.stm",

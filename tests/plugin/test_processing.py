@@ -54,6 +54,14 @@ def polygon_layer(bbox: tuple[float, float, float, float]) -> QgsVectorLayer:
     return layer
 
 
+def test_station_folders_expand_without_side_files(demo_stations: Path) -> None:
+    """Folders become the station files inside, by the engine's rule: the demo folder's
+    README.txt is not handed to the station reader (it used to warn "unknown format")."""
+    assert (demo_stations / "README.txt").exists()
+    files = module("soilmoisture_plugin.adapters").expand_station_paths([demo_stations])
+    assert files and all(p.suffix == ".stm" for p in files)
+
+
 def test_load_stations_to_points(demo_stations: Path) -> None:
     import processing
 
