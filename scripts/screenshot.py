@@ -34,7 +34,7 @@ import traceback
 
 from qgis.core import QgsApplication, QgsProject
 from qgis.gui import QgsCollapsibleGroupBox
-from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.utils import iface, loadPlugin, plugins, startPlugin
 
 OUT = os.environ["SM_SHOT_OUT"]
@@ -99,9 +99,12 @@ def poll():
         canvas.setExtent(extent)
         canvas.refresh()
         # show the results section of the dock
+        # a dock wide enough for its labels, scrolled down to the results but not sideways
+        iface.mainWindow().resizeDocks([dock], [560], Qt.Horizontal)
         results = dock.findChild(QgsCollapsibleGroupBox, "results_group")
         if results is not None:
             dock.widget().ensureWidgetVisible(results)
+            dock.widget().horizontalScrollBar().setValue(0)
         state["step"] = "render"
         state["render_ticks"] = state["ticks"]
     elif state["step"] == "render" and state["ticks"] - state["render_ticks"] > 6:

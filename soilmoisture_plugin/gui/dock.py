@@ -1031,24 +1031,30 @@ def metric_rows(metrics: dict[str, Any]) -> list[list[str]]:
     """Return table rows (validation, N, R, RMSE, ubRMSE, bias) from the run's metrics.
 
     Held-out (cross-validation) results come first, then the in-sample comparisons
-    (pretrained, SMAP 9 km, adapted), each from its pooled metrics.
+    (pretrained, SMAP 9 km, adapted), each from its pooled metrics. ``metrics["methods"]``
+    holds every column's report; ``metrics["held_out"]`` names the columns predicted without
+    their own station.
     """
     rows = []
-    groups = (("held_out", tr("held out")), ("methods", tr("in sample")))
-    for key, kind in groups:
-        for name, report in ((metrics or {}).get(key) or {}).items():
-            pooled = report.get("pooled") if isinstance(report, dict) else None
-            if not isinstance(pooled, dict):
-                continue
+    reports = (metrics or {}).get("methods") or {}
+    # "held_out" names the columns of "methods" that were predicted without their station
+    held = set((metrics or {}).get("held_out") or {})
+    ordered = [n for n in reports if n in held] + [n for n in reports if n not in held]
+    for name in ordered:
+        report = reports[name]
+        kind = tr("held out") if name in held else tr("in sample")
+        pooled = report.get("pooled") if isinstance(report, dict) else None
+        if not isinstance(pooled, dict):
+            continue
 
-            def fmt(field: str, digits: int = 3, values: dict[str, Any] = pooled) -> str:
-                value = values.get(field)
-                if value is None:
-                    return "–"
-                return str(int(value)) if field == "n" else f"{float(value):.{digits}f}"
+        def fmt(field: str, digits: int = 3, values: dict[str, Any] = pooled) -> str:
+            value = values.get(field)
+            if value is None:
+                return "–"
+            return str(int(value)) if field == "n" else f"{float(value):.{digits}f}"
 
-            label = f"{name} ({kind})"
-            rows.append([label, fmt("n"), fmt("r", 2), fmt("rmse"), fmt("ubrmse"), fmt("bias")])
+        label = f"{name} ({kind})"
+        rows.append([label, fmt("n"), fmt("r", 2), fmt("rmse"), fmt("ubrmse"), fmt("bias")])
     return rows
 
 

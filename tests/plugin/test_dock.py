@@ -185,7 +185,33 @@ def test_run_adds_styled_layers_and_results(plugin: Any, qtbot: Any, pretrained_
     assert dock.open_report_button.isEnabled() == bool(dock.result.report_html)
     assert dock.run_button.isEnabled()
     assert dock.metrics_table.rowCount() >= 2  # pretrained and adapted at the stations
+    held = set(dock.result.metrics["held_out"])
+    for row in range(dock.metrics_table.rowCount()):
+        label = dock.metrics_table.item(row, 0).text()
+        name = label.split(" (")[0]
+        assert label.endswith("(held out)" if name in held else "(in sample)"), label
     assert dock.charts_box.findChildren(type(dock.results_summary), "chart")
+
+
+def test_metric_rows_say_which_results_are_held_out(plugin_package: ModuleType) -> None:
+    """Cross-validated columns are labelled held out, whatever their order in the run's
+    metrics; the in-sample fit is never shown as held out."""
+    pooled = {"n": 80, "r": 0.5, "rmse": 0.1, "ubrmse": 0.08, "bias": -0.02}
+    metrics = {
+        "methods": {
+            name: {"pooled": dict(pooled), "label": name}
+            for name in ("adapted_cv", "pretrained", "random_forest", "adapted_in_sample")
+        },
+        "held_out": {"adapted_cv": "msda", "random_forest": "random_forest"},
+    }
+    rows = module("soilmoisture_plugin.gui.dock").metric_rows(metrics)
+    assert [r[0] for r in rows] == [
+        "adapted_cv (held out)",
+        "random_forest (held out)",
+        "pretrained (in sample)",
+        "adapted_in_sample (in sample)",
+    ]
+    assert rows[0][1:] == ["80", "0.50", "0.100", "0.080", "-0.020"]
 
 
 def test_cancel_run_leaves_no_tif(plugin: Any, qtbot: Any, pretrained_dir: Path) -> None:
