@@ -34,7 +34,7 @@ import traceback
 
 from qgis.core import QgsApplication, QgsProject
 from qgis.gui import QgsCollapsibleGroupBox
-from qgis.PyQt.QtCore import Qt, QTimer
+from qgis.PyQt.QtCore import QPoint, Qt, QTimer
 from qgis.utils import iface, loadPlugin, plugins, startPlugin
 
 OUT = os.environ["SM_SHOT_OUT"]
@@ -103,8 +103,10 @@ def poll():
         iface.mainWindow().resizeDocks([dock], [560], Qt.Horizontal)
         results = dock.findChild(QgsCollapsibleGroupBox, "results_group")
         if results is not None:
-            dock.widget().ensureWidgetVisible(results)
-            dock.widget().horizontalScrollBar().setValue(0)
+            area = dock.widget()
+            top = results.mapTo(area.widget(), QPoint(0, 0)).y()
+            area.verticalScrollBar().setValue(max(top - 250, 0))  # the run box, then results
+            area.horizontalScrollBar().setValue(0)
         state["step"] = "render"
         state["render_ticks"] = state["ticks"]
     elif state["step"] == "render" and state["ticks"] - state["render_ticks"] > 6:
