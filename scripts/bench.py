@@ -548,14 +548,12 @@ CASES = {
 }
 
 
-def _run(name: str, args: argparse.Namespace, queue: mp.Queue) -> None:
+def _run_case(job: tuple[str, argparse.Namespace]) -> dict:
     import torch
 
+    name, args = job
     torch.set_num_threads(args.threads)
-    try:
-        queue.put((name, CASES[name](args)))
-    except Exception as exc:  # report, keep the other cases going
-        queue.put((name, {"error": f"{type(exc).__name__}: {exc}"}))
+    return CASES[name](args)
 
 
 def _prepare_models(args: argparse.Namespace) -> None:
@@ -580,16 +578,11 @@ def main() -> int:
     p.add_argument("--json", type=Path, help="also write the results as JSON")
     args = p.parse_args()
     _prepare_models(args)
-    ctx = mp.get_context("spawn")
     results = {}
     print(f"benchmark on {args.device}, {args.threads} threads, models {args.models}")
     for name in args.only.split(","):
-        q: mp.Queue = ctx.Queue()
-        proc = ctx.Process(target=_run, args=(name, args, q))
         t = time.perf_counter()
-        proc.start()
-        proc.join()
-        _, res = q.get() if not q.empty() else (name, {"error": f"exit code {proc.exitcode}"})
+        res = _in_fresh_process(_run_case, (name, args))  # an error is reported, others go on
         res["wall_s"] = time.perf_counter() - t
         results[name] = res
         print(f"\n== {name}")

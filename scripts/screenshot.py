@@ -98,7 +98,6 @@ def poll():
         extent.scale(1.05)
         canvas.setExtent(extent)
         canvas.refresh()
-        # show the results section of the dock
         # a dock wide enough for its labels, scrolled down to the results but not sideways
         iface.mainWindow().resizeDocks([dock], [560], Qt.Horizontal)
         results = dock.findChild(QgsCollapsibleGroupBox, "results_group")
