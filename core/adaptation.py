@@ -307,6 +307,19 @@ class _Stream:
         return idx
 
 
+def _adam(net: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam (default betas and eps) over every parameter, fused where PyTorch can (CPU, CUDA).
+
+    The per-parameter loop cost ~20 ms per step for the 336 tensors of an ensemble on a 2-core
+    CPU; the fused step ~5 ms.
+    """
+    import torch
+
+    params = list(net.parameters())
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, fused=fused or None)
+
+
 def _fine_batches(n: int, batch: int, rng: np.random.Generator) -> list[npt.NDArray[np.int64]]:
     order = rng.permutation(n)
     return [order[i : i + batch] for i in range(0, n, batch)]
@@ -513,7 +526,7 @@ def adapt(
         beta_t = torch.tensor(betas, dtype=torch.float32, device=device)
 
         est_loss = _estimation_loss(config.loss)
-        opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
+        opt = _adam(net, config.lr)
         fx_t = torch.from_numpy(fx).to(device)
         fy_t = torch.from_numpy(fy).to(device)
         tx_t = torch.from_numpy(tx).to(device) if tx is not None else None
@@ -671,7 +684,7 @@ def pretrain(
     try:
         xt = torch.from_numpy(x).to(device)
         yt = torch.from_numpy(y).to(device)
-        opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+        opt = _adam(net, config.lr)
         steps_epoch = math.ceil(len(train) / config.batch_size)
         total = steps_epoch * config.epochs
         snapshots = _SnapshotAverage(config.epochs, config.snapshot_epochs)

@@ -51,49 +51,101 @@ class MemberSpec:
         return member_name(self.depth, self.width)
 
 
-def _bn(
-    x: Tensor, weight: Tensor, bias: Tensor, rmean: Tensor, rvar: Tensor, training: bool
-) -> Tensor:
-    """BatchNorm over dim 1 of ``(k, B, C)`` with per-member parameters ``(k, C)``.
+_BYTE_MASKS: dict[tuple[torch.device, float], Tensor] = {}
 
-    Same semantics as ``torch.nn.BatchNorm1d`` (biased batch variance for normalising, unbiased
-    for the running estimate, momentum 0.1, eps 1e-5).
+
+def _keep_mask(shape: torch.Size | tuple[int, ...], device: torch.device, kept: float) -> Tensor:
+    """Dropout's decisions for p = 1/2: a float tensor of ``shape``, ``kept`` or 0 at random.
+
+    On CPUs one Bernoulli variate per value (``torch.bernoulli``) cost a third of a training
+    step. Here every bit of random 64-bit words decides one value: the same distribution from
+    1/64 of the draws, expanded through a table of the 256 byte patterns. Other devices draw
+    ``torch.rand``.
     """
-    if training:
-        mean = x.mean(dim=1, keepdim=True)
-        var = x.var(dim=1, unbiased=False, keepdim=True)
-        n = x.shape[1]
-        with torch.no_grad():
-            rmean.mul_(1 - BN_MOMENTUM).add_(mean.squeeze(1), alpha=BN_MOMENTUM)
-            unbiased = var.squeeze(1) * (n / max(n - 1, 1))
-            rvar.mul_(1 - BN_MOMENTUM).add_(unbiased, alpha=BN_MOMENTUM)
-        return (x - mean) * torch.rsqrt(var + BN_EPS) * weight.unsqueeze(1) + bias.unsqueeze(1)
-    scale = weight * torch.rsqrt(rvar + BN_EPS)
-    shift = bias - rmean * scale
-    return torch.addcmul(shift.unsqueeze(1), x, scale.unsqueeze(1))
-
-
-_BYTE_MASKS: dict[torch.device, Tensor] = {}
+    n = 1
+    for d in shape:
+        n *= d
+    if device.type != "cpu":
+        return (torch.rand(shape, device=device) < 0.5).to(torch.float32) * kept
+    key = (device, kept)
+    table = _BYTE_MASKS.get(key)
+    if table is None:
+        bits = (torch.arange(256).unsqueeze(1) >> torch.arange(8)) & 1
+        table = _BYTE_MASKS.setdefault(key, (kept * bits).to(torch.float32))
+    words = torch.randint(-(2**63), 2**63 - 1, ((n + 63) // 64,), dtype=torch.int64)
+    return table.index_select(0, words.view(torch.uint8).long()).view(-1)[:n].view(shape)
 
 
 def _dropout(x: Tensor) -> Tensor:
-    """Dropout with p = 1/2 in training: each value kept (and doubled) or zeroed.
+    """Dropout with p = 1/2 in training: each value kept (and doubled) or zeroed."""
+    return x * _keep_mask(x.shape, x.device, 2.0).to(x.dtype)
 
-    On CPUs ``F.dropout`` draws one Bernoulli variate per value, which cost a third of a
-    training step. Here every bit of random 64-bit words decides one value: the same
-    distribution from 1/64 of the draws, expanded through a table of the 256 byte patterns.
-    Other devices use ``F.dropout``.
+
+class _ReluDropPool2(torch.autograd.Function):
+    """ReLU, dropout (p = 1/2, or none) and average pool 2 (floor) over time, fused.
+
+    Input ``(M, C, T, B)``. The dropout's factor 2 and the pool's 1/2 cancel, so the output is
+    the sum of each pair of kept positive values (times 1/2 without dropout). The kept values
+    are saved, and their signs are the backward pass's mask. Fewer passes over the layer's
+    activations than ReLU, dropout and pool with their separate backward passes, and only
+    float operations: PyTorch's CPU kernels for boolean masks are several times slower.
     """
-    if x.device.type != "cpu":
-        return F.dropout(x, 0.5, training=True)
-    table = _BYTE_MASKS.get(x.device)
-    if table is None:
-        bits = (torch.arange(256).unsqueeze(1) >> torch.arange(8)) & 1
-        table = _BYTE_MASKS.setdefault(x.device, (2.0 * bits).to(torch.float32))
-    n = x.numel()
-    words = torch.randint(-(2**63), 2**63 - 1, ((n + 63) // 64,), dtype=torch.int64)
-    mask = table.index_select(0, words.view(torch.uint8).long()).view(-1)[:n]
-    return x * mask.view_as(x).to(x.dtype)
+
+    @staticmethod
+    def forward(ctx: Any, h: Tensor, dropout: bool) -> Tensor:  # noqa: D102
+        if dropout:
+            y = h * _keep_mask(h.shape, h.device, 1.0).to(h.dtype)
+            y.relu_()
+        else:
+            y = h.relu()
+        t2 = h.shape[2] // 2
+        pairs = y[:, :, : 2 * t2].unflatten(2, (t2, 2))
+        out = pairs[:, :, :, 0] + pairs[:, :, :, 1]
+        scale = 1.0 if dropout else 0.5
+        if scale != 1.0:
+            out.mul_(scale)
+        ctx.save_for_backward(y)
+        ctx.scale = scale
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # noqa: D102
+        (y,) = ctx.saved_tensors
+        m, c, t, b = y.shape
+        t2 = t // 2
+        g = (grad * ctx.scale if ctx.scale != 1.0 else grad).unsqueeze(3)
+        mask = torch.sign(y[:, :, : 2 * t2]).unflatten(2, (t2, 2))  # 1 where kept and > 0
+        out = mask.mul_(g).view(m, c, 2 * t2, b)
+        if t != 2 * t2:
+            out = torch.cat((out, out.new_zeros((m, c, t - 2 * t2, b))), dim=2)
+        return out, None
+
+
+def _conv1_batchnorm(windows: Tensor, weight: Tensor, bias: Tensor, bn: _BatchNormParams) -> Tensor:
+    """Training: layer 1 and its BatchNorm on batch statistics, as one matrix product.
+
+    Layer 1 is linear in its 15 input rows (``windows``, ``(15, N)``), so the batch mean and
+    variance of every output channel follow from the inputs' mean and 15 x 15 covariance:
+    ``W xbar + b`` and ``diag(W S W^T)``. The normalisation then folds into the weights, and
+    the ``(M * 32, N)`` activations are written once, already normalised, with no BatchNorm
+    pass over them forward or backward. Same values and gradients as BatchNorm after the
+    product; the running statistics are updated the same way.
+    """
+    n = windows.shape[1]
+    with torch.no_grad():
+        x64 = windows.double()
+        xbar64 = x64.mean(dim=1)
+        centred = x64 - xbar64.unsqueeze(1)
+        cov = (centred @ centred.T / n).to(windows.dtype)
+        xbar = xbar64.to(windows.dtype)
+    w_xbar = weight @ xbar
+    var = ((weight @ cov) * weight).sum(dim=1).clamp_min(0.0)
+    with torch.no_grad():
+        bn.running_mean.mul_(1 - BN_MOMENTUM).add_(w_xbar + bias, alpha=BN_MOMENTUM)
+        bn.running_var.mul_(1 - BN_MOMENTUM).add_(var * (n / max(n - 1, 1)), alpha=BN_MOMENTUM)
+    scale = bn.weight * torch.rsqrt(var + BN_EPS)
+    shift = bn.bias - w_xbar * scale
+    return torch.addmm(shift.unsqueeze(1), weight * scale.unsqueeze(1), windows)
 
 
 TEMPORAL_CHUNK = 256
@@ -229,8 +281,32 @@ class _BatchNormParams(nn.Module):
         self.register_buffer("running_var", torch.ones(*shape))
 
     def forward(self, x: Tensor) -> Tensor:
-        """Normalise ``(k, B, C)`` with per-member statistics."""
-        return _bn(x, self.weight, self.bias, self.running_mean, self.running_var, self.training)
+        """Inference: normalise ``(k, B, C)`` with the running statistics ``(k, C)``.
+
+        Training and autograd use :func:`_batch_norm_cb` on the ``(k, C, B)`` layout.
+        """
+        scale = self.weight * torch.rsqrt(self.running_var + BN_EPS)
+        shift = self.bias - self.running_mean * scale
+        return torch.addcmul(shift.unsqueeze(1), x, scale.unsqueeze(1))
+
+
+def _batch_norm_cb(x: Tensor, bn: _BatchNormParams, training: bool) -> Tensor:
+    """BatchNorm of ``(k, C, B)`` features with per-member parameters ``(k, C)``.
+
+    The ``k * C`` channels are one ``(1, k * C, B)`` tensor for PyTorch's own kernel: one
+    pass forward and one backward, where the ``(k, B, C)`` layout took a dozen operations.
+    """
+    k, c, b = x.shape
+    return F.batch_norm(
+        x.reshape(1, k * c, b),
+        bn.running_mean.view(-1),
+        bn.running_var.view(-1),
+        bn.weight.view(-1),
+        bn.bias.view(-1),
+        training=training,
+        momentum=BN_MOMENTUM,
+        eps=BN_EPS,
+    ).view(k, c, b)
 
 
 class _GroupedLinear(nn.Module):
@@ -245,6 +321,11 @@ class _GroupedLinear(nn.Module):
         """``(k, B, in) -> (k, B, out)``."""
         w = self.weight if mask is None else self.weight * mask
         return torch.baddbmm(self.bias, x, w)
+
+    def forward_cb(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """The same map on features laid out ``(k, in, B)``: ``(k, in, B) -> (k, out, B)``."""
+        w = self.weight if mask is None else self.weight * mask
+        return torch.baddbmm(self.bias.transpose(1, 2), w.transpose(1, 2), x)
 
 
 def _fold_linear_bn(lin: _GroupedLinear, bn: _BatchNormParams) -> tuple[Tensor, Tensor]:
@@ -274,23 +355,27 @@ class _DenseLayer(nn.Module):
         self.bn3 = _BatchNormParams(k, width)
 
     def new_features(self, x: Tensor) -> Tensor:
-        """``(k, B, in) -> (k, B, width)``: the block's three layers."""
+        """Inference, BatchNorm folded: ``(k, B, in) -> (k, B, width)``."""
         out = x
         for lin, bn in (
             (self.linear1, self.bn1),
             (self.linear2, self.bn2),
             (self.linear3, self.bn3),
         ):
-            if self.training:
-                out = F.relu(bn(lin(out)))
-            else:
-                w, b = _fold_linear_bn(lin, bn)
-                out = torch.baddbmm(b, out, w).relu_()
+            w, b = _fold_linear_bn(lin, bn)
+            out = torch.baddbmm(b, out, w).relu_()
         return out
 
     def forward(self, x: Tensor) -> Tensor:
-        """``(k, B, in) -> (k, B, width + in)`` (new features first)."""
-        return torch.cat((self.new_features(x), x), dim=2)
+        """With autograd, features laid out ``(k, in, B) -> (k, width + in, B)``, new first."""
+        out = x
+        for lin, bn in (
+            (self.linear1, self.bn1),
+            (self.linear2, self.bn2),
+            (self.linear3, self.bn3),
+        ):
+            out = _batch_norm_cb(lin.forward_cb(out), bn, self.training).relu_()
+        return torch.cat((out, x), dim=1)
 
 
 class _WidthGroup(nn.Module):
@@ -322,9 +407,11 @@ class _WidthGroup(nn.Module):
         return sum(1 for d in self.depths if d > i)
 
     def forward(self, stem: Tensor) -> Tensor:
-        """Normalised stem ``(n, B, 30)`` -> bottleneck features ``(n, B, 32)``."""
-        if not self.training and not torch.is_grad_enabled():
-            return self._forward_inference(stem)
+        """With autograd: normalised stem ``(n, 30, B)`` -> bottleneck features ``(n, 32, B)``.
+
+        Features are laid out ``(member, feature, sample)``, so every BatchNorm is one kernel
+        call (:func:`_batch_norm_cb`). Without autograd, see :meth:`_forward_inference`.
+        """
         n = len(self.depths)
         finals: list[Tensor | None] = [None] * n
         x = stem
@@ -339,9 +426,9 @@ class _WidthGroup(nn.Module):
             f = finals[j]
             assert f is not None
             pad = (self.max_depth - d) * self.width
-            padded.append(F.pad(f, (pad, 0)) if pad else f)
-        z = torch.stack(padded, dim=0)
-        return self.fc_bn(F.relu(self.fc(z, self.fc_mask)))
+            padded.append(F.pad(f, (0, 0, pad, 0)) if pad else f)
+        z = self.fc.forward_cb(torch.stack(padded, dim=0), self.fc_mask).relu_()
+        return _batch_norm_cb(z, self.fc_bn, self.training)
 
     def _forward_inference(self, stem: Tensor) -> Tensor:
         """Inference form of :meth:`forward`: no concatenation copies.
@@ -406,6 +493,8 @@ class GroupedEnsemble(nn.Module):
         self.out_weight = nn.Parameter(torch.zeros(m, N_BOTTLENECK, 1))
         self.out_bias = nn.Parameter(torch.zeros(m, 1, 1))
         self.register_buffer("num_batches_tracked", torch.zeros(m))
+        self.dropout = True
+        """Dropout in training mode (the method's); off only to compare with other code."""
 
     @property
     def names(self) -> list[str]:
@@ -428,28 +517,41 @@ class GroupedEnsemble(nn.Module):
             (self.conv_bn1, self.conv_bn2, self.conv_bn3),
         )
 
-    def temporal(self, series: Tensor) -> Tensor:
-        """Temporal features of every member: ``(B, 138) -> (M, B, 12)``.
+    def _autograd(self) -> bool:
+        """Whether a forward pass runs the differentiable path (training, or gradients on)."""
+        return self.training or torch.is_grad_enabled()
 
-        With autograd (training, or eval mode with gradients) the convolutions run as the
-        matrix products of :meth:`_temporal_inference`, unfolded: BatchNorm on batch statistics
-        in training, dropout, then average pools. The activations are laid out
-        ``(member * channel, time * series)``, so BatchNorm sees one ``(1, C, L)`` tensor and
-        the pools of 2 are means over adjacent time rows.
-        """
-        if not self.training and not torch.is_grad_enabled():
+    def temporal(self, series: Tensor) -> Tensor:
+        """Temporal features of every member: ``(B, 138) -> (M, B, 12)``."""
+        if not self._autograd():
             return self._temporal_inference(series)
+        return self._temporal_autograd(series).transpose(1, 2)
+
+    def _temporal_autograd(self, series: Tensor) -> Tensor:
+        """Differentiable temporal branch: ``(B, 138) -> (M, 12, B)``.
+
+        The convolutions run as the matrix products of :meth:`_temporal_inference`, unfolded.
+        In training, layer 1's BatchNorm folds into its product (:func:`_conv1_batchnorm`),
+        ReLU, dropout and pool 2 run fused (:class:`_ReluDropPool2`), and layers 2 and 3 use
+        BatchNorm on batch statistics over one ``(1, M * C, time * series)`` view.
+        """
         m = self.n_members
         b = series.shape[0]
         weights, biases, bns = self._conv_params()
-        h = torch.addmm(biases[0].unsqueeze(1), _layer1_weight(weights[0]), _series_windows(series))
-        for layer in range(3):
-            if layer:
-                c_in = CONV_CHANNELS[layer - 1]
-                padded = _pad2(h.view(m, c_in, -1, b))
-                h = _TapConv.apply(
-                    _tap_weight(weights[layer], m), biases[layer].view(m, -1, 1, 1), padded
-                )
+        windows = _series_windows(series)
+        if self.training:
+            h = _conv1_batchnorm(windows, _layer1_weight(weights[0]), biases[0], bns[0])
+        else:
+            w, bias = _fold_conv_bn(weights[0], biases[0], bns[0])
+            h = torch.addmm(bias.unsqueeze(1), _layer1_weight(w), windows)
+        dropout = self.training and self.dropout
+        for layer in (1, 2):
+            # ReLU, dropout and pool 2 of the layer before, then this layer
+            c_in = CONV_CHANNELS[layer - 1]
+            h = _ReluDropPool2.apply(h.view(m, c_in, -1, b), dropout)
+            h = _TapConv.apply(
+                _tap_weight(weights[layer], m), biases[layer].view(m, -1, 1, 1), _pad2(h)
+            )
             c = CONV_CHANNELS[layer]
             bn = bns[layer]
             h = F.batch_norm(
@@ -462,14 +564,10 @@ class GroupedEnsemble(nn.Module):
                 momentum=BN_MOMENTUM,
                 eps=BN_EPS,
             )
-            h = F.relu(h)
-            if self.training:
-                h = _dropout(h)
-            h = h.view(m, c, -1, b)
-            if layer < 2:  # average pool 2 (floor)
-                t = h.shape[2] // 2
-                h = h[:, :, : 2 * t].reshape(m, c, t, 2, b).mean(3)
-        return _pool4_ceil(h).permute(0, 3, 1, 2).reshape(m, b, N_TEMPORAL)
+        h = F.relu(h)
+        if dropout:
+            h = _dropout(h)
+        return _pool4_ceil(h.view(m, CONV_CHANNELS[2], -1, b)).reshape(m, N_TEMPORAL, b)
 
     def _temporal_inference(self, series: Tensor) -> Tensor:
         """Inference form of :meth:`temporal` (no autograd), as matrix products.
@@ -507,6 +605,8 @@ class GroupedEnsemble(nn.Module):
         Returns:
             ``(M, B)`` soil moisture and ``(M, B, 32)`` bottleneck features.
         """
+        if self._autograd():
+            return self._head_autograd(snapshot, temporal.transpose(1, 2))
         m = self.n_members
         stem = torch.cat((snapshot.unsqueeze(0).expand(m, -1, -1), temporal), dim=2)
         stem = self.norm(stem)
@@ -514,9 +614,28 @@ class GroupedEnsemble(nn.Module):
         start = 0
         for group in self._width_groups():
             n = len(group.depths)
-            feats.append(group(stem[start : start + n]))
+            feats.append(group._forward_inference(stem[start : start + n]))
             start += n
         features = torch.cat(feats, dim=0)
+        out = torch.baddbmm(self.out_bias, features, self.out_weight).squeeze(2)
+        return out, features
+
+    def _head_autograd(self, snapshot: Tensor, temporal: Tensor) -> tuple[Tensor, Tensor]:
+        """Differentiable :meth:`head` on temporal features ``(M, 12, B)``.
+
+        Features are laid out ``(member, feature, sample)`` throughout (see
+        :meth:`_WidthGroup.forward`); the returned features are a ``(M, B, 32)`` view.
+        """
+        m = self.n_members
+        stem = torch.cat((snapshot.T.unsqueeze(0).expand(m, -1, -1), temporal), dim=1)
+        stem = _batch_norm_cb(stem, self.norm, self.training)
+        feats = []
+        start = 0
+        for group in self._width_groups():
+            n = len(group.depths)
+            feats.append(group(stem[start : start + n]))
+            start += n
+        features = torch.cat(feats, dim=0).transpose(1, 2)
         out = torch.baddbmm(self.out_bias, features, self.out_weight).squeeze(2)
         return out, features
 
@@ -524,7 +643,9 @@ class GroupedEnsemble(nn.Module):
         """``(B, 156)`` inputs -> ``(M, B)`` soil moisture and ``(M, B, 32)`` features."""
         snapshot = x[:, :N_SNAPSHOT_IN]
         series = x[:, N_SNAPSHOT_IN : N_SNAPSHOT_IN + N_SERIES * N_STEPS]
-        return self.head(snapshot, self.temporal(series))
+        if self._autograd():
+            return self._head_autograd(snapshot, self._temporal_autograd(series))
+        return self.head(snapshot, self._temporal_inference(series))
 
     # -- conversion from / to the published per-member state dicts --------------------------
     def _width_groups(self) -> list[_WidthGroup]:

@@ -3,10 +3,12 @@
 glibc serves every allocation above its mmap threshold (128 kB at start; it rises only after
 such a block is freed, and never above 32 MB) with fresh pages from the kernel and hands them
 back on free. A forward pass of the ensemble allocates activations of a few MB to a few tens of
-MB per chunk, so with the default settings every chunk page-faults its memory anew. Measured on
-2 cores, that cost half of the inference throughput. Raising the mmap threshold above those
-sizes, and the trim threshold with it, keeps the blocks in the heap and reuses them; the price
-is that up to :data:`TRIM_THRESHOLD` of freed memory stays with the process.
+MB per chunk, and a training step buffers of up to ~85 MB, so with the default settings every
+chunk and step page-faults its memory anew. Measured on 2 cores, that cost half of the inference
+throughput and ~10 % of a training step (at thresholds of 64/256 MB, the step's largest buffers
+still faulted). Raising the mmap threshold above those sizes, and the trim threshold above what
+one training step frees, keeps the blocks in the heap and reuses them; the price is that up to
+:data:`TRIM_THRESHOLD` of freed memory stays with the process.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import sys
 
 log = logging.getLogger(__name__)
 
-MMAP_THRESHOLD = 64 << 20
+MMAP_THRESHOLD = 256 << 20
 """Allocations below this size come from the heap (bytes)."""
-TRIM_THRESHOLD = 256 << 20
+TRIM_THRESHOLD = 512 << 20
 """Free memory at the top of the heap beyond this is returned to the system (bytes)."""
 
 _M_TRIM_THRESHOLD = -1

@@ -147,6 +147,58 @@ def test_dropout_keeps_half_the_values_doubled_and_is_seeded():
     assert torch.equal(grouped._dropout(x.detach()), y.detach())
 
 
+@pytest.mark.parametrize("steps", [46, 23])
+def test_fused_relu_dropout_pool_equals_the_unfused_chain(monkeypatch, steps):
+    """ReLU -> dropout (a known mask) -> average pool 2 (floor), values and gradients."""
+    gen = torch.Generator().manual_seed(3)
+    h = torch.randn(3, 4, steps, 5, generator=gen, requires_grad=True)
+    keep = (torch.rand(h.shape, generator=gen) < 0.5).float()
+    monkeypatch.setattr(grouped, "_keep_mask", lambda shape, device, kept: keep * kept)
+    g = torch.randn(3, 4, steps // 2, 5, generator=gen)
+    for dropout in (True, False):
+        fused = grouped._ReluDropPool2.apply(h, dropout)
+        (grad_fused,) = torch.autograd.grad(fused, h, g)
+        y = torch.relu(h) * (2.0 * keep if dropout else 1.0)
+        ref = torch.nn.functional.avg_pool2d(y.permute(0, 1, 3, 2), (1, 2)).permute(0, 1, 3, 2)
+        (grad_ref,) = torch.autograd.grad(ref, h, g)
+        torch.testing.assert_close(fused, ref)
+        torch.testing.assert_close(grad_fused, grad_ref)
+    assert torch.all(grad_fused[:, :, 2 * (steps // 2) :] == 0)  # the step the pool drops
+
+
+def test_layer1_batchnorm_folded_equals_batchnorm_after_the_product():
+    """Batch statistics from the inputs' covariance: outputs, gradients, running statistics."""
+    gen = torch.Generator().manual_seed(4)
+    windows = torch.rand(15, 700, generator=gen)
+    w = torch.randn(6, 15, generator=gen, requires_grad=True)
+    b = torch.randn(6, generator=gen, requires_grad=True)
+    bn_fused, bn_ref = grouped._BatchNormParams(6), grouped._BatchNormParams(6)
+    with torch.no_grad():
+        for bn in (bn_fused, bn_ref):
+            bn.weight.copy_(torch.linspace(0.5, 2.0, 6))
+            bn.bias.copy_(torch.linspace(-1.0, 1.0, 6))
+    g = torch.randn(6, 700, generator=gen)
+    fused = grouped._conv1_batchnorm(windows, w, b, bn_fused)
+    grads_fused = torch.autograd.grad(fused, (w, bn_fused.weight, bn_fused.bias), g)
+    pre = torch.addmm(b.unsqueeze(1), w, windows)
+    ref = torch.nn.functional.batch_norm(
+        pre.unsqueeze(0),
+        bn_ref.running_mean,
+        bn_ref.running_var,
+        bn_ref.weight,
+        bn_ref.bias,
+        training=True,
+        momentum=0.1,
+        eps=1e-5,
+    )[0]
+    grads_ref = torch.autograd.grad(ref, (w, bn_ref.weight, bn_ref.bias), g)
+    torch.testing.assert_close(fused, ref, atol=1e-5, rtol=1e-5)
+    for a, r in zip(grads_fused, grads_ref, strict=True):
+        torch.testing.assert_close(a, r, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(bn_fused.running_mean, bn_ref.running_mean)
+    torch.testing.assert_close(bn_fused.running_var, bn_ref.running_var)
+
+
 def test_state_dicts_round_trip_bit_for_bit(published):
     net = GroupedEnsemble([MemberSpec(*parse_member_name(n)) for n in published])
     net.load_member_state_dicts(published)
@@ -164,7 +216,6 @@ def test_grouped_training_equals_training_each_member(published, monkeypatch):
     monkeypatch.setattr(
         torch.nn.functional, "dropout", lambda x, p=0.5, training=True, inplace=False: x
     )
-    monkeypatch.setattr(grouped, "_dropout", lambda x: x)
     names = ["coarse_1_8", "coarse_3_8", "coarse_2_32", "coarse_5_16"]
     states = {n: published[n] for n in names}
     x = torch.from_numpy(np.random.default_rng(1).random((40, 156)).astype(np.float32))
@@ -173,6 +224,7 @@ def test_grouped_training_equals_training_each_member(published, monkeypatch):
     net = GroupedEnsemble([MemberSpec(*parse_member_name(n)) for n in names])
     net.load_member_state_dicts(states)
     net.train()
+    net.dropout = False
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     out, _ = net(x)
     ref_out = []
