@@ -145,7 +145,10 @@ def _conv1_batchnorm(windows: Tensor, weight: Tensor, bias: Tensor, bn: _BatchNo
         bn.running_var.mul_(1 - BN_MOMENTUM).add_(var * (n / max(n - 1, 1)), alpha=BN_MOMENTUM)
     scale = bn.weight * torch.rsqrt(var + BN_EPS)
     shift = bn.bias - w_xbar * scale
-    return torch.addmm(shift.unsqueeze(1), weight * scale.unsqueeze(1), windows)
+    # the shift as a 16th input row of ones: the weight gradient's product then has 16 columns,
+    # which ran twice as fast as 15 plus a separate sum for the shift's gradient
+    folded = torch.cat((weight * scale.unsqueeze(1), shift.unsqueeze(1)), dim=1)
+    return torch.mm(folded, torch.cat((windows, windows.new_ones((1, n)))))
 
 
 TEMPORAL_CHUNK = 256
@@ -290,14 +293,16 @@ class _BatchNormParams(nn.Module):
         return torch.addcmul(shift.unsqueeze(1), x, scale.unsqueeze(1))
 
 
-def _batch_norm_cb(x: Tensor, bn: _BatchNormParams, training: bool) -> Tensor:
-    """BatchNorm of ``(k, C, B)`` features with per-member parameters ``(k, C)``.
+def _batch_norm_cb(x: Tensor, bn: _BatchNormParams, training: bool, relu: bool = False) -> Tensor:
+    """BatchNorm of ``(k, C, B)`` features with per-member parameters ``(k, C)``, then ReLU.
 
     The ``k * C`` channels are one ``(1, k * C, B)`` tensor for PyTorch's own kernel: one
     pass forward and one backward, where the ``(k, B, C)`` layout took a dozen operations.
+    The ReLU runs in place on that tensor, not on the ``(k, C, B)`` view: in place on a view,
+    autograd would copy the gradient through the view's base.
     """
     k, c, b = x.shape
-    return F.batch_norm(
+    out = F.batch_norm(
         x.reshape(1, k * c, b),
         bn.running_mean.view(-1),
         bn.running_var.view(-1),
@@ -306,7 +311,10 @@ def _batch_norm_cb(x: Tensor, bn: _BatchNormParams, training: bool) -> Tensor:
         training=training,
         momentum=BN_MOMENTUM,
         eps=BN_EPS,
-    ).view(k, c, b)
+    )
+    if relu:
+        out = out.relu_()
+    return out.view(k, c, b)
 
 
 class _GroupedLinear(nn.Module):
@@ -374,7 +382,7 @@ class _DenseLayer(nn.Module):
             (self.linear2, self.bn2),
             (self.linear3, self.bn3),
         ):
-            out = _batch_norm_cb(lin.forward_cb(out), bn, self.training).relu_()
+            out = _batch_norm_cb(lin.forward_cb(out), bn, self.training, relu=True)
         return torch.cat((out, x), dim=1)
 
 
