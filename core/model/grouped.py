@@ -82,13 +82,17 @@ def _dropout(x: Tensor) -> Tensor:
 
 
 class _ReluDropPool2(torch.autograd.Function):
-    """ReLU, dropout (p = 1/2, or none) and average pool 2 (floor) over time, fused.
+    """ReLU, dropout (p = 1/2, or none), pool 2 and the next layer's padding, fused.
 
-    Input ``(M, C, T, B)``. The dropout's factor 2 and the pool's 1/2 cancel, so the output is
-    the sum of each pair of kept positive values (times 1/2 without dropout). The kept values
-    are saved, and their signs are the backward pass's mask. Fewer passes over the layer's
-    activations than ReLU, dropout and pool with their separate backward passes, and only
-    float operations: PyTorch's CPU kernels for boolean masks are several times slower.
+    The pool is an average over pairs of steps (floor); the padding replicates 2 steps on each
+    side for the next convolution. Input ``(M, C, T, B)``, output ``(M, C, T // 2 + 4, B)``.
+
+    The dropout's factor 2 and the pool's 1/2 cancel, so the output is the sum of each pair of
+    kept positive values (times 1/2 without dropout). The kept values are saved, and their
+    signs are the backward pass's mask. Fewer passes over the layer's activations than ReLU,
+    dropout, pool and padding with their separate backward passes (autograd zero-fills a full
+    gradient for each padding slice), and only float operations: PyTorch's CPU kernels for
+    boolean masks are several times slower.
     """
 
     @staticmethod
@@ -98,12 +102,16 @@ class _ReluDropPool2(torch.autograd.Function):
             y.relu_()
         else:
             y = h.relu()
+        m, c, _, b = h.shape
         t2 = h.shape[2] // 2
         pairs = y[:, :, : 2 * t2].unflatten(2, (t2, 2))
-        out = pairs[:, :, :, 0] + pairs[:, :, :, 1]
+        out = h.new_empty((m, c, t2 + 4, b))
+        torch.add(pairs[:, :, :, 0], pairs[:, :, :, 1], out=out[:, :, 2 : t2 + 2])
         scale = 1.0 if dropout else 0.5
         if scale != 1.0:
-            out.mul_(scale)
+            out[:, :, 2 : t2 + 2].mul_(scale)
+        out[:, :, :2] = out[:, :, 2:3]
+        out[:, :, t2 + 2 :] = out[:, :, t2 + 1 : t2 + 2]
         ctx.save_for_backward(y)
         ctx.scale = scale
         return out
@@ -113,9 +121,18 @@ class _ReluDropPool2(torch.autograd.Function):
         (y,) = ctx.saved_tensors
         m, c, t, b = y.shape
         t2 = t // 2
-        g = (grad * ctx.scale if ctx.scale != 1.0 else grad).unsqueeze(3)
+        s = ctx.scale
+        # the pooled steps' gradients; the first and last also receive their padding copies
+        g = grad[:, :, 2 : t2 + 2]
+        first = grad[:, :, :2].sum(dim=2, keepdim=True)
+        last = grad[:, :, t2 + 2 :].sum(dim=2, keepdim=True)
         mask = torch.sign(y[:, :, : 2 * t2]).unflatten(2, (t2, 2))  # 1 where kept and > 0
-        out = mask.mul_(g).view(m, c, 2 * t2, b)
+        out = mask.mul_(g.unsqueeze(3) if s == 1.0 else g.unsqueeze(3) * s)
+        edges = ((0, first), (t2 - 1, last)) if t2 > 1 else ((0, first + last),)
+        for step, extra in edges:
+            pair = torch.sign(y[:, :, 2 * step : 2 * step + 2])
+            out[:, :, step].addcmul_(pair, extra if s == 1.0 else extra * s)
+        out = out.view(m, c, 2 * t2, b)
         if t != 2 * t2:
             out = torch.cat((out, out.new_zeros((m, c, t - 2 * t2, b))), dim=2)
         return out, None
@@ -271,25 +288,43 @@ def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int) -> Tenso
 
 
 class _BatchNormParams(nn.Module):
-    """Affine parameters and running statistics for ``shape`` channels."""
+    """Affine parameters and running statistics for ``shape`` channels, e.g. ``(k, C)``.
+
+    Stored flat, in the order of ``shape``, which is what PyTorch's BatchNorm kernel takes
+    (:func:`_batch_norm_cb`): no view of a parameter, and no autograd node for one, per step.
+    """
 
     running_mean: Tensor
     running_var: Tensor
 
     def __init__(self, *shape: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(*shape))
-        self.bias = nn.Parameter(torch.zeros(*shape))
-        self.register_buffer("running_mean", torch.zeros(*shape))
-        self.register_buffer("running_var", torch.ones(*shape))
+        self.shape = shape
+        n = 1
+        for d in shape:
+            n *= d
+        self.weight = nn.Parameter(torch.ones(n))
+        self.bias = nn.Parameter(torch.zeros(n))
+        self.register_buffer("running_mean", torch.zeros(n))
+        self.register_buffer("running_var", torch.ones(n))
+
+    def row(self, attr: str, j: int) -> Tensor:
+        """Member ``j``'s values of ``attr`` (a view: writing to it writes the parameter)."""
+        values: Tensor = getattr(self, attr)
+        return values.view(self.shape)[j]
+
+    def folded(self) -> tuple[Tensor, Tensor]:
+        """Eval mode as ``x * scale + shift``, both shaped ``shape``."""
+        scale = self.weight * torch.rsqrt(self.running_var + BN_EPS)
+        shift = self.bias - self.running_mean * scale
+        return scale.view(self.shape), shift.view(self.shape)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Inference: normalise ``(k, B, C)`` with the running statistics ``(k, C)``.
+        """Inference: normalise ``(k, B, C)`` with the running statistics.
 
         Training and autograd use :func:`_batch_norm_cb` on the ``(k, C, B)`` layout.
         """
-        scale = self.weight * torch.rsqrt(self.running_var + BN_EPS)
-        shift = self.bias - self.running_mean * scale
+        scale, shift = self.folded()
         return torch.addcmul(shift.unsqueeze(1), x, scale.unsqueeze(1))
 
 
@@ -304,10 +339,10 @@ def _batch_norm_cb(x: Tensor, bn: _BatchNormParams, training: bool, relu: bool =
     k, c, b = x.shape
     out = F.batch_norm(
         x.reshape(1, k * c, b),
-        bn.running_mean.view(-1),
-        bn.running_var.view(-1),
-        bn.weight.view(-1),
-        bn.bias.view(-1),
+        bn.running_mean,
+        bn.running_var,
+        bn.weight,
+        bn.bias,
         training=training,
         momentum=BN_MOMENTUM,
         eps=BN_EPS,
@@ -318,30 +353,36 @@ def _batch_norm_cb(x: Tensor, bn: _BatchNormParams, training: bool, relu: bool =
 
 
 class _GroupedLinear(nn.Module):
-    """``k`` independent linear maps ``in -> out`` applied to ``(k, B, in)``."""
+    """``k`` independent linear maps ``in -> out`` on features laid out ``(k, in, B)``.
+
+    Weights are ``(k, out, in)`` as in PyTorch's ``Linear``, biases ``(k, out, 1)``.
+    """
 
     def __init__(self, k: int, in_features: int, out_features: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.zeros(k, in_features, out_features))
-        self.bias = nn.Parameter(torch.zeros(k, 1, out_features))
+        self.weight = nn.Parameter(torch.zeros(k, out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(k, out_features, 1))
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        """``(k, B, in) -> (k, B, out)``."""
+        """``(k, in, B) -> (k, out, B)``; ``mask`` (broadcast to the weights) zeroes inputs."""
         w = self.weight if mask is None else self.weight * mask
-        return torch.baddbmm(self.bias, x, w)
+        return torch.baddbmm(self.bias, w, x)
 
-    def forward_cb(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        """The same map on features laid out ``(k, in, B)``: ``(k, in, B) -> (k, out, B)``."""
+    def for_rows(self, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Weights ``(k, in, out)`` and biases ``(k, 1, out)`` for features ``(k, B, in)``."""
         w = self.weight if mask is None else self.weight * mask
-        return torch.baddbmm(self.bias.transpose(1, 2), w.transpose(1, 2), x)
+        return w.transpose(1, 2), self.bias.transpose(1, 2)
 
 
 def _fold_linear_bn(lin: _GroupedLinear, bn: _BatchNormParams) -> tuple[Tensor, Tensor]:
-    """Eval-mode Linear followed by BatchNorm as one affine map (weights ``(k, in, out)``)."""
-    scale = bn.weight * torch.rsqrt(bn.running_var + BN_EPS)  # (k, out)
-    w = lin.weight * scale.unsqueeze(1)
-    b = (lin.bias - bn.running_mean.unsqueeze(1)) * scale.unsqueeze(1) + bn.bias.unsqueeze(1)
-    return w, b
+    """Eval-mode Linear then BatchNorm as one affine map for features ``(k, B, in)``.
+
+    Returns weights ``(k, in, out)`` and biases ``(k, 1, out)``.
+    """
+    scale, shift = bn.folded()  # (k, out)
+    w = lin.weight * scale.unsqueeze(2)
+    b = lin.bias.squeeze(2) * scale + shift
+    return w.transpose(1, 2), b.unsqueeze(1)
 
 
 def _fold_conv_bn(weight: Tensor, bias: Tensor, bn: _BatchNormParams) -> tuple[Tensor, Tensor]:
@@ -382,7 +423,7 @@ class _DenseLayer(nn.Module):
             (self.linear2, self.bn2),
             (self.linear3, self.bn3),
         ):
-            out = _batch_norm_cb(lin.forward_cb(out), bn, self.training, relu=True)
+            out = _batch_norm_cb(lin(out), bn, self.training, relu=True)
         return torch.cat((out, x), dim=1)
 
 
@@ -404,9 +445,9 @@ class _WidthGroup(nn.Module):
         self.layers = nn.ModuleList(layers)
         in_fc = N_STEM + self.max_depth * width
         self.fc = _GroupedLinear(n, in_fc, N_BOTTLENECK)
-        mask = torch.zeros(n, in_fc, 1)
+        mask = torch.zeros(n, 1, in_fc)
         for j, d in enumerate(self.depths):
-            mask[j, (self.max_depth - d) * width :, :] = 1.0
+            mask[j, :, (self.max_depth - d) * width :] = 1.0
         self.register_buffer("fc_mask", mask)
         self.fc_bn = _BatchNormParams(n, N_BOTTLENECK)
 
@@ -435,7 +476,7 @@ class _WidthGroup(nn.Module):
             assert f is not None
             pad = (self.max_depth - d) * self.width
             padded.append(F.pad(f, (0, 0, pad, 0)) if pad else f)
-        z = self.fc.forward_cb(torch.stack(padded, dim=0), self.fc_mask).relu_()
+        z = self.fc(torch.stack(padded, dim=0), self.fc_mask).relu_()
         return _batch_norm_cb(z, self.fc_bn, self.training)
 
     def _forward_inference(self, stem: Tensor) -> Tensor:
@@ -458,7 +499,8 @@ class _WidthGroup(nn.Module):
             buf[:k, :, start - w : start] = layer.new_features(buf[:k, :, start:])
             buf[k:, :, start - w : start] = 0.0
             start -= w
-        z = torch.baddbmm(self.fc.bias, buf, self.fc.weight * self.fc_mask).relu_()
+        w_fc, b_fc = self.fc.for_rows(self.fc_mask)
+        z = torch.baddbmm(b_fc, buf, w_fc).relu_()
         return self.fc_bn(z)
 
 
@@ -554,11 +596,11 @@ class GroupedEnsemble(nn.Module):
             h = torch.addmm(bias.unsqueeze(1), _layer1_weight(w), windows)
         dropout = self.training and self.dropout
         for layer in (1, 2):
-            # ReLU, dropout and pool 2 of the layer before, then this layer
+            # ReLU, dropout, pool 2 and padding of the layer before, then this layer
             c_in = CONV_CHANNELS[layer - 1]
-            h = _ReluDropPool2.apply(h.view(m, c_in, -1, b), dropout)
+            padded = _ReluDropPool2.apply(h.view(m, c_in, -1, b), dropout)
             h = _TapConv.apply(
-                _tap_weight(weights[layer], m), biases[layer].view(m, -1, 1, 1), _pad2(h)
+                _tap_weight(weights[layer], m), biases[layer].view(m, -1, 1, 1), padded
             )
             c = CONV_CHANNELS[layer]
             bn = bns[layer]
@@ -686,23 +728,23 @@ class GroupedEnsemble(nn.Module):
                 for attr in ("weight", "bias", "running_mean", "running_var"):
                     getattr(bn, attr)[sl] = sd[f"conv_block.bn{layer}.{attr}"]
             for attr in ("weight", "bias", "running_mean", "running_var"):
-                getattr(self.norm, attr)[m] = sd[f"norm.{attr}"]
+                self.norm.row(attr, m)[:] = sd[f"norm.{attr}"]
             for i in range(spec.depth):
                 dense = group.layers[i]
                 for name in ("linear1", "linear2", "linear3"):
                     lin = getattr(dense, name)
-                    lin.weight[j] = sd[f"dense_layers.{i}.{name}.weight"].T
-                    lin.bias[j, 0] = sd[f"dense_layers.{i}.{name}.bias"]
+                    lin.weight[j] = sd[f"dense_layers.{i}.{name}.weight"]
+                    lin.bias[j, :, 0] = sd[f"dense_layers.{i}.{name}.bias"]
                 for name in ("bn1", "bn2", "bn3"):
                     bn = getattr(dense, name)
                     for attr in ("weight", "bias", "running_mean", "running_var"):
-                        getattr(bn, attr)[j] = sd[f"dense_layers.{i}.{name}.{attr}"]
+                        bn.row(attr, j)[:] = sd[f"dense_layers.{i}.{name}.{attr}"]
             pad = (group.max_depth - spec.depth) * group.width
             group.fc.weight[j].zero_()
-            group.fc.weight[j, pad:, :] = sd["fc_layers.0.linear1.weight"].T
-            group.fc.bias[j, 0] = sd["fc_layers.0.linear1.bias"]
+            group.fc.weight[j, :, pad:] = sd["fc_layers.0.linear1.weight"]
+            group.fc.bias[j, :, 0] = sd["fc_layers.0.linear1.bias"]
             for attr in ("weight", "bias", "running_mean", "running_var"):
-                getattr(group.fc_bn, attr)[j] = sd[f"fc_layers.0.bn1.{attr}"]
+                group.fc_bn.row(attr, j)[:] = sd[f"fc_layers.0.bn1.{attr}"]
             self.out_weight[m, :, 0] = sd["out.weight"][0]
             self.out_bias[m, 0, 0] = sd["out.bias"][0]
             nbt = sd.get("conv_block.bn1.num_batches_tracked")
@@ -729,24 +771,24 @@ class GroupedEnsemble(nn.Module):
                     put(f"conv_block.bn{layer}.{attr}", getattr(bn, attr)[sl])
                 sd[f"conv_block.bn{layer}.num_batches_tracked"] = nbt.clone()
             for attr in ("weight", "bias", "running_mean", "running_var"):
-                put(f"norm.{attr}", getattr(self.norm, attr)[m])
+                put(f"norm.{attr}", self.norm.row(attr, m))
             sd["norm.num_batches_tracked"] = nbt.clone()
             for i in range(spec.depth):
                 dense = group.layers[i]
                 for name in ("linear1", "linear2", "linear3"):
                     lin = getattr(dense, name)
-                    put(f"dense_layers.{i}.{name}.weight", lin.weight[j].T)
-                    put(f"dense_layers.{i}.{name}.bias", lin.bias[j, 0])
+                    put(f"dense_layers.{i}.{name}.weight", lin.weight[j])
+                    put(f"dense_layers.{i}.{name}.bias", lin.bias[j, :, 0])
                 for name in ("bn1", "bn2", "bn3"):
                     bn = getattr(dense, name)
                     for attr in ("weight", "bias", "running_mean", "running_var"):
-                        put(f"dense_layers.{i}.{name}.{attr}", getattr(bn, attr)[j])
+                        put(f"dense_layers.{i}.{name}.{attr}", bn.row(attr, j))
                     sd[f"dense_layers.{i}.{name}.num_batches_tracked"] = nbt.clone()
             pad = (group.max_depth - spec.depth) * group.width
-            put("fc_layers.0.linear1.weight", group.fc.weight[j, pad:, :].T)
-            put("fc_layers.0.linear1.bias", group.fc.bias[j, 0])
+            put("fc_layers.0.linear1.weight", group.fc.weight[j, :, pad:])
+            put("fc_layers.0.linear1.bias", group.fc.bias[j, :, 0])
             for attr in ("weight", "bias", "running_mean", "running_var"):
-                put(f"fc_layers.0.bn1.{attr}", getattr(group.fc_bn, attr)[j])
+                put(f"fc_layers.0.bn1.{attr}", group.fc_bn.row(attr, j))
             sd["fc_layers.0.bn1.num_batches_tracked"] = nbt.clone()
             put("out.weight", self.out_weight[m, :, 0].unsqueeze(0))
             put("out.bias", self.out_bias[m, 0, 0].reshape(1))

@@ -147,19 +147,21 @@ def test_dropout_keeps_half_the_values_doubled_and_is_seeded():
     assert torch.equal(grouped._dropout(x.detach()), y.detach())
 
 
-@pytest.mark.parametrize("steps", [46, 23])
-def test_fused_relu_dropout_pool_equals_the_unfused_chain(monkeypatch, steps):
-    """ReLU -> dropout (a known mask) -> average pool 2 (floor), values and gradients."""
+@pytest.mark.parametrize("steps", [46, 23, 3])
+def test_fused_relu_dropout_pool_pad_equals_the_unfused_chain(monkeypatch, steps):
+    """ReLU -> dropout (a known mask) -> average pool 2 (floor) -> replicate padding of 2,
+    values and gradients."""
     gen = torch.Generator().manual_seed(3)
     h = torch.randn(3, 4, steps, 5, generator=gen, requires_grad=True)
     keep = (torch.rand(h.shape, generator=gen) < 0.5).float()
     monkeypatch.setattr(grouped, "_keep_mask", lambda shape, device, kept: keep * kept)
-    g = torch.randn(3, 4, steps // 2, 5, generator=gen)
+    g = torch.randn(3, 4, steps // 2 + 4, 5, generator=gen)
     for dropout in (True, False):
         fused = grouped._ReluDropPool2.apply(h, dropout)
         (grad_fused,) = torch.autograd.grad(fused, h, g)
         y = torch.relu(h) * (2.0 * keep if dropout else 1.0)
-        ref = torch.nn.functional.avg_pool2d(y.permute(0, 1, 3, 2), (1, 2)).permute(0, 1, 3, 2)
+        pooled = torch.nn.functional.avg_pool2d(y.permute(0, 1, 3, 2), (1, 2))
+        ref = torch.nn.functional.pad(pooled, (2, 2, 0, 0), mode="replicate").permute(0, 1, 3, 2)
         (grad_ref,) = torch.autograd.grad(ref, h, g)
         torch.testing.assert_close(fused, ref)
         torch.testing.assert_close(grad_fused, grad_ref)
