@@ -610,12 +610,12 @@ class _Stages:
     Costs are in "seconds on two CPU cores" for the demo scene; only the ratios matter (they
     make the progress bar's time-left estimate sensible): a scene, an adaptation step of the 25
     members, the early-balance beta, a cross-validation fold, a baseline fold, and mapping
-    throughput. Step and mapping figures follow ``scripts/bench.py`` (about 0.45 s per step
-    and 15,000-20,000 cells/s).
+    throughput. Step and mapping figures follow ``scripts/bench.py`` (0.22-0.26 s per full
+    step, a little more per row for the demo's smaller batches, and 15,000-20,000 cells/s).
     """
 
     SCENE = 0.6
-    STEP = 0.5
+    STEP = 0.3
     BETA = 1.5
     BASELINE_FOLD = 6.0
     CELLS_PER_S = 15_000.0
