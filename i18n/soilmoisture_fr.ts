@@ -694,6 +694,16 @@
         <translation>Se connecter…</translation>
     </message>
     <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="854" />
+        <source>Cancel sign-in</source>
+        <translation>Annuler la connexion</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/dock.py" line="842" />
+        <source>Sign-in cancelled.</source>
+        <translation>Connexion annulée.</translation>
+    </message>
+    <message>
         <location filename="../soilmoisture_plugin/gui/dock.py" line="327" />
         <source>Opens your browser to sign in to Google Earth Engine</source>
         <translation>Ouvre votre navigateur pour vous connecter à Google Earth Engine</translation>

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AuthenticationError, DataSourceError, SoilMoistureError
+from ..progress import Progress
 
 NO_NETWORK = "no network: check your connection, or use the cache / demo source"
 
@@ -140,6 +141,50 @@ def initialize(
         _session.update(mode="service account" if key_file else "user", project=project)
         _session["account"] = account
         return describe_session()
+
+
+def sign_in(
+    project: str | None = None, progress: Progress | None = None, poll_s: float = 0.2
+) -> str:
+    """Sign in through the browser, save the credentials, then :func:`initialize`.
+
+    ``ee.Authenticate`` (local-redirect mode) waits for the browser with no timeout and cannot
+    be interrupted, so it runs in a daemon thread while this call checks ``progress`` for a
+    cancel every ``poll_s`` seconds. A cancelled sign-in returns at once; the abandoned wait
+    ends with the process, or with the browser's redirect if the user finishes signing in
+    later (the credentials are then saved as usual).
+
+    Raises:
+        Cancelled: the user cancelled while the browser sign-in was pending.
+        DataSourceError, AuthenticationError: as :func:`initialize`, with the sign-in's own
+            failures translated by :func:`translate_error`.
+
+    """
+    try:
+        import ee
+    except ImportError:
+        raise DataSourceError(
+            "the Earth Engine client library (earthengine-api) is not installed: install it with "
+            "`pip install earthengine-api`, or use the demo source"
+        ) from None
+    progress = progress or Progress()
+    done = threading.Event()
+    failure: list[Exception] = []
+
+    def authenticate() -> None:
+        try:
+            ee.Authenticate(auth_mode="localhost", force=True)
+        except Exception as exc:  # noqa: BLE001 - translated below, in the caller's thread
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=authenticate, name="earth-engine-sign-in", daemon=True).start()
+    while not done.wait(poll_s):
+        progress.check()
+    if failure:
+        raise translate_error(failure[0], project) from failure[0]
+    return initialize(project=project, force=True)
 
 
 def initialize_offline(project: str = "offline") -> None:

@@ -111,6 +111,7 @@ class SoilMoistureDock(QgsDockWidget):
         self.result: Any = None
         self.result_layer_ids: list[str] = []
         self._tasks: set[EngineTask] = set()
+        self._sign_in_task: EngineTask | None = None
         self._previous_tool: Any = None
         self._device_checked = False
 
@@ -815,27 +816,47 @@ class SoilMoistureDock(QgsDockWidget):
         )
         return self._start_task(task)
 
-    def ee_sign_in(self) -> EngineTask:
-        """Sign in through the browser, then connect (a task; the GUI stays responsive)."""
+    def ee_sign_in(self) -> EngineTask | None:
+        """Sign in through the browser, then connect (a task; the GUI stays responsive).
+
+        While the browser sign-in is pending the button reads "Cancel sign-in"; clicking it
+        again cancels the wait (returns None).
+        """
         from ...core.sources import ee_auth
 
+        if self._sign_in_task is not None:
+            self._sign_in_task.cancel()
+            return None
         project = self.ee_project_edit.text().strip() or None
         self.settings.set("ee_project", project or "")
         self.ee_state.setText(tr("Waiting for the sign-in in your browser…"))
         _error_style(self.ee_state, False)
 
-        def work(_progress: Any) -> str:
-            import ee
+        def finished_ok(description: str) -> None:
+            self._sign_in_finished()
+            self._ee_connected(description)
 
-            try:
-                ee.Authenticate(auth_mode="localhost", force=True)
-            except Exception as exc:  # noqa: BLE001 (translated into a user message)
-                raise ee_auth.translate_error(exc, project) from exc
-            return ee_auth.initialize(project=project, force=True)
+        def finished_failed(message: str, cancelled: bool) -> None:
+            self._sign_in_finished()
+            if cancelled:
+                self.ee_state.setText(tr("Sign-in cancelled."))
+                _error_style(self.ee_state, False)
+            else:
+                self._ee_failed(message, cancelled)
 
-        return self._start_task(
-            EngineTask(tr("Signing in to Earth Engine"), work, self._ee_connected, self._ee_failed)
+        task = EngineTask(
+            tr("Signing in to Earth Engine"),
+            lambda progress: ee_auth.sign_in(project, progress),
+            finished_ok,
+            finished_failed,
         )
+        self._sign_in_task = task
+        self.ee_sign_in_button.setText(tr("Cancel sign-in"))
+        return self._start_task(task)
+
+    def _sign_in_finished(self) -> None:
+        self._sign_in_task = None
+        self.ee_sign_in_button.setText(tr("Sign in…"))
 
     def _ee_connected(self, description: str) -> None:
         self.ee_state.setText(tr("Earth Engine: {state}").format(state=description))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -212,6 +213,32 @@ def test_metric_rows_say_which_results_are_held_out(plugin_package: ModuleType) 
         "adapted_in_sample (in sample)",
     ]
     assert rows[0][1:] == ["80", "0.50", "0.100", "0.080", "-0.020"]
+
+
+def test_earth_engine_sign_in_can_be_cancelled(
+    plugin: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The browser sign-in waits with no timeout; the button cancels the wait at once."""
+    dock = plugin.dock
+    if not dock.dependencies.earthengine:
+        pytest.skip("earthengine-api is not installed")
+    import ee
+
+    release = threading.Event()
+    monkeypatch.setattr(ee, "Authenticate", lambda **kw: release.wait(60))
+    try:
+        dock.ee_sign_in_button.click()
+        task = dock._sign_in_task
+        assert task is not None
+        assert dock.ee_sign_in_button.text() == "Cancel sign-in"
+        qtbot.waitUntil(lambda: task.status() == task.Running, timeout=TIMEOUT_MS)
+        dock.ee_sign_in_button.click()
+        wait_task(qtbot, task, 10_000)  # long before the fake browser wait ends
+        assert dock.ee_state.text() == "Sign-in cancelled."
+        assert dock.ee_sign_in_button.text() == "Sign in…"
+        assert dock._sign_in_task is None
+    finally:
+        release.set()
 
 
 def test_cancel_run_leaves_no_tif(plugin: Any, qtbot: Any, pretrained_dir: Path) -> None:
