@@ -15,6 +15,7 @@ BatchNorm act per element or per channel), with the same batches shown to every 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,9 +63,7 @@ def _keep_mask(shape: torch.Size | tuple[int, ...], device: torch.device, kept: 
     1/64 of the draws, expanded through a table of the 256 byte patterns. Other devices draw
     ``torch.rand``.
     """
-    n = 1
-    for d in shape:
-        n *= d
+    n = math.prod(shape)
     if device.type != "cpu":
         return (torch.rand(shape, device=device) < 0.5).to(torch.float32) * kept
     key = (device, kept)
@@ -102,16 +101,10 @@ class _ReluDropPool2(torch.autograd.Function):
             y.relu_()
         else:
             y = h.relu()
-        m, c, _, b = h.shape
-        t2 = h.shape[2] // 2
-        pairs = y[:, :, : 2 * t2].unflatten(2, (t2, 2))
-        out = h.new_empty((m, c, t2 + 4, b))
-        torch.add(pairs[:, :, :, 0], pairs[:, :, :, 1], out=out[:, :, 2 : t2 + 2])
+        out = _pool2_pad2(y)
         scale = 1.0 if dropout else 0.5
         if scale != 1.0:
-            out[:, :, 2 : t2 + 2].mul_(scale)
-        out[:, :, :2] = out[:, :, 2:3]
-        out[:, :, t2 + 2 :] = out[:, :, t2 + 1 : t2 + 2]
+            out.mul_(scale)
         ctx.save_for_backward(y)
         ctx.scale = scale
         return out
@@ -177,7 +170,7 @@ def _pool2_pad2(h: Tensor) -> Tensor:
     """Sum pairs of steps of ``(..., T, B)`` (a pool of 2 without its 1/2), replicate-padded.
 
     Returns ``(..., T // 2 + 4, B)``: 2 copies of the first and last pooled step on each side,
-    written into one buffer (inference only).
+    written into one buffer.
     """
     t = h.shape[-2] // 2
     pairs = h[..., : 2 * t, :].unflatten(-2, (t, 2))
@@ -300,9 +293,7 @@ class _BatchNormParams(nn.Module):
     def __init__(self, *shape: int) -> None:
         super().__init__()
         self.shape = shape
-        n = 1
-        for d in shape:
-            n *= d
+        n = math.prod(shape)
         self.weight = nn.Parameter(torch.ones(n))
         self.bias = nn.Parameter(torch.zeros(n))
         self.register_buffer("running_mean", torch.zeros(n))
@@ -403,14 +394,14 @@ class _DenseLayer(nn.Module):
         self.bn2 = _BatchNormParams(k, width)
         self.bn3 = _BatchNormParams(k, width)
 
+    def _layers(self) -> tuple[tuple[_GroupedLinear, _BatchNormParams], ...]:
+        """The block's three (Linear, BatchNorm) pairs, in order."""
+        return ((self.linear1, self.bn1), (self.linear2, self.bn2), (self.linear3, self.bn3))
+
     def new_features(self, x: Tensor) -> Tensor:
         """Inference, BatchNorm folded: ``(k, B, in) -> (k, B, width)``."""
         out = x
-        for lin, bn in (
-            (self.linear1, self.bn1),
-            (self.linear2, self.bn2),
-            (self.linear3, self.bn3),
-        ):
+        for lin, bn in self._layers():
             w, b = _fold_linear_bn(lin, bn)
             out = torch.baddbmm(b, out, w).relu_()
         return out
@@ -418,11 +409,7 @@ class _DenseLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """With autograd, features laid out ``(k, in, B) -> (k, width + in, B)``, new first."""
         out = x
-        for lin, bn in (
-            (self.linear1, self.bn1),
-            (self.linear2, self.bn2),
-            (self.linear3, self.bn3),
-        ):
+        for lin, bn in self._layers():
             out = _batch_norm_cb(lin(out), bn, self.training, relu=True)
         return torch.cat((out, x), dim=1)
 

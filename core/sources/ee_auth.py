@@ -77,6 +77,18 @@ def is_initialized() -> bool:
     return bool(ee.data.is_initialized())
 
 
+def _import_ee() -> Any:
+    """The ``ee`` module, or a :class:`DataSourceError` that says how to install it."""
+    try:
+        import ee
+    except ImportError:
+        raise DataSourceError(
+            "the Earth Engine client library (earthengine-api) is not installed: install it with "
+            "`pip install earthengine-api`, or use the demo source"
+        ) from None
+    return ee
+
+
 def initialize(
     project: str | None = None,
     key_file: str | os.PathLike[str] | None = None,
@@ -99,13 +111,7 @@ def initialize(
         AuthenticationError: credentials or project are missing or refused.
 
     """
-    try:
-        import ee
-    except ImportError:
-        raise DataSourceError(
-            "the Earth Engine client library (earthengine-api) is not installed: install it with "
-            "`pip install earthengine-api`, or use the demo source"
-        ) from None
+    ee = _import_ee()
     with _lock:
         if not force and ee.data.is_initialized() and _session["mode"] != "offline":
             if _session["mode"] is None:
@@ -160,13 +166,7 @@ def sign_in(
             failures translated by :func:`translate_error`.
 
     """
-    try:
-        import ee
-    except ImportError:
-        raise DataSourceError(
-            "the Earth Engine client library (earthengine-api) is not installed: install it with "
-            "`pip install earthengine-api`, or use the demo source"
-        ) from None
+    ee = _import_ee()
     progress = progress or Progress()
     done = threading.Event()
     failure: list[Exception] = []
