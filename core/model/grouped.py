@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import kernels
 from .densesm import (
     CONV_CHANNELS,
     N_BOTTLENECK,
@@ -91,26 +92,35 @@ class _ReluDropPool2(torch.autograd.Function):
     signs are the backward pass's mask. Fewer passes over the layer's activations than ReLU,
     dropout, pool and padding with their separate backward passes (autograd zero-fills a full
     gradient for each padding slice), and only float operations: PyTorch's CPU kernels for
-    boolean masks are several times slower.
+    boolean masks are several times slower. Where :func:`kernels.enabled`, one fused kernel
+    does it all and keeps a byte per value for the backward pass.
     """
 
     @staticmethod
     def forward(ctx: Any, h: Tensor, dropout: bool) -> Tensor:  # noqa: D102
+        scale = 1.0 if dropout else 0.5
+        ctx.scale = scale
+        ctx.fused = kernels.enabled(h)
+        if ctx.fused:
+            out, kept = kernels.relu_drop_pool2(h, dropout, scale)
+            ctx.save_for_backward(kept)
+            return out
         if dropout:
             y = h * _keep_mask(h.shape, h.device, 1.0).to(h.dtype)
             y.relu_()
         else:
             y = h.relu()
         out = _pool2_pad2(y)
-        scale = 1.0 if dropout else 0.5
         if scale != 1.0:
             out.mul_(scale)
         ctx.save_for_backward(y)
-        ctx.scale = scale
         return out
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # noqa: D102
+        if ctx.fused:
+            (kept,) = ctx.saved_tensors
+            return kernels.relu_drop_pool2_backward(grad, kept, ctx.scale), None
         (y,) = ctx.saved_tensors
         m, c, t, b = y.shape
         t2 = t // 2
@@ -263,6 +273,56 @@ class _TapConv(torch.autograd.Function):
         grad_w = torch.bmm(gy, x.transpose(1, 2))
         grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, tp, b)
         return grad_w, grad.sum(dim=(2, 3), keepdim=True), grad_x
+
+
+class _TapConvBatchNormPool2(torch.autograd.Function):
+    """Training: tap convolution, BatchNorm, ReLU, dropout, pool 2 and padding, fused.
+
+    The product runs as in :class:`_TapConv`; the tap sum, the BatchNorm on batch statistics
+    and the rest run in one pass per channel (:func:`kernels.conv_bn_relu_drop_pool2`), and the
+    backward pass writes the product's gradient directly. The same values and gradients as
+    :class:`_TapConv`, ``F.batch_norm`` and :class:`_ReluDropPool2` in sequence; the running
+    statistics are updated the same way.
+    """
+
+    @staticmethod
+    def forward(  # noqa: D102
+        ctx: Any,
+        w: Tensor,
+        bias: Tensor,
+        padded: Tensor,
+        gamma: Tensor,
+        beta: Tensor,
+        running_mean: Tensor,
+        running_var: Tensor,
+        dropout: bool,
+    ) -> Tensor:
+        m, c_in, tp, b = padded.shape
+        c_out = w.shape[1] // 5
+        y = torch.bmm(w, padded.reshape(m, c_in, tp * b)).view(m, 5, c_out, tp, b)
+        scale = 1.0 if dropout else 0.5
+        out, h, kept, mean, var = kernels.conv_bn_relu_drop_pool2(
+            y, bias, gamma, beta, BN_EPS, dropout, scale
+        )
+        n = (tp - 4) * b
+        running_mean.mul_(1 - BN_MOMENTUM).add_(mean.to(running_mean.dtype), alpha=BN_MOMENTUM)
+        unbiased = (var * (n / max(n - 1, 1))).to(running_var.dtype)
+        running_var.mul_(1 - BN_MOMENTUM).add_(unbiased, alpha=BN_MOMENTUM)
+        ctx.save_for_backward(w, padded, h, kept, mean, var, gamma)
+        ctx.scale = scale
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: D102
+        w, padded, h, kept, mean, var, gamma = ctx.saved_tensors
+        m, c_in, tp, b = padded.shape
+        grad_y, grad_bias, grad_gamma, grad_beta = kernels.conv_bn_relu_drop_pool2_backward(
+            grad, kept, h, mean, var, gamma, BN_EPS, ctx.scale
+        )
+        gy = grad_y.view(m, -1, tp * b)
+        grad_w = torch.bmm(gy, padded.reshape(m, c_in, tp * b).transpose(1, 2))
+        grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, tp, b)
+        return grad_w, grad_bias, grad_x, grad_gamma, grad_beta, None, None, None
 
 
 def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int) -> Tensor:
@@ -570,7 +630,9 @@ class GroupedEnsemble(nn.Module):
         The convolutions run as the matrix products of :meth:`_temporal_inference`, unfolded.
         In training, layer 1's BatchNorm folds into its product (:func:`_conv1_batchnorm`),
         ReLU, dropout and pool 2 run fused (:class:`_ReluDropPool2`), and layers 2 and 3 use
-        BatchNorm on batch statistics over one ``(1, M * C, time * series)`` view.
+        BatchNorm on batch statistics over one ``(1, M * C, time * series)`` view. Where the
+        fused CPU kernels run (:mod:`.kernels`), layer 2's convolution, BatchNorm, ReLU,
+        dropout and pool are one step (:class:`_TapConvBatchNormPool2`).
         """
         m = self.n_members
         b = series.shape[0]
@@ -582,17 +644,26 @@ class GroupedEnsemble(nn.Module):
             w, bias = _fold_conv_bn(weights[0], biases[0], bns[0])
             h = torch.addmm(bias.unsqueeze(1), _layer1_weight(w), windows)
         dropout = self.training and self.dropout
+        # ReLU, dropout, pool 2 and padding of layer 1
+        padded = _ReluDropPool2.apply(h.view(m, CONV_CHANNELS[0], -1, b), dropout)
         for layer in (1, 2):
-            # ReLU, dropout, pool 2 and padding of the layer before, then this layer
-            c_in = CONV_CHANNELS[layer - 1]
-            padded = _ReluDropPool2.apply(h.view(m, c_in, -1, b), dropout)
-            h = _TapConv.apply(
-                _tap_weight(weights[layer], m), biases[layer].view(m, -1, 1, 1), padded
-            )
-            c = CONV_CHANNELS[layer]
             bn = bns[layer]
+            w = _tap_weight(weights[layer], m)
+            if layer == 1 and self.training and kernels.enabled(padded):
+                padded = _TapConvBatchNormPool2.apply(
+                    w,
+                    biases[1],
+                    padded,
+                    bn.weight,
+                    bn.bias,
+                    bn.running_mean,
+                    bn.running_var,
+                    dropout,
+                )
+                continue
+            h = _TapConv.apply(w, biases[layer].view(m, -1, 1, 1), padded)
             h = F.batch_norm(
-                h.reshape(1, m * c, -1),
+                h.reshape(1, m * CONV_CHANNELS[layer], -1),
                 bn.running_mean,
                 bn.running_var,
                 bn.weight,
@@ -601,6 +672,8 @@ class GroupedEnsemble(nn.Module):
                 momentum=BN_MOMENTUM,
                 eps=BN_EPS,
             )
+            if layer == 1:
+                padded = _ReluDropPool2.apply(h.view(m, CONV_CHANNELS[1], -1, b), dropout)
         h = F.relu(h)
         if dropout:
             h = _dropout(h)

@@ -150,7 +150,9 @@ def test_dropout_keeps_half_the_values_doubled_and_is_seeded():
 @pytest.mark.parametrize("steps", [46, 23, 3])
 def test_fused_relu_dropout_pool_pad_equals_the_unfused_chain(monkeypatch, steps):
     """ReLU -> dropout (a known mask) -> average pool 2 (floor) -> replicate padding of 2,
-    values and gradients."""
+    values and gradients. The PyTorch path (without the fused CPU kernels, tested in
+    test_kernels.py)."""
+    monkeypatch.setenv("SOILMOISTURE_KERNELS", "0")
     gen = torch.Generator().manual_seed(3)
     h = torch.randn(3, 4, steps, 5, generator=gen, requires_grad=True)
     keep = (torch.rand(h.shape, generator=gen) < 0.5).float()
@@ -213,8 +215,11 @@ def test_state_dicts_round_trip_bit_for_bit(published):
             assert torch.equal(back[name][key].float(), value.float()), (name, key)
 
 
-def test_grouped_training_equals_training_each_member(published, monkeypatch):
-    """One Adam step of the grouped module equals one step of each member on its own."""
+@pytest.mark.parametrize("kernels", ["1", "0"])
+def test_grouped_training_equals_training_each_member(published, monkeypatch, kernels):
+    """One Adam step of the grouped module equals one step of each member on its own, with
+    the fused CPU kernels and without."""
+    monkeypatch.setenv("SOILMOISTURE_KERNELS", kernels)
     monkeypatch.setattr(
         torch.nn.functional, "dropout", lambda x, p=0.5, training=True, inplace=False: x
     )

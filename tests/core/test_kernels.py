@@ -1,0 +1,134 @@
+"""The fused CPU kernels of the training step against the PyTorch operations they replace."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core.model import grouped, kernels
+
+pytestmark = pytest.mark.skipif(kernels.numba is None, reason="numba is not installed")
+
+
+def _pool2_pad2_ref(y: torch.Tensor, scale: float) -> torch.Tensor:
+    """Pairs of steps summed (floor), times ``scale``, replicate-padded by 2: ``(..., T, B)``."""
+    t2 = y.shape[-2] // 2
+    pooled = (y[..., 0 : 2 * t2 : 2, :] + y[..., 1 : 2 * t2 : 2, :]) * scale
+    return torch.cat([pooled[..., :1, :]] * 2 + [pooled] + [pooled[..., -1:, :]] * 2, dim=-2)
+
+
+@pytest.mark.parametrize("steps,series", [(46, 70), (23, 33), (11, 5), (3, 64)])
+def test_relu_drop_pool2_without_dropout_equals_torch(monkeypatch, steps, series):
+    gen = torch.Generator().manual_seed(1)
+    h = torch.randn(3, 4, steps, series, generator=gen, requires_grad=True)
+    g = torch.randn(3, 4, steps // 2 + 4, series, generator=gen)
+    out = grouped._ReluDropPool2.apply(h, False)
+    (grad,) = torch.autograd.grad(out, h, g)
+    monkeypatch.setenv(kernels.ENV_SWITCH, "0")
+    ref = grouped._ReluDropPool2.apply(h, False)
+    (grad_ref,) = torch.autograd.grad(ref, h, g)
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(grad, grad_ref, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("steps,series", [(46, 384), (23, 100)])
+def test_relu_drop_pool2_dropout_is_fair_seeded_and_consistent(steps, series):
+    gen = torch.Generator().manual_seed(2)
+    h = torch.randn(25, 8, steps, series, generator=gen)
+    torch.manual_seed(7)
+    out, mask = kernels.relu_drop_pool2(h, True, 1.0)
+    # kept (p = 1/2) and positive (p = 1/2); the odd last step is dropped by the pool
+    used = mask[:, :, : 2 * (steps // 2)].float()
+    assert abs(used.mean().item() - 0.25) < 0.004
+    kept = used.view(-1)[(h[:, :, : 2 * (steps // 2)] > 0).reshape(-1)]
+    assert abs(kept.mean().item() - 0.5) < 0.006
+    # neighbouring decisions are independent, also across 32-value words and rows
+    assert abs((kept[1:] * kept[:-1]).mean().item() - 0.25) < 0.006
+    assert torch.all(mask[:, :, 2 * (steps // 2) :] == 0)
+    assert torch.all(mask.bool() <= (h > 0))
+    # the output is the pool of the kept positive values (dropout's x2 and the pool's 1/2)
+    torch.testing.assert_close(out, _pool2_pad2_ref(h * mask, 1.0))
+    g = torch.randn(out.shape, generator=gen)
+    hr = h.clone().requires_grad_()
+    (grad_ref,) = torch.autograd.grad(_pool2_pad2_ref(hr * mask, 1.0), hr, g)
+    torch.testing.assert_close(kernels.relu_drop_pool2_backward(g, mask, 1.0), grad_ref)
+    # seeded: the same seed, the same draws, whatever the number of threads
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        torch.manual_seed(7)
+        out1, mask1 = kernels.relu_drop_pool2(h, True, 1.0)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(out1, out) and torch.equal(mask1, mask)
+    torch.manual_seed(8)
+    assert not torch.equal(kernels.relu_drop_pool2(h, True, 1.0)[1], mask)
+
+
+def _layer2_ref(w, bias, padded, gamma, beta, running_mean, running_var, mask):
+    """Layer 2 from PyTorch operations: tap convolution, BatchNorm, ReLU, a known dropout mask
+    (``mask`` is 1 where kept, or None for no dropout), pool 2, padding."""
+    m = padded.shape[0]
+    h = grouped._conv_taps(w, bias.view(m, -1, 1, 1), padded)
+    c = h.shape[1]
+    y = F.batch_norm(
+        h.reshape(1, m * c, -1), running_mean, running_var, gamma, beta, True, 0.1, 1e-5
+    ).view(h.shape)
+    y = torch.relu(y)
+    if mask is None:
+        return _pool2_pad2_ref(y, 0.5)
+    return _pool2_pad2_ref(y * mask, 1.0)
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+@pytest.mark.parametrize("steps,series", [(23, 96), (11, 37)])
+def test_conv_bn_relu_drop_pool2_equals_torch(dropout, steps, series):
+    """Values, all five gradients and the running statistics."""
+    gen = torch.Generator().manual_seed(3)
+    m, c_in, c_out = 3, 6, 4
+    w = (0.3 * torch.randn(m, 5 * c_out, c_in, generator=gen)).requires_grad_()
+    bias = torch.randn(m * c_out, generator=gen).requires_grad_()
+    padded = torch.randn(m, c_in, steps + 4, series, generator=gen).requires_grad_()
+    gamma = torch.linspace(0.5, 2.0, m * c_out).requires_grad_()
+    beta = torch.linspace(-0.5, 0.5, m * c_out).requires_grad_()
+    stats = [torch.zeros(m * c_out), torch.ones(m * c_out)]
+    stats_ref = [s.clone() for s in stats]
+    inputs = (w, bias, padded, gamma, beta)
+    torch.manual_seed(9)
+    out = grouped._TapConvBatchNormPool2.apply(*inputs, *stats, dropout)
+    if dropout:  # recover the draws: the same seed, the mask of the kept positive values
+        torch.manual_seed(9)
+        y = torch.bmm(w.detach(), padded.detach().reshape(m, c_in, -1))
+        mask = kernels.conv_bn_relu_drop_pool2(
+            y.view(m, 5, c_out, steps + 4, series), bias.detach(), gamma.detach(),
+            beta.detach(), 1e-5, True, 1.0,
+        )[2]
+    else:
+        mask = None
+    ref = _layer2_ref(*inputs, *stats_ref, mask)
+    torch.testing.assert_close(out, ref, atol=2e-5, rtol=1e-5)
+    g = torch.randn(out.shape, generator=gen)
+    grads = torch.autograd.grad(out, inputs, g)
+    grads_ref = torch.autograd.grad(ref, inputs, g)
+    # the bias before a BatchNorm has a zero gradient: both are rounding noise
+    beta_scale = grads_ref[4].abs().max().item()
+    assert grads[1].abs().max().item() < 1e-5 * beta_scale
+    assert grads_ref[1].abs().max().item() < 1e-5 * beta_scale
+    for i, name in ((0, "w"), (2, "input"), (3, "gamma"), (4, "beta")):
+        scale = grads_ref[i].abs().max().item()
+        torch.testing.assert_close(grads[i], grads_ref[i], atol=2e-5 * scale, rtol=1e-4, msg=name)
+    for s, r in zip(stats, stats_ref, strict=True):
+        torch.testing.assert_close(s, r)
+
+
+def test_kernels_run_only_where_they_can(monkeypatch):
+    x = torch.zeros(2, 2)
+    assert kernels.enabled(x)
+    assert not kernels.enabled(x.double())
+    assert not kernels.enabled(torch.zeros(2, 2, device="meta"))
+    monkeypatch.setenv(kernels.ENV_SWITCH, "0")
+    assert not kernels.enabled(x)
+    monkeypatch.setenv(kernels.ENV_SWITCH, "1")
+    monkeypatch.setattr(kernels, "numba", None)
+    assert not kernels.enabled(x)
