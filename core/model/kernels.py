@@ -393,3 +393,23 @@ def conv_bn_relu_drop_pool2_backward(
     )
     f32 = torch.float32
     return grad_y, grad_bias.to(f32), grad_gamma.to(f32), grad_beta.to(f32)
+
+
+def prepare() -> bool:
+    """Compile the kernels (first use) or load them from numba's cache, on tiny inputs.
+
+    Training calls this before its first step, so that the one-off compilation (about 20 s on
+    two cores) happens under a progress message rather than inside a step. Returns whether the
+    kernels are usable.
+    """
+    if not enabled(torch.zeros(())):
+        return False
+    h = torch.zeros(1, 1, 4, 2)
+    out, mask = relu_drop_pool2(h, False, 0.5)
+    relu_drop_pool2_backward(out, mask, 0.5)
+    zero, one = torch.zeros(1), torch.ones(1)
+    out, pre, mask, mean, var = conv_bn_relu_drop_pool2(
+        torch.zeros(1, 5, 1, 8, 2), zero, one, zero, 1e-5, False, 0.5
+    )
+    conv_bn_relu_drop_pool2_backward(out, mask, pre, mean, var, one, 1e-5, 0.5)
+    return True

@@ -132,3 +132,13 @@ def test_kernels_run_only_where_they_can(monkeypatch):
     monkeypatch.setenv(kernels.ENV_SWITCH, "1")
     monkeypatch.setattr(kernels, "numba", None)
     assert not kernels.enabled(x)
+
+
+def test_prepare_compiles_or_loads_the_kernels_without_drawing_random_numbers(monkeypatch):
+    torch.manual_seed(1)
+    assert kernels.prepare()
+    after = torch.rand(3)
+    torch.manual_seed(1)
+    assert torch.equal(torch.rand(3), after)  # seeded training is not shifted by it
+    monkeypatch.setenv(kernels.ENV_SWITCH, "0")
+    assert not kernels.prepare()
