@@ -25,27 +25,41 @@ compiled on first use and cached on disk by numba (``NUMBA_CACHE_DIR`` moves the
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+log = logging.getLogger(__name__)
+
 numba: Any
+unavailable: str | None = None
+"""Why the kernels cannot run in this process (None: they can)."""
 try:
     import numba
     from numba import njit, prange
 except ImportError:  # pragma: no cover - numba is a declared dependency; the fallback is torch
     numba = None
+    unavailable = "numba is not installed"
 
 ENV_SWITCH = "SOILMOISTURE_KERNELS"
 """Environment variable: ``0`` keeps the training step on PyTorch operations only."""
 
+_LOCK = threading.Lock()
+"""One kernel at a time per process: numba's "workqueue" threading layer (used where neither
+TBB nor OpenMP is found) aborts the process on concurrent launches, e.g. two trainings in one
+QGIS session."""
+
 
 def enabled(*tensors: Tensor) -> bool:
-    """Whether the fused kernels can run on ``tensors`` (numba present, float32 on the CPU)."""
-    if numba is None or os.environ.get(ENV_SWITCH, "1") == "0":
+    """Whether the fused kernels can run on ``tensors`` (numba usable, float32 on the CPU)."""
+    if unavailable is not None or os.environ.get(ENV_SWITCH, "1") == "0":
         return False
     return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors)
 
@@ -55,10 +69,16 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().numpy()
 
 
-def _threads() -> None:
-    """Use as many threads as PyTorch does (numba defaults to every core)."""
+@contextlib.contextmanager
+def _launch() -> Iterator[None]:
+    """Around a kernel call: the process-wide lock, and PyTorch's thread count.
+
+    numba would otherwise use every core, whatever ``torch.set_num_threads`` says.
+    """
     assert numba is not None
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    with _LOCK:
+        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+        yield
 
 
 def _seed() -> int:
@@ -67,212 +87,217 @@ def _seed() -> int:
 
 
 if numba is not None:
+    try:
 
-    @njit(inline="always", cache=True)
-    def _mix(z: Any) -> Any:
-        """SplitMix64's output function of ``z`` plus the golden-ratio increment."""
-        z = z + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
+        @njit(inline="always", cache=True)
+        def _mix(z: Any) -> Any:
+            """SplitMix64's output function of ``z`` plus the golden-ratio increment."""
+            z = z + np.uint64(0x9E3779B97F4A7C15)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            return z ^ (z >> np.uint64(31))
 
-    @njit(inline="always", cache=True)
-    def _affine_relu_drop_pool_row(
-        x: Any,
-        mu: Any,
-        a: Any,
-        d: Any,
-        seed: Any,
-        row: Any,
-        dropout: Any,
-        scale: Any,
-        out: Any,
-        mask: Any,
-    ) -> None:
-        """One channel row: ``relu((x - mu) * a + d)``, dropout, pool 2 and 2 steps of padding.
+        @njit(inline="always", cache=True)
+        def _affine_relu_drop_pool_row(
+            x: Any,
+            mu: Any,
+            a: Any,
+            d: Any,
+            seed: Any,
+            row: Any,
+            dropout: Any,
+            scale: Any,
+            out: Any,
+            mask: Any,
+        ) -> None:
+            """One channel row: ``relu((x - mu) * a + d)``, dropout, pool 2 and 2 steps of padding.
 
-        ``x`` and ``mask`` are ``(T, B)``, ``out`` is ``(T // 2 + 4, B)``. Pairs of steps are
-        summed, times ``scale``; ``mask`` is 1 where a value was kept and positive.
-        """
-        t_len, b_len = x.shape
-        t2 = t_len // 2
-        nw = (b_len + 31) // 32
-        for p in range(t2):
-            for q in range(nw):
-                b0 = q * 32
-                n = min(32, b_len - b0)
-                if dropout:
-                    z = _mix(np.uint64(seed) + np.uint64((row * t2 + p) * nw + q))
-                    w0 = np.uint32(z & np.uint64(0xFFFFFFFF))
-                    w1 = np.uint32(z >> np.uint64(32))
-                else:
-                    w0 = np.uint32(0xFFFFFFFF)
-                    w1 = w0
-                for j in range(n):
-                    v0 = (x[2 * p, b0 + j] - mu) * a + d
-                    v1 = (x[2 * p + 1, b0 + j] - mu) * a + d
-                    k0 = np.int32((w0 >> np.uint32(j)) & np.uint32(1)) & np.int32(v0 > 0)
-                    k1 = np.int32((w1 >> np.uint32(j)) & np.uint32(1)) & np.int32(v1 > 0)
-                    mask[2 * p, b0 + j] = k0
-                    mask[2 * p + 1, b0 + j] = k1
-                    out[p + 2, b0 + j] = (np.float32(k0) * v0 + np.float32(k1) * v1) * scale
-        for b in range(b_len):
-            v = out[2, b]
-            out[0, b] = v
-            out[1, b] = v
-            v = out[t2 + 1, b]
-            out[t2 + 2, b] = v
-            out[t2 + 3, b] = v
-        if t_len != 2 * t2:
+            ``x`` and ``mask`` are ``(T, B)``, ``out`` is ``(T // 2 + 4, B)``. Pairs of steps are
+            summed, times ``scale``; ``mask`` is 1 where a value was kept and positive.
+            """
+            t_len, b_len = x.shape
+            t2 = t_len // 2
+            nw = (b_len + 31) // 32
+            for p in range(t2):
+                for q in range(nw):
+                    b0 = q * 32
+                    n = min(32, b_len - b0)
+                    if dropout:
+                        z = _mix(np.uint64(seed) + np.uint64((row * t2 + p) * nw + q))
+                        w0 = np.uint32(z & np.uint64(0xFFFFFFFF))
+                        w1 = np.uint32(z >> np.uint64(32))
+                    else:
+                        w0 = np.uint32(0xFFFFFFFF)
+                        w1 = w0
+                    for j in range(n):
+                        v0 = (x[2 * p, b0 + j] - mu) * a + d
+                        v1 = (x[2 * p + 1, b0 + j] - mu) * a + d
+                        k0 = np.int32((w0 >> np.uint32(j)) & np.uint32(1)) & np.int32(v0 > 0)
+                        k1 = np.int32((w1 >> np.uint32(j)) & np.uint32(1)) & np.int32(v1 > 0)
+                        mask[2 * p, b0 + j] = k0
+                        mask[2 * p + 1, b0 + j] = k1
+                        out[p + 2, b0 + j] = (
+                            (v0 if k0 else np.float32(0.0)) + (v1 if k1 else np.float32(0.0))
+                        ) * scale
             for b in range(b_len):
-                mask[t_len - 1, b] = 0
-
-    @njit(inline="always", cache=True)
-    def _pool_grad_row(g: Any, mask: Any, scale: Any, gx: Any) -> None:
-        """Backward of :func:`_affine_relu_drop_pool_row` up to its affine map, one row.
-
-        ``g`` is the gradient of the padded pooled row ``(T // 2 + 4, B)``; writes ``gx``
-        ``(T, B)``, the gradient of ``(x - mu) * a + d``.
-        """
-        t_len, b_len = gx.shape
-        t2 = t_len // 2
-        for p in range(t2):
-            for b in range(b_len):
-                v = g[p + 2, b]
-                if p == 0:
-                    v += g[0, b] + g[1, b]
-                if p == t2 - 1:
-                    v += g[t2 + 2, b] + g[t2 + 3, b]
-                v *= scale
-                gx[2 * p, b] = np.float32(mask[2 * p, b]) * v
-                gx[2 * p + 1, b] = np.float32(mask[2 * p + 1, b]) * v
-        if t_len != 2 * t2:
-            for b in range(b_len):
-                gx[t_len - 1, b] = 0
-
-    @njit(parallel=True, cache=True)
-    def _relu_drop_pool2_rows(
-        h: Any, seed: Any, dropout: Any, scale: Any, out: Any, mask: Any
-    ) -> None:  # pragma: no cover - compiled
-        one = np.float32(1.0)
-        zero = np.float32(0.0)
-        for r in prange(h.shape[0]):
-            _affine_relu_drop_pool_row(
-                h[r], zero, one, zero, seed, r, dropout, scale, out[r], mask[r]
-            )
-
-    @njit(parallel=True, cache=True)
-    def _relu_drop_pool2_rows_backward(
-        g: Any, mask: Any, scale: Any, gh: Any
-    ) -> None:  # pragma: no cover - compiled
-        for r in prange(gh.shape[0]):
-            _pool_grad_row(g[r], mask[r], scale, gh[r])
-
-    @njit(parallel=True, cache=True, fastmath={"reassoc"})
-    def _conv_bn_rows(
-        y: Any,
-        bias: Any,
-        gamma: Any,
-        beta: Any,
-        eps: Any,
-        seed: Any,
-        dropout: Any,
-        scale: Any,
-        h: Any,
-        out: Any,
-        mask: Any,
-        mean: Any,
-        var: Any,
-    ) -> None:  # pragma: no cover - compiled
-        m_len, _, c_len, _, b_len = y.shape
-        t_len = h.shape[2]
-        n = t_len * b_len
-        for r in prange(m_len * c_len):
-            m = r // c_len
-            c = r % c_len
-            hr = h[m, c]
-            s = 0.0
-            for t in range(t_len):
+                v = out[2, b]
+                out[0, b] = v
+                out[1, b] = v
+                v = out[t2 + 1, b]
+                out[t2 + 2, b] = v
+                out[t2 + 3, b] = v
+            if t_len != 2 * t2:
                 for b in range(b_len):
-                    v = (
-                        bias[r]
-                        + y[m, 0, c, t, b]
-                        + y[m, 1, c, t + 1, b]
-                        + y[m, 2, c, t + 2, b]
-                        + y[m, 3, c, t + 3, b]
-                        + y[m, 4, c, t + 4, b]
-                    )
-                    hr[t, b] = v
-                    s += v
-            mu = s / n
-            ss = 0.0
-            for t in range(t_len):
-                for b in range(b_len):
-                    d = hr[t, b] - mu
-                    ss += d * d
-            v_b = ss / n
-            mean[r] = mu
-            var[r] = v_b
-            a = np.float32(gamma[r] / np.sqrt(v_b + eps))
-            _affine_relu_drop_pool_row(
-                hr, np.float32(mu), a, beta[r], seed, r, dropout, scale, out[m, c], mask[m, c]
-            )
+                    mask[t_len - 1, b] = 0
 
-    @njit(parallel=True, cache=True, fastmath={"reassoc"})
-    def _conv_bn_rows_backward(
-        g: Any,
-        mask: Any,
-        h: Any,
-        mean: Any,
-        var: Any,
-        gamma: Any,
-        eps: Any,
-        scale: Any,
-        grad_y: Any,
-        grad_gamma: Any,
-        grad_beta: Any,
-        grad_bias: Any,
-    ) -> None:  # pragma: no cover - compiled
-        m_len, _, c_len, tp_len, b_len = grad_y.shape
-        t_len = h.shape[2]
-        n = t_len * b_len
-        for r in prange(m_len * c_len):
-            m = r // c_len
-            c = r % c_len
-            hr = h[m, c]
-            gx = np.empty((t_len, b_len), dtype=np.float32)
-            _pool_grad_row(g[m, c], mask[m, c], scale, gx)
-            mu = mean[r]
-            inv = 1.0 / np.sqrt(var[r] + eps)
-            s_g = 0.0
-            s_gx = 0.0
-            for t in range(t_len):
+        @njit(inline="always", cache=True)
+        def _pool_grad_row(g: Any, mask: Any, scale: Any, gx: Any) -> None:
+            """Backward of :func:`_affine_relu_drop_pool_row` up to its affine map, one row.
+
+            ``g`` is the gradient of the padded pooled row ``(T // 2 + 4, B)``; writes ``gx``
+            ``(T, B)``, the gradient of ``(x - mu) * a + d``.
+            """
+            t_len, b_len = gx.shape
+            t2 = t_len // 2
+            for p in range(t2):
                 for b in range(b_len):
-                    v = gx[t, b]
-                    s_g += v
-                    s_gx += v * ((hr[t, b] - mu) * inv)
-            grad_gamma[r] = s_gx
-            grad_beta[r] = s_g
-            k = np.float32(gamma[r] * inv)
-            a = np.float32(s_g / n)
-            bb = np.float32(s_gx / n)
-            mu32 = np.float32(mu)
-            inv32 = np.float32(inv)
-            s_h = 0.0
-            for t in range(t_len):
+                    v = g[p + 2, b]
+                    if p == 0:
+                        v += g[0, b] + g[1, b]
+                    if p == t2 - 1:
+                        v += g[t2 + 2, b] + g[t2 + 3, b]
+                    v *= scale
+                    gx[2 * p, b] = np.float32(mask[2 * p, b]) * v
+                    gx[2 * p + 1, b] = np.float32(mask[2 * p + 1, b]) * v
+            if t_len != 2 * t2:
                 for b in range(b_len):
-                    v = k * (gx[t, b] - a - (hr[t, b] - mu32) * inv32 * bb)
-                    s_h += v
-                    for tap in range(5):
-                        grad_y[m, tap, c, t + tap, b] = v
-            grad_bias[r] = s_h
-            for tap in range(5):
-                for t in range(tap):
+                    gx[t_len - 1, b] = 0
+
+        @njit(parallel=True, cache=True)
+        def _relu_drop_pool2_rows(
+            h: Any, seed: Any, dropout: Any, scale: Any, out: Any, mask: Any
+        ) -> None:  # pragma: no cover - compiled
+            one = np.float32(1.0)
+            zero = np.float32(0.0)
+            for r in prange(h.shape[0]):
+                _affine_relu_drop_pool_row(
+                    h[r], zero, one, zero, seed, r, dropout, scale, out[r], mask[r]
+                )
+
+        @njit(parallel=True, cache=True)
+        def _relu_drop_pool2_rows_backward(
+            g: Any, mask: Any, scale: Any, gh: Any
+        ) -> None:  # pragma: no cover - compiled
+            for r in prange(gh.shape[0]):
+                _pool_grad_row(g[r], mask[r], scale, gh[r])
+
+        @njit(parallel=True, cache=True, fastmath={"reassoc"})
+        def _conv_bn_rows(
+            y: Any,
+            bias: Any,
+            gamma: Any,
+            beta: Any,
+            eps: Any,
+            seed: Any,
+            dropout: Any,
+            scale: Any,
+            h: Any,
+            out: Any,
+            mask: Any,
+            mean: Any,
+            var: Any,
+        ) -> None:  # pragma: no cover - compiled
+            m_len, _, c_len, _, b_len = y.shape
+            t_len = h.shape[2]
+            n = t_len * b_len
+            for r in prange(m_len * c_len):
+                m = r // c_len
+                c = r % c_len
+                hr = h[m, c]
+                s = 0.0
+                for t in range(t_len):
                     for b in range(b_len):
-                        grad_y[m, tap, c, t, b] = 0
-                for t in range(tap + t_len, tp_len):
+                        v = (
+                            bias[r]
+                            + y[m, 0, c, t, b]
+                            + y[m, 1, c, t + 1, b]
+                            + y[m, 2, c, t + 2, b]
+                            + y[m, 3, c, t + 3, b]
+                            + y[m, 4, c, t + 4, b]
+                        )
+                        hr[t, b] = v
+                        s += v
+                mu = s / n
+                ss = 0.0
+                for t in range(t_len):
                     for b in range(b_len):
-                        grad_y[m, tap, c, t, b] = 0
+                        d = hr[t, b] - mu
+                        ss += d * d
+                v_b = ss / n
+                mean[r] = mu
+                var[r] = v_b
+                a = np.float32(gamma[r] / np.sqrt(v_b + eps))
+                _affine_relu_drop_pool_row(
+                    hr, np.float32(mu), a, beta[r], seed, r, dropout, scale, out[m, c], mask[m, c]
+                )
+
+        @njit(parallel=True, cache=True, fastmath={"reassoc"})
+        def _conv_bn_rows_backward(
+            g: Any,
+            mask: Any,
+            h: Any,
+            mean: Any,
+            var: Any,
+            gamma: Any,
+            eps: Any,
+            scale: Any,
+            grad_y: Any,
+            grad_gamma: Any,
+            grad_beta: Any,
+            grad_bias: Any,
+        ) -> None:  # pragma: no cover - compiled
+            m_len, _, c_len, tp_len, b_len = grad_y.shape
+            t_len = h.shape[2]
+            n = t_len * b_len
+            for r in prange(m_len * c_len):
+                m = r // c_len
+                c = r % c_len
+                hr = h[m, c]
+                gx = np.empty((t_len, b_len), dtype=np.float32)
+                _pool_grad_row(g[m, c], mask[m, c], scale, gx)
+                mu = mean[r]
+                inv = 1.0 / np.sqrt(var[r] + eps)
+                s_g = 0.0
+                s_gx = 0.0
+                for t in range(t_len):
+                    for b in range(b_len):
+                        v = gx[t, b]
+                        s_g += v
+                        s_gx += v * ((hr[t, b] - mu) * inv)
+                grad_gamma[r] = s_gx
+                grad_beta[r] = s_g
+                k = np.float32(gamma[r] * inv)
+                a = np.float32(s_g / n)
+                bb = np.float32(s_gx / n)
+                mu32 = np.float32(mu)
+                inv32 = np.float32(inv)
+                s_h = 0.0
+                for t in range(t_len):
+                    for b in range(b_len):
+                        v = k * (gx[t, b] - a - (hr[t, b] - mu32) * inv32 * bb)
+                        s_h += v
+                        for tap in range(5):
+                            grad_y[m, tap, c, t + tap, b] = v
+                grad_bias[r] = s_h
+                for tap in range(5):
+                    for t in range(tap):
+                        for b in range(b_len):
+                            grad_y[m, tap, c, t, b] = 0
+                    for t in range(tap + t_len, tp_len):
+                        for b in range(b_len):
+                            grad_y[m, tap, c, t, b] = 0
+    except Exception as exc:  # pragma: no cover - e.g. no writable cache folder
+        unavailable = f"numba could not set up the kernels: {exc}"
 
 
 def relu_drop_pool2(h: Tensor, dropout: bool, scale: float) -> tuple[Tensor, Tensor]:
@@ -282,18 +307,20 @@ def relu_drop_pool2(h: Tensor, dropout: bool, scale: float) -> tuple[Tensor, Ten
     positive values that :func:`relu_drop_pool2_backward` takes.
     """
     *lead, t, b = h.shape
+    if t < 2:
+        raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
     h3 = h.detach().contiguous().view(-1, t, b)
     out = h.new_empty((*lead, t // 2 + 4, b))
     mask = torch.empty(h.shape, dtype=torch.uint8)
-    _threads()
-    _relu_drop_pool2_rows(
-        _np(h3),
-        _seed() if dropout else 0,
-        dropout,
-        np.float32(scale),
-        _np(out.view(-1, t // 2 + 4, b)),
-        _np(mask.view(-1, t, b)),
-    )
+    with _launch():
+        _relu_drop_pool2_rows(
+            _np(h3),
+            _seed() if dropout else 0,
+            dropout,
+            np.float32(scale),
+            _np(out.view(-1, t // 2 + 4, b)),
+            _np(mask.view(-1, t, b)),
+        )
     return out, mask
 
 
@@ -301,13 +328,13 @@ def relu_drop_pool2_backward(grad: Tensor, mask: Tensor, scale: float) -> Tensor
     """Gradient of :func:`relu_drop_pool2`'s input from its output's gradient ``grad``."""
     *lead, t, b = mask.shape
     gh = grad.new_empty(mask.shape)
-    _threads()
-    _relu_drop_pool2_rows_backward(
-        _np(grad.contiguous().view(-1, t // 2 + 4, b)),
-        _np(mask.view(-1, t, b)),
-        np.float32(scale),
-        _np(gh.view(-1, t, b)),
-    )
+    with _launch():
+        _relu_drop_pool2_rows_backward(
+            _np(grad.contiguous().view(-1, t // 2 + 4, b)),
+            _np(mask.view(-1, t, b)),
+            np.float32(scale),
+            _np(gh.view(-1, t, b)),
+        )
     return gh
 
 
@@ -332,27 +359,29 @@ def conv_bn_relu_drop_pool2(
     """
     m, _, c, tp, b = y.shape
     t = tp - 4
+    if t < 2:
+        raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
     h = y.new_empty((m, c, t, b))
     out = y.new_empty((m, c, t // 2 + 4, b))
     mask = torch.empty((m, c, t, b), dtype=torch.uint8)
     mean = torch.empty(m * c, dtype=torch.float64)
     var = torch.empty(m * c, dtype=torch.float64)
-    _threads()
-    _conv_bn_rows(
-        _np(y.contiguous()),
-        _np(bias),
-        _np(gamma),
-        _np(beta),
-        float(eps),
-        _seed() if dropout else 0,
-        dropout,
-        np.float32(scale),
-        _np(h),
-        _np(out),
-        _np(mask),
-        _np(mean),
-        _np(var),
-    )
+    with _launch():
+        _conv_bn_rows(
+            _np(y.contiguous()),
+            _np(bias),
+            _np(gamma),
+            _np(beta),
+            float(eps),
+            _seed() if dropout else 0,
+            dropout,
+            np.float32(scale),
+            _np(h),
+            _np(out),
+            _np(mask),
+            _np(mean),
+            _np(var),
+        )
     return out, h, mask, mean, var
 
 
@@ -376,21 +405,21 @@ def conv_bn_relu_drop_pool2_backward(
     grad_gamma = torch.empty(m * c, dtype=torch.float64)
     grad_beta = torch.empty(m * c, dtype=torch.float64)
     grad_bias = torch.empty(m * c, dtype=torch.float64)
-    _threads()
-    _conv_bn_rows_backward(
-        _np(grad.contiguous()),
-        _np(mask),
-        _np(h),
-        _np(mean),
-        _np(var),
-        _np(gamma),
-        float(eps),
-        np.float32(scale),
-        _np(grad_y),
-        _np(grad_gamma),
-        _np(grad_beta),
-        _np(grad_bias),
-    )
+    with _launch():
+        _conv_bn_rows_backward(
+            _np(grad.contiguous()),
+            _np(mask),
+            _np(h),
+            _np(mean),
+            _np(var),
+            _np(gamma),
+            float(eps),
+            np.float32(scale),
+            _np(grad_y),
+            _np(grad_gamma),
+            _np(grad_beta),
+            _np(grad_bias),
+        )
     f32 = torch.float32
     return grad_y, grad_bias.to(f32), grad_gamma.to(f32), grad_beta.to(f32)
 
@@ -400,16 +429,23 @@ def prepare() -> bool:
 
     Training calls this before its first step, so that the one-off compilation (about 20 s on
     two cores) happens under a progress message rather than inside a step. Returns whether the
-    kernels are usable.
+    kernels are usable; if numba fails here, they are switched off for the process (with a
+    warning in the log) and training runs on PyTorch operations.
     """
+    global unavailable
     if not enabled(torch.zeros(())):
         return False
-    h = torch.zeros(1, 1, 4, 2)
-    out, mask = relu_drop_pool2(h, False, 0.5)
-    relu_drop_pool2_backward(out, mask, 0.5)
-    zero, one = torch.zeros(1), torch.ones(1)
-    out, pre, mask, mean, var = conv_bn_relu_drop_pool2(
-        torch.zeros(1, 5, 1, 8, 2), zero, one, zero, 1e-5, False, 0.5
-    )
-    conv_bn_relu_drop_pool2_backward(out, mask, pre, mean, var, one, 1e-5, 0.5)
+    try:
+        h = torch.zeros(1, 1, 4, 2)
+        out, mask = relu_drop_pool2(h, False, 0.5)
+        relu_drop_pool2_backward(out, mask, 0.5)
+        zero, one = torch.zeros(1), torch.ones(1)
+        out, pre, mask, mean, var = conv_bn_relu_drop_pool2(
+            torch.zeros(1, 5, 1, 8, 2), zero, one, zero, 1e-5, False, 0.5
+        )
+        conv_bn_relu_drop_pool2_backward(out, mask, pre, mean, var, one, 1e-5, 0.5)
+    except Exception as exc:  # a compiler or cache failure must not stop the training
+        unavailable = f"numba failed to compile the kernels: {exc}"
+        log.warning("fused CPU kernels switched off: %s", unavailable)
+        return False
     return True

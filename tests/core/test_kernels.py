@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -45,6 +51,16 @@ def test_relu_drop_pool2_dropout_is_fair_seeded_and_consistent(steps, series):
     assert abs(kept.mean().item() - 0.5) < 0.006
     # neighbouring decisions are independent, also across 32-value words and rows
     assert abs((kept[1:] * kept[:-1]).mean().item() - 0.25) < 0.006
+    bits = mask[:, :, : 2 * (steps // 2)].bool()
+    pos = h[:, :, : 2 * (steps // 2)] > 0
+    for a, b in (
+        ((..., slice(0, -32)), (..., slice(32, None))),  # the same place in the next word
+        ((slice(None), slice(0, -1)), (slice(None), slice(1, None))),  # the next channel row
+        ((..., slice(0, -2), slice(None)), (..., slice(2, None), slice(None))),  # next pair
+    ):
+        both = pos[a] & pos[b]
+        pair = (bits[a] & bits[b])[both].float().mean().item()
+        assert abs(pair - 0.25) < 0.01, (a, pair)  # 0.5 if the two shared their draws
     assert torch.all(mask[:, :, 2 * (steps // 2) :] == 0)
     assert torch.all(mask.bool() <= (h > 0))
     # the output is the pool of the kept positive values (dropout's x2 and the pool's 1/2)
@@ -101,13 +117,26 @@ def test_conv_bn_relu_drop_pool2_equals_torch(dropout, steps, series):
         torch.manual_seed(9)
         y = torch.bmm(w.detach(), padded.detach().reshape(m, c_in, -1))
         mask = kernels.conv_bn_relu_drop_pool2(
-            y.view(m, 5, c_out, steps + 4, series), bias.detach(), gamma.detach(),
-            beta.detach(), 1e-5, True, 1.0,
+            y.view(m, 5, c_out, steps + 4, series),
+            bias.detach(),
+            gamma.detach(),
+            beta.detach(),
+            1e-5,
+            True,
+            1.0,
         )[2]
     else:
         mask = None
     ref = _layer2_ref(*inputs, *stats_ref, mask)
     torch.testing.assert_close(out, ref, atol=2e-5, rtol=1e-5)
+    if dropout:  # half of the positive values were dropped, independently of the positions
+        pre = grouped._conv_taps(w, bias.view(m, -1, 1, 1), padded)
+        c = pre.shape[1]
+        bn = F.batch_norm(pre.reshape(1, m * c, -1), None, None, gamma, beta, True, 0.1, 1e-5)
+        used = slice(0, 2 * (steps // 2))  # the pool drops an odd last step
+        positive = bn.view(pre.shape)[:, :, used] > 0
+        kept = mask[:, :, used].bool()[positive].float().mean().item()
+        assert abs(kept - 0.5) < 0.05  # 1.0 without dropout
     g = torch.randn(out.shape, generator=gen)
     grads = torch.autograd.grad(out, inputs, g)
     grads_ref = torch.autograd.grad(ref, inputs, g)
@@ -130,7 +159,7 @@ def test_kernels_run_only_where_they_can(monkeypatch):
     monkeypatch.setenv(kernels.ENV_SWITCH, "0")
     assert not kernels.enabled(x)
     monkeypatch.setenv(kernels.ENV_SWITCH, "1")
-    monkeypatch.setattr(kernels, "numba", None)
+    monkeypatch.setattr(kernels, "unavailable", "numba is not installed")
     assert not kernels.enabled(x)
 
 
@@ -142,3 +171,62 @@ def test_prepare_compiles_or_loads_the_kernels_without_drawing_random_numbers(mo
     assert torch.equal(torch.rand(3), after)  # seeded training is not shifted by it
     monkeypatch.setenv(kernels.ENV_SWITCH, "0")
     assert not kernels.prepare()
+
+
+def test_the_kernels_follow_the_relu_on_infinities_and_refuse_too_short_series():
+    h = torch.tensor([[[[-float("inf")], [1.0], [2.0], [-float("inf")]]]])
+    out, _ = kernels.relu_drop_pool2(h, False, 0.5)
+    torch.testing.assert_close(out[0, 0, :, 0], torch.tensor([0.5, 0.5, 0.5, 1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        kernels.relu_drop_pool2(torch.zeros(1, 1, 1, 4), False, 0.5)
+
+
+def test_a_failing_compiler_switches_the_kernels_off(monkeypatch, caplog):
+    monkeypatch.setattr(kernels, "unavailable", None)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no writable cache folder")
+
+    monkeypatch.setattr(kernels, "relu_drop_pool2", broken)
+    assert not kernels.prepare()
+    assert not kernels.enabled(torch.zeros(2))
+    assert "no writable cache folder" in kernels.unavailable
+    assert "switched off" in caplog.text
+
+
+def test_concurrent_trainings_are_safe_with_numba_workqueue_layer(tmp_path):
+    """numba's "workqueue" layer (no TBB, no OpenMP) aborts on concurrent kernel launches:
+    the kernels take a process-wide lock."""
+    script = textwrap.dedent(
+        """
+        import threading, torch
+        from core.model import kernels
+        kernels.prepare()
+        h = torch.randn(25, 32, 46, 64)
+        errors = []
+        def run():
+            try:
+                for _ in range(20):
+                    out, mask = kernels.relu_drop_pool2(h, True, 1.0)
+                    kernels.relu_drop_pool2_backward(out, mask, 1.0)
+            except Exception as exc:
+                errors.append(exc)
+        threads = [threading.Thread(target=run) for _ in range(3)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        import numba
+        print(numba.threading_layer(), errors)
+        """
+    )
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    repo = Path(__file__).resolve().parents[2]
+    res = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["workqueue", "[]"]
