@@ -92,19 +92,14 @@ class _ReluDropPool2(torch.autograd.Function):
     signs are the backward pass's mask. Fewer passes over the layer's activations than ReLU,
     dropout, pool and padding with their separate backward passes (autograd zero-fills a full
     gradient for each padding slice), and only float operations: PyTorch's CPU kernels for
-    boolean masks are several times slower. Where :func:`kernels.enabled`, one fused kernel
-    does it all and keeps a byte per value for the backward pass.
+    boolean masks are several times slower. (Where the fused CPU kernels run, training uses
+    :class:`_KernelReluDropPool2` instead.)
     """
 
     @staticmethod
     def forward(ctx: Any, h: Tensor, dropout: bool) -> Tensor:  # noqa: D102
         scale = 1.0 if dropout else 0.5
         ctx.scale = scale
-        ctx.fused = kernels.enabled(h)
-        if ctx.fused:
-            out, kept = kernels.relu_drop_pool2(h, dropout, scale)
-            ctx.save_for_backward(kept)
-            return out
         if dropout:
             y = h * _keep_mask(h.shape, h.device, 1.0).to(h.dtype)
             y.relu_()
@@ -118,9 +113,6 @@ class _ReluDropPool2(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # noqa: D102
-        if ctx.fused:
-            (kept,) = ctx.saved_tensors
-            return kernels.relu_drop_pool2_backward(grad, kept, ctx.scale), None
         (y,) = ctx.saved_tensors
         m, c, t, b = y.shape
         t2 = t // 2
@@ -275,14 +267,39 @@ class _TapConv(torch.autograd.Function):
         return grad_w, grad.sum(dim=(2, 3), keepdim=True), grad_x
 
 
+class _KernelReluDropPool2(torch.autograd.Function):
+    """Training with the fused CPU kernels: ReLU, dropout (p = 1/2, or none) and pool 2.
+
+    ``(M, C, T, B) -> (M, C, T // 2, B)``, unpadded: :class:`_TapConvBatchNormPool2` takes the
+    input of its convolution without the padding. One pass forward
+    (:func:`kernels.relu_drop_pool2`), and the backward pass reads a byte per value (kept and
+    positive) instead of the float activations.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, h: Tensor, dropout: bool) -> Tensor:  # noqa: D102
+        ctx.scale = 1.0 if dropout else 0.5
+        out, kept = kernels.relu_drop_pool2(h, dropout, ctx.scale, pad=False)
+        ctx.save_for_backward(kept)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # noqa: D102
+        (kept,) = ctx.saved_tensors
+        return kernels.relu_drop_pool2_backward(grad, kept, ctx.scale, pad=False), None
+
+
 class _TapConvBatchNormPool2(torch.autograd.Function):
     """Training: tap convolution, BatchNorm, ReLU, dropout, pool 2 and padding, fused.
 
-    The product runs as in :class:`_TapConv`; the tap sum, the BatchNorm on batch statistics
-    and the rest run in one pass per channel (:func:`kernels.conv_bn_relu_drop_pool2`), and the
-    backward pass writes the product's gradient directly. The same values and gradients as
-    :class:`_TapConv`, ``F.batch_norm`` and :class:`_ReluDropPool2` in sequence; the running
-    statistics are updated the same way.
+    Input ``(M, C_in, T, B)`` without padding; output ``(M, C_out, T // 2 + 4, B)`` padded
+    for the next layer. The product gives every tap at every input step, as in
+    :class:`_TapConv` but without the padding's steps: they repeat the edge steps, and so do
+    their products. The tap sum (edge taps clamped), the BatchNorm on batch statistics and the
+    rest run in one pass per channel (:func:`kernels.conv_bn_relu_drop_pool2`), and the
+    backward pass writes the products' gradient directly. The same values and gradients as
+    :class:`_TapConv` on the padded input, ``F.batch_norm`` and :class:`_ReluDropPool2` in
+    sequence; the running statistics are updated the same way.
     """
 
     @staticmethod
@@ -290,38 +307,38 @@ class _TapConvBatchNormPool2(torch.autograd.Function):
         ctx: Any,
         w: Tensor,
         bias: Tensor,
-        padded: Tensor,
+        x: Tensor,
         gamma: Tensor,
         beta: Tensor,
         running_mean: Tensor,
         running_var: Tensor,
         dropout: bool,
     ) -> Tensor:
-        m, c_in, tp, b = padded.shape
+        m, c_in, t, b = x.shape
         c_out = w.shape[1] // 5
-        y = torch.bmm(w, padded.reshape(m, c_in, tp * b)).view(m, 5, c_out, tp, b)
+        y = torch.bmm(w, x.reshape(m, c_in, t * b)).view(m, 5, c_out, t, b)
         scale = 1.0 if dropout else 0.5
         out, h, kept, mean, var = kernels.conv_bn_relu_drop_pool2(
             y, bias, gamma, beta, BN_EPS, dropout, scale
         )
-        n = (tp - 4) * b
+        n = t * b
         running_mean.mul_(1 - BN_MOMENTUM).add_(mean.to(running_mean.dtype), alpha=BN_MOMENTUM)
         unbiased = (var * (n / max(n - 1, 1))).to(running_var.dtype)
         running_var.mul_(1 - BN_MOMENTUM).add_(unbiased, alpha=BN_MOMENTUM)
-        ctx.save_for_backward(w, padded, h, kept, mean, var, gamma)
+        ctx.save_for_backward(w, x, h, kept, mean, var, gamma)
         ctx.scale = scale
         return out
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: D102
-        w, padded, h, kept, mean, var, gamma = ctx.saved_tensors
-        m, c_in, tp, b = padded.shape
+        w, x, h, kept, mean, var, gamma = ctx.saved_tensors
+        m, c_in, t, b = x.shape
         grad_y, grad_bias, grad_gamma, grad_beta = kernels.conv_bn_relu_drop_pool2_backward(
             grad, kept, h, mean, var, gamma, BN_EPS, ctx.scale
         )
-        gy = grad_y.view(m, -1, tp * b)
-        grad_w = torch.bmm(gy, padded.reshape(m, c_in, tp * b).transpose(1, 2))
-        grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, tp, b)
+        gy = grad_y.view(m, -1, t * b)
+        grad_w = torch.bmm(gy, x.reshape(m, c_in, t * b).transpose(1, 2))
+        grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, t, b)
         return grad_w, grad_bias, grad_x, grad_gamma, grad_beta, None, None, None
 
 
@@ -631,8 +648,9 @@ class GroupedEnsemble(nn.Module):
         In training, layer 1's BatchNorm folds into its product (:func:`_conv1_batchnorm`),
         ReLU, dropout and pool 2 run fused (:class:`_ReluDropPool2`), and layers 2 and 3 use
         BatchNorm on batch statistics over one ``(1, M * C, time * series)`` view. Where the
-        fused CPU kernels run (:mod:`.kernels`), layer 2's convolution, BatchNorm, ReLU,
-        dropout and pool are one step (:class:`_TapConvBatchNormPool2`).
+        fused CPU kernels run (:mod:`.kernels`), layer 1's ReLU, dropout and pool are one
+        kernel (:class:`_KernelReluDropPool2`), and layer 2's convolution, BatchNorm, ReLU,
+        dropout and pool one product and one kernel (:class:`_TapConvBatchNormPool2`).
         """
         m = self.n_members
         b = series.shape[0]
@@ -644,23 +662,26 @@ class GroupedEnsemble(nn.Module):
             w, bias = _fold_conv_bn(weights[0], biases[0], bns[0])
             h = torch.addmm(bias.unsqueeze(1), _layer1_weight(w), windows)
         dropout = self.training and self.dropout
-        # ReLU, dropout, pool 2 and padding of layer 1
-        padded = _ReluDropPool2.apply(h.view(m, CONV_CHANNELS[0], -1, b), dropout)
-        for layer in (1, 2):
+        h = h.view(m, CONV_CHANNELS[0], -1, b)
+        fused = self.training and kernels.enabled(h)
+        if fused:
+            # layer 1's ReLU, dropout and pool; layer 2 up to the padded input of layer 3
+            bn = bns[1]
+            padded = _TapConvBatchNormPool2.apply(
+                _tap_weight(weights[1], m),
+                biases[1],
+                _KernelReluDropPool2.apply(h, dropout),
+                bn.weight,
+                bn.bias,
+                bn.running_mean,
+                bn.running_var,
+                dropout,
+            )
+        else:
+            padded = _ReluDropPool2.apply(h, dropout)
+        for layer in (2,) if fused else (1, 2):
             bn = bns[layer]
             w = _tap_weight(weights[layer], m)
-            if layer == 1 and self.training and kernels.enabled(padded):
-                padded = _TapConvBatchNormPool2.apply(
-                    w,
-                    biases[1],
-                    padded,
-                    bn.weight,
-                    bn.bias,
-                    bn.running_mean,
-                    bn.running_var,
-                    dropout,
-                )
-                continue
             h = _TapConv.apply(w, biases[layer].view(m, -1, 1, 1), padded)
             h = F.batch_norm(
                 h.reshape(1, m * CONV_CHANNELS[layer], -1),

@@ -10,7 +10,8 @@ do each chain in one pass per channel row, with the row in cache:
   and positive mask) instead of the float activations.
 * :func:`conv_bn_relu_drop_pool2` / :func:`conv_bn_relu_drop_pool2_backward`: the same after a
   tap convolution's shifted tap sum and a BatchNorm on batch statistics; the backward pass writes
-  the tap product's gradient directly.
+  the tap products' gradient directly. The taps are computed on the unpadded input only: the
+  replicate padding's steps repeat the edge steps' products.
 
 Dropout draws its bits from a counter-based generator (SplitMix64 of a seed and the position of
 each 32-value word), seeded from PyTorch's generator: seeded runs repeat exactly, whatever the
@@ -107,13 +108,15 @@ if numba is not None:
             row: Any,
             dropout: Any,
             scale: Any,
+            pad: Any,
             out: Any,
             mask: Any,
         ) -> None:
-            """One channel row: ``relu((x - mu) * a + d)``, dropout, pool 2 and 2 steps of padding.
+            """One channel row: ``relu((x - mu) * a + d)``, dropout, pool 2 and padding.
 
-            ``x`` and ``mask`` are ``(T, B)``, ``out`` is ``(T // 2 + 4, B)``. Pairs of steps are
-            summed, times ``scale``; ``mask`` is 1 where a value was kept and positive.
+            ``pad`` (0 or 2) steps of replicate padding on each side. ``x`` and ``mask`` are
+            ``(T, B)``, ``out`` is ``(T // 2 + 2 * pad, B)``. Pairs of steps are summed, times
+            ``scale``; ``mask`` is 1 where a value was kept and positive.
             """
             t_len, b_len = x.shape
             t2 = t_len // 2
@@ -136,36 +139,34 @@ if numba is not None:
                         k1 = np.int32((w1 >> np.uint32(j)) & np.uint32(1)) & np.int32(v1 > 0)
                         mask[2 * p, b0 + j] = k0
                         mask[2 * p + 1, b0 + j] = k1
-                        out[p + 2, b0 + j] = (
+                        out[p + pad, b0 + j] = (
                             (v0 if k0 else np.float32(0.0)) + (v1 if k1 else np.float32(0.0))
                         ) * scale
-            for b in range(b_len):
-                v = out[2, b]
-                out[0, b] = v
-                out[1, b] = v
-                v = out[t2 + 1, b]
-                out[t2 + 2, b] = v
-                out[t2 + 3, b] = v
+            for i in range(pad):
+                for b in range(b_len):
+                    out[i, b] = out[pad, b]
+                    out[t2 + pad + i, b] = out[t2 + pad - 1, b]
             if t_len != 2 * t2:
                 for b in range(b_len):
                     mask[t_len - 1, b] = 0
 
         @njit(inline="always", cache=True)
-        def _pool_grad_row(g: Any, mask: Any, scale: Any, gx: Any) -> None:
+        def _pool_grad_row(g: Any, mask: Any, scale: Any, pad: Any, gx: Any) -> None:
             """Backward of :func:`_affine_relu_drop_pool_row` up to its affine map, one row.
 
-            ``g`` is the gradient of the padded pooled row ``(T // 2 + 4, B)``; writes ``gx``
+            ``g`` is the gradient of the pooled row ``(T // 2 + 2 * pad, B)``; writes ``gx``
             ``(T, B)``, the gradient of ``(x - mu) * a + d``.
             """
             t_len, b_len = gx.shape
             t2 = t_len // 2
             for p in range(t2):
                 for b in range(b_len):
-                    v = g[p + 2, b]
-                    if p == 0:
-                        v += g[0, b] + g[1, b]
-                    if p == t2 - 1:
-                        v += g[t2 + 2, b] + g[t2 + 3, b]
+                    v = g[p + pad, b]
+                    for i in range(pad):  # the padding copies of the first and last steps
+                        if p == 0:
+                            v += g[i, b]
+                        if p == t2 - 1:
+                            v += g[t2 + pad + i, b]
                     v *= scale
                     gx[2 * p, b] = np.float32(mask[2 * p, b]) * v
                     gx[2 * p + 1, b] = np.float32(mask[2 * p + 1, b]) * v
@@ -175,21 +176,21 @@ if numba is not None:
 
         @njit(parallel=True, cache=True)
         def _relu_drop_pool2_rows(
-            h: Any, seed: Any, dropout: Any, scale: Any, out: Any, mask: Any
+            h: Any, seed: Any, dropout: Any, scale: Any, pad: Any, out: Any, mask: Any
         ) -> None:  # pragma: no cover - compiled
             one = np.float32(1.0)
             zero = np.float32(0.0)
             for r in prange(h.shape[0]):
                 _affine_relu_drop_pool_row(
-                    h[r], zero, one, zero, seed, r, dropout, scale, out[r], mask[r]
+                    h[r], zero, one, zero, seed, r, dropout, scale, pad, out[r], mask[r]
                 )
 
         @njit(parallel=True, cache=True)
         def _relu_drop_pool2_rows_backward(
-            g: Any, mask: Any, scale: Any, gh: Any
+            g: Any, mask: Any, scale: Any, pad: Any, gh: Any
         ) -> None:  # pragma: no cover - compiled
             for r in prange(gh.shape[0]):
-                _pool_grad_row(g[r], mask[r], scale, gh[r])
+                _pool_grad_row(g[r], mask[r], scale, pad, gh[r])
 
         @njit(parallel=True, cache=True, fastmath={"reassoc"})
         def _conv_bn_rows(
@@ -207,8 +208,7 @@ if numba is not None:
             mean: Any,
             var: Any,
         ) -> None:  # pragma: no cover - compiled
-            m_len, _, c_len, _, b_len = y.shape
-            t_len = h.shape[2]
+            m_len, _, c_len, t_len, b_len = y.shape
             n = t_len * b_len
             for r in prange(m_len * c_len):
                 m = r // c_len
@@ -216,14 +216,19 @@ if numba is not None:
                 hr = h[m, c]
                 s = 0.0
                 for t in range(t_len):
+                    # tap k reads step t + k - 2 of the replicate-padded input
+                    i0 = min(max(t - 2, 0), t_len - 1)
+                    i1 = min(max(t - 1, 0), t_len - 1)
+                    i3 = min(t + 1, t_len - 1)
+                    i4 = min(t + 2, t_len - 1)
                     for b in range(b_len):
                         v = (
                             bias[r]
-                            + y[m, 0, c, t, b]
-                            + y[m, 1, c, t + 1, b]
-                            + y[m, 2, c, t + 2, b]
-                            + y[m, 3, c, t + 3, b]
-                            + y[m, 4, c, t + 4, b]
+                            + y[m, 0, c, i0, b]
+                            + y[m, 1, c, i1, b]
+                            + y[m, 2, c, t, b]
+                            + y[m, 3, c, i3, b]
+                            + y[m, 4, c, i4, b]
                         )
                         hr[t, b] = v
                         s += v
@@ -238,7 +243,17 @@ if numba is not None:
                 var[r] = v_b
                 a = np.float32(gamma[r] / np.sqrt(v_b + eps))
                 _affine_relu_drop_pool_row(
-                    hr, np.float32(mu), a, beta[r], seed, r, dropout, scale, out[m, c], mask[m, c]
+                    hr,
+                    np.float32(mu),
+                    a,
+                    beta[r],
+                    seed,
+                    r,
+                    dropout,
+                    scale,
+                    2,
+                    out[m, c],
+                    mask[m, c],
                 )
 
         @njit(parallel=True, cache=True, fastmath={"reassoc"})
@@ -256,15 +271,14 @@ if numba is not None:
             grad_beta: Any,
             grad_bias: Any,
         ) -> None:  # pragma: no cover - compiled
-            m_len, _, c_len, tp_len, b_len = grad_y.shape
-            t_len = h.shape[2]
+            m_len, _, c_len, t_len, b_len = grad_y.shape
             n = t_len * b_len
             for r in prange(m_len * c_len):
                 m = r // c_len
                 c = r % c_len
                 hr = h[m, c]
                 gx = np.empty((t_len, b_len), dtype=np.float32)
-                _pool_grad_row(g[m, c], mask[m, c], scale, gx)
+                _pool_grad_row(g[m, c], mask[m, c], scale, 2, gx)
                 mu = mean[r]
                 inv = 1.0 / np.sqrt(var[r] + eps)
                 s_g = 0.0
@@ -286,31 +300,44 @@ if numba is not None:
                     for b in range(b_len):
                         v = k * (gx[t, b] - a - (hr[t, b] - mu32) * inv32 * bb)
                         s_h += v
-                        for tap in range(5):
-                            grad_y[m, tap, c, t + tap, b] = v
+                        gx[t, b] = v
                 grad_bias[r] = s_h
+                # tap k at step i received the convolution's steps t with clamp(t + k - 2) = i
                 for tap in range(5):
-                    for t in range(tap):
+                    for i in range(t_len):
+                        t = i - tap + 2
+                        if 0 <= t < t_len:
+                            for b in range(b_len):
+                                grad_y[m, tap, c, i, b] = gx[t, b]
+                        else:
+                            for b in range(b_len):
+                                grad_y[m, tap, c, i, b] = 0
+                    # the padding's copies of the first and last steps
+                    for t in range(0, 2 - tap):
                         for b in range(b_len):
-                            grad_y[m, tap, c, t, b] = 0
-                    for t in range(tap + t_len, tp_len):
+                            grad_y[m, tap, c, 0, b] += gx[t, b]
+                    for t in range(max(t_len + 2 - tap, 0), t_len):
                         for b in range(b_len):
-                            grad_y[m, tap, c, t, b] = 0
+                            grad_y[m, tap, c, t_len - 1, b] += gx[t, b]
     except Exception as exc:  # pragma: no cover - e.g. no writable cache folder
         unavailable = f"numba could not set up the kernels: {exc}"
 
 
-def relu_drop_pool2(h: Tensor, dropout: bool, scale: float) -> tuple[Tensor, Tensor]:
+def relu_drop_pool2(
+    h: Tensor, dropout: bool, scale: float, pad: bool = True
+) -> tuple[Tensor, Tensor]:
     """ReLU, dropout, pool 2 (pairs summed, times ``scale``) and padding of ``(..., T, B)``.
 
-    Returns the ``(..., T // 2 + 4, B)`` output and the ``uint8`` mask ``(..., T, B)`` of kept
-    positive values that :func:`relu_drop_pool2_backward` takes.
+    With ``pad``, 2 steps of replicate padding on each side. Returns the
+    ``(..., T // 2 [+ 4], B)`` output and the ``uint8`` mask ``(..., T, B)`` of kept positive
+    values that :func:`relu_drop_pool2_backward` takes.
     """
     *lead, t, b = h.shape
     if t < 2:
         raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
+    p = 2 if pad else 0
     h3 = h.detach().contiguous().view(-1, t, b)
-    out = h.new_empty((*lead, t // 2 + 4, b))
+    out = h.new_empty((*lead, t // 2 + 2 * p, b))
     mask = torch.empty(h.shape, dtype=torch.uint8)
     with _launch():
         _relu_drop_pool2_rows(
@@ -318,21 +345,24 @@ def relu_drop_pool2(h: Tensor, dropout: bool, scale: float) -> tuple[Tensor, Ten
             _seed() if dropout else 0,
             dropout,
             np.float32(scale),
-            _np(out.view(-1, t // 2 + 4, b)),
+            p,
+            _np(out.view(-1, t // 2 + 2 * p, b)),
             _np(mask.view(-1, t, b)),
         )
     return out, mask
 
 
-def relu_drop_pool2_backward(grad: Tensor, mask: Tensor, scale: float) -> Tensor:
+def relu_drop_pool2_backward(grad: Tensor, mask: Tensor, scale: float, pad: bool = True) -> Tensor:
     """Gradient of :func:`relu_drop_pool2`'s input from its output's gradient ``grad``."""
     *lead, t, b = mask.shape
+    p = 2 if pad else 0
     gh = grad.new_empty(mask.shape)
     with _launch():
         _relu_drop_pool2_rows_backward(
-            _np(grad.contiguous().view(-1, t // 2 + 4, b)),
+            _np(grad.contiguous().view(-1, t // 2 + 2 * p, b)),
             _np(mask.view(-1, t, b)),
             np.float32(scale),
+            p,
             _np(gh.view(-1, t, b)),
         )
     return gh
@@ -347,18 +377,19 @@ def conv_bn_relu_drop_pool2(
     dropout: bool,
     scale: float,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Tap sum, bias, BatchNorm on batch statistics, then :func:`relu_drop_pool2`.
+    """Tap sum, bias, BatchNorm on batch statistics, then :func:`relu_drop_pool2` (padded).
 
-    ``y`` is a tap product ``(M, 5, C, T + 4, B)`` (see ``_conv_taps`` in
-    :mod:`core.model.grouped`): the convolution at step ``t`` is the sum of tap ``k`` at step
-    ``t + k``. ``bias``, ``gamma`` and ``beta`` are ``(M * C,)``.
+    ``y`` is ``(M, 5, C, T, B)``: tap ``k`` of a kernel-5 convolution applied at each of the
+    ``T`` input steps. The convolution over the replicate-padded input at step ``t`` is the sum
+    of tap ``k`` at step ``clamp(t + k - 2, 0, T - 1)``: the padding's copies of the first and
+    last steps give the same products as those steps, so they are never computed. ``bias``,
+    ``gamma`` and ``beta`` are ``(M * C,)``.
 
     Returns the pooled, padded output ``(M, C, T // 2 + 4, B)``, the convolution before the
     BatchNorm ``(M, C, T, B)``, the mask, and the batch mean and (biased) variance per channel
     (float64), which the backward pass and the running statistics use.
     """
-    m, _, c, tp, b = y.shape
-    t = tp - 4
+    m, _, c, t, b = y.shape
     if t < 2:
         raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
     h = y.new_empty((m, c, t, b))
@@ -397,11 +428,11 @@ def conv_bn_relu_drop_pool2_backward(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Gradients of :func:`conv_bn_relu_drop_pool2`.
 
-    Returns the gradient of the tap product ``(M, 5, C, T + 4, B)`` (zero where a tap's step
-    falls outside the convolution) and those of ``bias``, ``gamma`` and ``beta``.
+    Returns the gradient of the tap products ``(M, 5, C, T, B)`` and those of ``bias``,
+    ``gamma`` and ``beta``.
     """
     m, c, t, b = h.shape
-    grad_y = h.new_empty((m, 5, c, t + 4, b))
+    grad_y = h.new_empty((m, 5, c, t, b))
     grad_gamma = torch.empty(m * c, dtype=torch.float64)
     grad_beta = torch.empty(m * c, dtype=torch.float64)
     grad_bias = torch.empty(m * c, dtype=torch.float64)
@@ -437,11 +468,11 @@ def prepare() -> bool:
         return False
     try:
         h = torch.zeros(1, 1, 4, 2)
-        out, mask = relu_drop_pool2(h, False, 0.5)
-        relu_drop_pool2_backward(out, mask, 0.5)
+        out, mask = relu_drop_pool2(h, False, 0.5, pad=False)
+        relu_drop_pool2_backward(out, mask, 0.5, pad=False)
         zero, one = torch.zeros(1), torch.ones(1)
         out, pre, mask, mean, var = conv_bn_relu_drop_pool2(
-            torch.zeros(1, 5, 1, 8, 2), zero, one, zero, 1e-5, False, 0.5
+            torch.zeros(1, 5, 1, 4, 2), zero, one, zero, 1e-5, False, 0.5
         )
         conv_bn_relu_drop_pool2_backward(out, mask, pre, mean, var, one, 1e-5, 0.5)
     except Exception as exc:  # a compiler or cache failure must not stop the training

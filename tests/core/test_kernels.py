@@ -25,17 +25,23 @@ def _pool2_pad2_ref(y: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("steps,series", [(46, 70), (23, 33), (11, 5), (3, 64)])
-def test_relu_drop_pool2_without_dropout_equals_torch(monkeypatch, steps, series):
+def test_relu_drop_pool2_without_dropout_equals_torch(steps, series):
+    """Padded (as the PyTorch path's ReLU-dropout-pool) and unpadded (as training uses it)."""
     gen = torch.Generator().manual_seed(1)
     h = torch.randn(3, 4, steps, series, generator=gen, requires_grad=True)
     g = torch.randn(3, 4, steps // 2 + 4, series, generator=gen)
-    out = grouped._ReluDropPool2.apply(h, False)
-    (grad,) = torch.autograd.grad(out, h, g)
-    monkeypatch.setenv(kernels.ENV_SWITCH, "0")
     ref = grouped._ReluDropPool2.apply(h, False)
-    (grad_ref,) = torch.autograd.grad(ref, h, g)
+    (grad_ref,) = torch.autograd.grad(ref, h, g, retain_graph=True)
+    out, mask = kernels.relu_drop_pool2(h, False, 0.5)
     torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-6)
+    grad = kernels.relu_drop_pool2_backward(g, mask, 0.5)
     torch.testing.assert_close(grad, grad_ref, atol=1e-6, rtol=1e-6)
+    inner = slice(2, steps // 2 + 2)
+    (grad_inner,) = torch.autograd.grad(ref[:, :, inner], h, g[:, :, inner])
+    out = grouped._KernelReluDropPool2.apply(h, False)
+    torch.testing.assert_close(out, ref[:, :, inner], atol=1e-6, rtol=1e-6)
+    (grad,) = torch.autograd.grad(out, h, g[:, :, inner])
+    torch.testing.assert_close(grad, grad_inner, atol=1e-6, rtol=1e-6)
 
 
 @pytest.mark.parametrize("steps,series", [(46, 384), (23, 100)])
@@ -82,11 +88,11 @@ def test_relu_drop_pool2_dropout_is_fair_seeded_and_consistent(steps, series):
     assert not torch.equal(kernels.relu_drop_pool2(h, True, 1.0)[1], mask)
 
 
-def _layer2_ref(w, bias, padded, gamma, beta, running_mean, running_var, mask):
-    """Layer 2 from PyTorch operations: tap convolution, BatchNorm, ReLU, a known dropout mask
-    (``mask`` is 1 where kept, or None for no dropout), pool 2, padding."""
-    m = padded.shape[0]
-    h = grouped._conv_taps(w, bias.view(m, -1, 1, 1), padded)
+def _layer2_ref(w, bias, x, gamma, beta, running_mean, running_var, mask):
+    """Layer 2 from PyTorch operations: replicate padding, tap convolution, BatchNorm, ReLU, a
+    known dropout mask (``mask`` is 1 where kept, or None for no dropout), pool 2, padding."""
+    m = x.shape[0]
+    h = grouped._conv_taps(w, bias.view(m, -1, 1, 1), grouped._pad2(x))
     c = h.shape[1]
     y = F.batch_norm(
         h.reshape(1, m * c, -1), running_mean, running_var, gamma, beta, True, 0.1, 1e-5
@@ -98,26 +104,26 @@ def _layer2_ref(w, bias, padded, gamma, beta, running_mean, running_var, mask):
 
 
 @pytest.mark.parametrize("dropout", [False, True])
-@pytest.mark.parametrize("steps,series", [(23, 96), (11, 37)])
+@pytest.mark.parametrize("steps,series", [(23, 96), (11, 37), (4, 9), (2, 3)])
 def test_conv_bn_relu_drop_pool2_equals_torch(dropout, steps, series):
     """Values, all five gradients and the running statistics."""
     gen = torch.Generator().manual_seed(3)
     m, c_in, c_out = 3, 6, 4
     w = (0.3 * torch.randn(m, 5 * c_out, c_in, generator=gen)).requires_grad_()
     bias = torch.randn(m * c_out, generator=gen).requires_grad_()
-    padded = torch.randn(m, c_in, steps + 4, series, generator=gen).requires_grad_()
+    x = torch.randn(m, c_in, steps, series, generator=gen).requires_grad_()
     gamma = torch.linspace(0.5, 2.0, m * c_out).requires_grad_()
     beta = torch.linspace(-0.5, 0.5, m * c_out).requires_grad_()
     stats = [torch.zeros(m * c_out), torch.ones(m * c_out)]
     stats_ref = [s.clone() for s in stats]
-    inputs = (w, bias, padded, gamma, beta)
+    inputs = (w, bias, x, gamma, beta)
     torch.manual_seed(9)
     out = grouped._TapConvBatchNormPool2.apply(*inputs, *stats, dropout)
     if dropout:  # recover the draws: the same seed, the mask of the kept positive values
         torch.manual_seed(9)
-        y = torch.bmm(w.detach(), padded.detach().reshape(m, c_in, -1))
+        y = torch.bmm(w.detach(), x.detach().reshape(m, c_in, -1))
         mask = kernels.conv_bn_relu_drop_pool2(
-            y.view(m, 5, c_out, steps + 4, series),
+            y.view(m, 5, c_out, steps, series),
             bias.detach(),
             gamma.detach(),
             beta.detach(),
@@ -130,7 +136,7 @@ def test_conv_bn_relu_drop_pool2_equals_torch(dropout, steps, series):
     ref = _layer2_ref(*inputs, *stats_ref, mask)
     torch.testing.assert_close(out, ref, atol=2e-5, rtol=1e-5)
     if dropout:  # half of the positive values were dropped, independently of the positions
-        pre = grouped._conv_taps(w, bias.view(m, -1, 1, 1), padded)
+        pre = grouped._conv_taps(w, bias.view(m, -1, 1, 1), grouped._pad2(x))
         c = pre.shape[1]
         bn = F.batch_norm(pre.reshape(1, m * c, -1), None, None, gamma, beta, True, 0.1, 1e-5)
         used = slice(0, 2 * (steps // 2))  # the pool drops an odd last step
