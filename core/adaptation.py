@@ -327,7 +327,8 @@ def _prepare_kernels(device: torch.device, progress: Progress) -> None:
     from .model import kernels
 
     if device.type == "cpu" and kernels.enabled(torch.zeros((), device=device)):
-        progress.message("preparing the CPU kernels (compiled on first use, about 20 s)")
+        if not kernels.ready():  # once per process
+            progress.message("preparing the CPU kernels (compiled on first use, about 20 s)")
         kernels.prepare()
 
 

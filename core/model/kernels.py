@@ -52,6 +52,9 @@ except ImportError:  # pragma: no cover - numba is a declared dependency; the fa
 ENV_SWITCH = "SOILMOISTURE_KERNELS"
 """Environment variable: ``0`` keeps the training step on PyTorch operations only."""
 
+_ready = False
+"""Whether :func:`prepare` has compiled or loaded the kernels in this process."""
+
 _LOCK = threading.Lock()
 """One kernel at a time per process: numba's "workqueue" threading layer (used where neither
 TBB nor OpenMP is found) aborts the process on concurrent launches, e.g. two trainings in one
@@ -463,9 +466,11 @@ def prepare() -> bool:
     kernels are usable; if numba fails here, they are switched off for the process (with a
     warning in the log) and training runs on PyTorch operations.
     """
-    global unavailable
+    global unavailable, _ready
     if not enabled(torch.zeros(())):
         return False
+    if _ready:
+        return True
     try:
         h = torch.zeros(1, 1, 4, 2)
         out, mask = relu_drop_pool2(h, False, 0.5, pad=False)
@@ -479,4 +484,10 @@ def prepare() -> bool:
         unavailable = f"numba failed to compile the kernels: {exc}"
         log.warning("fused CPU kernels switched off: %s", unavailable)
         return False
+    _ready = True
     return True
+
+
+def ready() -> bool:
+    """Whether the kernels are compiled or loaded in this process (see :func:`prepare`)."""
+    return _ready and unavailable is None

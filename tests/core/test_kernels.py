@@ -170,8 +170,10 @@ def test_kernels_run_only_where_they_can(monkeypatch):
 
 
 def test_prepare_compiles_or_loads_the_kernels_without_drawing_random_numbers(monkeypatch):
+    monkeypatch.setattr(kernels, "_ready", False)  # not yet prepared in this process
     torch.manual_seed(1)
     assert kernels.prepare()
+    assert kernels.ready()
     after = torch.rand(3)
     torch.manual_seed(1)
     assert torch.equal(torch.rand(3), after)  # seeded training is not shifted by it
@@ -189,6 +191,7 @@ def test_the_kernels_follow_the_relu_on_infinities_and_refuse_too_short_series()
 
 def test_a_failing_compiler_switches_the_kernels_off(monkeypatch, caplog):
     monkeypatch.setattr(kernels, "unavailable", None)
+    monkeypatch.setattr(kernels, "_ready", False)
 
     def broken(*args, **kwargs):
         raise RuntimeError("no writable cache folder")
