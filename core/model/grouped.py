@@ -342,6 +342,35 @@ class _TapConvBatchNormPool2(torch.autograd.Function):
         return grad_w, grad_bias, grad_x, grad_gamma, grad_beta, None, None, None
 
 
+def _pool2(h: Tensor) -> Tensor:
+    """Sum pairs of steps of ``(..., T, B)`` (a pool of 2, floor, without its 1/2)."""
+    t = h.shape[-2] // 2
+    return h[..., 0 : 2 * t : 2, :] + h[..., 1 : 2 * t : 2, :]
+
+
+def _conv_taps_clamped(w: Tensor, bias: Tensor, x: Tensor) -> Tensor:
+    """Inference: :func:`_conv_taps` on the unpadded input ``(M, C_in, T, B)``.
+
+    The replicate padding's steps are copies of the edge steps, so their tap products are the
+    edge steps' products: the product runs on the ``T`` steps only (4 fewer per tap than on
+    the padded input), and tap ``k`` at output step ``t`` is read at step
+    ``clamp(t + k - 2, 0, T - 1)``. Returns ``(M, C_out, T, B)`` after the bias.
+    """
+    m, c_in, t, b = x.shape
+    c_out = w.shape[1] // 5
+    y = torch.bmm(w, x.reshape(m, c_in, t * b)).view(m, 5, c_out, t, b)
+    out = y[:, 2] + bias
+    for k in (0, 1, 3, 4):
+        shift = k - 2  # output step s reads input step s + shift, clamped
+        if shift < 0:
+            out[:, :, -shift:] += y[:, k, :, : t + shift]
+            out[:, :, :-shift] += y[:, k, :, :1]
+        else:
+            out[:, :, : t - shift] += y[:, k, :, shift:]
+            out[:, :, t - shift :] += y[:, k, :, t - 1 :]
+    return out
+
+
 def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int) -> Tensor:
     """Inference: the temporal branch of all members, ``(B, 138)`` -> ``(M, B, 12)``.
 
@@ -351,9 +380,9 @@ def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int) -> Tenso
     w1, b1, w2, b2, w3, b3 = params
     b = series.shape[0]
     h = torch.addmm(b1, w1, _series_windows(series)).relu_().view(m, CONV_CHANNELS[0], -1, b)
-    # pools of 2 (their 1/2 is in w2 and w3) and the next layer's padding
-    h = _conv_taps(w2, b2, _pool2_pad2(h)).relu_()  # (M, 16, 23, B)
-    h = _conv_taps(w3, b3, _pool2_pad2(h)).relu_()  # (M, 4, 11, B)
+    # pools of 2 (their 1/2 is in w2 and w3); the padding is in the clamped taps
+    h = _conv_taps_clamped(w2, b2, _pool2(h)).relu_()  # (M, 16, 23, B)
+    h = _conv_taps_clamped(w3, b3, _pool2(h)).relu_()  # (M, 4, 11, B)
     return _pool4_ceil(h).permute(0, 3, 1, 2).reshape(m, b, N_TEMPORAL)
 
 

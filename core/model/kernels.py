@@ -6,8 +6,8 @@ pool, padding and BatchNorm each read and write it again, forward and backward. 
 do each chain in one pass per channel row, with the row in cache:
 
 * :func:`relu_drop_pool2` / :func:`relu_drop_pool2_backward`: ReLU, dropout (p = 1/2), pool 2
-  and the next layer's replicate padding. The backward pass needs one byte per value (the kept
-  and positive mask) instead of the float activations.
+  and (optionally) the next layer's replicate padding. The backward pass needs one byte per
+  value (the kept and positive mask) instead of the float activations.
 * :func:`conv_bn_relu_drop_pool2` / :func:`conv_bn_relu_drop_pool2_backward`: the same after a
   tap convolution's shifted tap sum and a BatchNorm on batch statistics; the backward pass writes
   the tap products' gradient directly. The taps are computed on the unpadded input only: the

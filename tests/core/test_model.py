@@ -306,3 +306,15 @@ def test_member_names():
     assert parse_member_name("coarse_5_128") == (5, 128)
     with pytest.raises(ValueError):
         parse_member_name("model.pt")
+
+
+@pytest.mark.parametrize("steps", [3, 11, 23])
+def test_clamped_taps_equal_the_convolution_of_the_padded_input(steps):
+    """Inference's tap products on the unpadded steps, read at clamped steps, give the same
+    convolution as the products over the replicate-padded input."""
+    gen = torch.Generator().manual_seed(6)
+    w = torch.randn(3, 5 * 4, 6, generator=gen)
+    bias = torch.randn(3, 4, 1, 1, generator=gen)
+    x = torch.randn(3, 6, steps, 7, generator=gen)
+    ref = grouped._conv_taps(w, bias, grouped._pad2(x))
+    torch.testing.assert_close(grouped._conv_taps_clamped(w, bias, x), ref, atol=1e-5, rtol=1e-5)
