@@ -82,30 +82,34 @@ def _dropout(x: Tensor) -> Tensor:
 
 
 class _ReluDropPool2(torch.autograd.Function):
-    """ReLU, dropout (p = 1/2, or none), pool 2 and the next layer's padding, fused.
+    """ReLU, dropout (p = 1/2, or none) and pool 2, fused: ``(M, C, T, B) -> (M, C, T // 2, B)``.
 
-    The pool is an average over pairs of steps (floor); the padding replicates 2 steps on each
-    side for the next convolution. Input ``(M, C, T, B)``, output ``(M, C, T // 2 + 4, B)``.
+    The pool is an average over pairs of steps (floor). The next convolution's replicate
+    padding is not materialised: :func:`_conv_taps` reads the edge steps instead.
 
     The dropout's factor 2 and the pool's 1/2 cancel, so the output is the sum of each pair of
     kept positive values (times 1/2 without dropout). The kept values are saved, and their
     signs are the backward pass's mask. Fewer passes over the layer's activations than ReLU,
-    dropout, pool and padding with their separate backward passes (autograd zero-fills a full
-    gradient for each padding slice), and only float operations: PyTorch's CPU kernels for
-    boolean masks are several times slower. (Where the fused CPU kernels run, training uses
-    :class:`_KernelReluDropPool2` instead.)
+    dropout and pool with their separate backward passes, and only float operations: PyTorch's
+    CPU kernels for boolean masks are several times slower. Where :func:`kernels.enabled`, one
+    fused kernel does it all and keeps a byte per value for the backward pass.
     """
 
     @staticmethod
     def forward(ctx: Any, h: Tensor, dropout: bool) -> Tensor:  # noqa: D102
         scale = 1.0 if dropout else 0.5
         ctx.scale = scale
+        ctx.fused = kernels.enabled(h)
+        if ctx.fused:
+            out, kept = kernels.relu_drop_pool2(h, dropout, scale)
+            ctx.save_for_backward(kept)
+            return out
         if dropout:
             y = h * _keep_mask(h.shape, h.device, 1.0).to(h.dtype)
             y.relu_()
         else:
             y = h.relu()
-        out = _pool2_pad2(y)
+        out = _pool2(y)
         if scale != 1.0:
             out.mul_(scale)
         ctx.save_for_backward(y)
@@ -113,20 +117,15 @@ class _ReluDropPool2(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # noqa: D102
+        if ctx.fused:
+            (kept,) = ctx.saved_tensors
+            return kernels.relu_drop_pool2_backward(grad, kept, ctx.scale), None
         (y,) = ctx.saved_tensors
         m, c, t, b = y.shape
         t2 = t // 2
         s = ctx.scale
-        # the pooled steps' gradients; the first and last also receive their padding copies
-        g = grad[:, :, 2 : t2 + 2]
-        first = grad[:, :, :2].sum(dim=2, keepdim=True)
-        last = grad[:, :, t2 + 2 :].sum(dim=2, keepdim=True)
         mask = torch.sign(y[:, :, : 2 * t2]).unflatten(2, (t2, 2))  # 1 where kept and > 0
-        out = mask.mul_(g.unsqueeze(3) if s == 1.0 else g.unsqueeze(3) * s)
-        edges = ((0, first), (t2 - 1, last)) if t2 > 1 else ((0, first + last),)
-        for step, extra in edges:
-            pair = torch.sign(y[:, :, 2 * step : 2 * step + 2])
-            out[:, :, step].addcmul_(pair, extra if s == 1.0 else extra * s)
+        out = mask.mul_(grad.unsqueeze(3) if s == 1.0 else grad.unsqueeze(3) * s)
         out = out.view(m, c, 2 * t2, b)
         if t != 2 * t2:
             out = torch.cat((out, out.new_zeros((m, c, t - 2 * t2, b))), dim=2)
@@ -168,37 +167,57 @@ TEMPORAL_CHUNK = 256
 a chunk (about 150 kB per series) stay in cache; measured fastest between 128 and 512."""
 
 
-def _pool2_pad2(h: Tensor) -> Tensor:
-    """Sum pairs of steps of ``(..., T, B)`` (a pool of 2 without its 1/2), replicate-padded.
-
-    Returns ``(..., T // 2 + 4, B)``: 2 copies of the first and last pooled step on each side,
-    written into one buffer.
-    """
+def _pool2(h: Tensor) -> Tensor:
+    """Sum pairs of steps of ``(..., T, B)`` (a pool of 2, floor, without its 1/2)."""
     t = h.shape[-2] // 2
-    pairs = h[..., : 2 * t, :].unflatten(-2, (t, 2))
-    out = h.new_empty((*h.shape[:-2], t + 4, h.shape[-1]))
-    torch.add(pairs[..., 0, :], pairs[..., 1, :], out=out[..., 2 : t + 2, :])
-    out[..., :2, :] = out[..., 2:3, :]
-    out[..., t + 2 :, :] = out[..., t + 1 : t + 2, :]
-    return out
+    return h[..., 0 : 2 * t : 2, :] + h[..., 1 : 2 * t : 2, :]
 
 
-def _conv_taps(w: Tensor, bias: Tensor, padded: Tensor) -> Tensor:
-    """Per-member convolution, kernel 5, of ``(M, C_in, T + 4, B)`` replicate-padded steps.
+def _conv_taps(w: Tensor, bias: Tensor, x: Tensor) -> Tensor:
+    """Per-member convolution, kernel 5, replicate padding 2, of ``(M, C_in, T, B)``.
 
     ``w`` is ``(M, 5 * C_out, C_in)`` (tap-major rows). One batched product gives every tap's
-    contribution at every padded step; the output at step ``t`` is the sum of tap ``k`` at step
-    ``t + k``. Time-major layout keeps each shifted operand a run of ``T * B`` contiguous
-    values. Returns ``(M, C_out, T, B)`` after the bias.
+    contribution at every input step; the output at step ``t`` is the sum of tap ``k`` at step
+    ``clamp(t + k - 2, 0, T - 1)``. The padding is never materialised: its steps are copies of
+    the edge steps, and so are their products (4 fewer steps per tap to multiply than on a
+    padded input). Time-major layout keeps each shifted operand a run of contiguous values.
+    Returns ``(M, C_out, T, B)`` after the bias.
     """
-    m, c_in, tp, b = padded.shape
-    t = tp - 4
+    m, c_in, t, b = x.shape
     c_out = w.shape[1] // 5
-    y = torch.bmm(w, padded.reshape(m, c_in, tp * b)).view(m, 5, c_out, tp, b)
-    out = y[:, 0, :, 0:t] + bias
-    for k in range(1, 5):
-        out += y[:, k, :, k : k + t]
+    y = torch.bmm(w, x.reshape(m, c_in, t * b)).view(m, 5, c_out, t, b)
+    out = y[:, 2] + bias
+    for k in (0, 1, 3, 4):
+        shift = k - 2  # output step s reads input step s + shift, clamped
+        if shift < 0:
+            out[:, :, -shift:] += y[:, k, :, : t + shift]
+            out[:, :, :-shift] += y[:, k, :, :1]
+        else:
+            out[:, :, : t - shift] += y[:, k, :, shift:]
+            out[:, :, t - shift :] += y[:, k, :, t - 1 :]
     return out
+
+
+def _conv_taps_grad(grad: Tensor) -> Tensor:
+    """Backward of :func:`_conv_taps`' tap sum: ``(M, C_out, T, B) -> (M, 5, C_out, T, B)``.
+
+    Tap ``k`` at input step ``i`` receives the gradient of every output step that read it:
+    ``i - k + 2``, and at the edges also the steps whose read was clamped to ``i``.
+    """
+    m, c_out, t, b = grad.shape
+    grad_y = grad.new_empty((m, 5, c_out, t, b))
+    grad_y[:, 2] = grad
+    for k in (0, 1, 3, 4):
+        shift = k - 2
+        if shift < 0:
+            grad_y[:, k, :, : t + shift] = grad[:, :, -shift:]
+            grad_y[:, k, :, t + shift :].zero_()
+            grad_y[:, k, :, :1] += grad[:, :, :-shift].sum(dim=2, keepdim=True)
+        else:
+            grad_y[:, k, :, shift:] = grad[:, :, : t - shift]
+            grad_y[:, k, :, :shift].zero_()
+            grad_y[:, k, :, t - 1 :] += grad[:, :, t - shift :].sum(dim=2, keepdim=True)
+    return grad_y
 
 
 def _series_windows(series: Tensor) -> Tensor:
@@ -246,60 +265,29 @@ class _TapConv(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, w: Tensor, bias: Tensor, padded: Tensor) -> Tensor:  # noqa: D102
-        ctx.save_for_backward(w, padded)
-        return _conv_taps(w, bias, padded)
+    def forward(ctx: Any, w: Tensor, bias: Tensor, x: Tensor) -> Tensor:  # noqa: D102
+        ctx.save_for_backward(w, x)
+        return _conv_taps(w, bias, x)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # noqa: D102
-        w, padded = ctx.saved_tensors
-        m, c_in, tp, b = padded.shape
-        c_out, t = grad.shape[1], grad.shape[2]
-        grad_y = grad.new_empty((m, 5, c_out, tp, b))
-        for k in range(5):
-            grad_y[:, k, :, :k].zero_()
-            grad_y[:, k, :, k : k + t] = grad
-            grad_y[:, k, :, k + t :].zero_()
-        gy = grad_y.view(m, 5 * c_out, tp * b)
-        x = padded.reshape(m, c_in, tp * b)
-        grad_w = torch.bmm(gy, x.transpose(1, 2))
-        grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, tp, b)
+        w, x = ctx.saved_tensors
+        m, c_in, t, b = x.shape
+        gy = _conv_taps_grad(grad).view(m, -1, t * b)
+        grad_w = torch.bmm(gy, x.reshape(m, c_in, t * b).transpose(1, 2))
+        grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, t, b)
         return grad_w, grad.sum(dim=(2, 3), keepdim=True), grad_x
 
 
-class _KernelReluDropPool2(torch.autograd.Function):
-    """Training with the fused CPU kernels: ReLU, dropout (p = 1/2, or none) and pool 2.
-
-    ``(M, C, T, B) -> (M, C, T // 2, B)``, unpadded: :class:`_TapConvBatchNormPool2` takes the
-    input of its convolution without the padding. One pass forward
-    (:func:`kernels.relu_drop_pool2`), and the backward pass reads a byte per value (kept and
-    positive) instead of the float activations.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, h: Tensor, dropout: bool) -> Tensor:  # noqa: D102
-        ctx.scale = 1.0 if dropout else 0.5
-        out, kept = kernels.relu_drop_pool2(h, dropout, ctx.scale, pad=False)
-        ctx.save_for_backward(kept)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:  # noqa: D102
-        (kept,) = ctx.saved_tensors
-        return kernels.relu_drop_pool2_backward(grad, kept, ctx.scale, pad=False), None
-
-
 class _TapConvBatchNormPool2(torch.autograd.Function):
-    """Training: tap convolution, BatchNorm, ReLU, dropout, pool 2 and padding, fused.
+    """Training: tap convolution, BatchNorm, ReLU, dropout and pool 2, fused.
 
-    Input ``(M, C_in, T, B)`` without padding; output ``(M, C_out, T // 2 + 4, B)`` padded
-    for the next layer. The product gives every tap at every input step, as in
-    :class:`_TapConv` but without the padding's steps: they repeat the edge steps, and so do
-    their products. The tap sum (edge taps clamped), the BatchNorm on batch statistics and the
-    rest run in one pass per channel (:func:`kernels.conv_bn_relu_drop_pool2`), and the
-    backward pass writes the products' gradient directly. The same values and gradients as
-    :class:`_TapConv` on the padded input, ``F.batch_norm`` and :class:`_ReluDropPool2` in
-    sequence; the running statistics are updated the same way.
+    ``(M, C_in, T, B) -> (M, C_out, T // 2, B)``. The product runs as in :class:`_TapConv`;
+    the tap sum (edge taps clamped), the BatchNorm on batch statistics and the rest run in one
+    pass per channel (:func:`kernels.conv_bn_relu_drop_pool2`), and the backward pass writes
+    the products' gradient directly. The same values and gradients as :class:`_TapConv`,
+    ``F.batch_norm`` and :class:`_ReluDropPool2` in sequence; the running statistics are
+    updated the same way.
     """
 
     @staticmethod
@@ -342,35 +330,6 @@ class _TapConvBatchNormPool2(torch.autograd.Function):
         return grad_w, grad_bias, grad_x, grad_gamma, grad_beta, None, None, None
 
 
-def _pool2(h: Tensor) -> Tensor:
-    """Sum pairs of steps of ``(..., T, B)`` (a pool of 2, floor, without its 1/2)."""
-    t = h.shape[-2] // 2
-    return h[..., 0 : 2 * t : 2, :] + h[..., 1 : 2 * t : 2, :]
-
-
-def _conv_taps_clamped(w: Tensor, bias: Tensor, x: Tensor) -> Tensor:
-    """Inference: :func:`_conv_taps` on the unpadded input ``(M, C_in, T, B)``.
-
-    The replicate padding's steps are copies of the edge steps, so their tap products are the
-    edge steps' products: the product runs on the ``T`` steps only (4 fewer per tap than on
-    the padded input), and tap ``k`` at output step ``t`` is read at step
-    ``clamp(t + k - 2, 0, T - 1)``. Returns ``(M, C_out, T, B)`` after the bias.
-    """
-    m, c_in, t, b = x.shape
-    c_out = w.shape[1] // 5
-    y = torch.bmm(w, x.reshape(m, c_in, t * b)).view(m, 5, c_out, t, b)
-    out = y[:, 2] + bias
-    for k in (0, 1, 3, 4):
-        shift = k - 2  # output step s reads input step s + shift, clamped
-        if shift < 0:
-            out[:, :, -shift:] += y[:, k, :, : t + shift]
-            out[:, :, :-shift] += y[:, k, :, :1]
-        else:
-            out[:, :, : t - shift] += y[:, k, :, shift:]
-            out[:, :, t - shift :] += y[:, k, :, t - 1 :]
-    return out
-
-
 def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int) -> Tensor:
     """Inference: the temporal branch of all members, ``(B, 138)`` -> ``(M, B, 12)``.
 
@@ -380,9 +339,9 @@ def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int) -> Tenso
     w1, b1, w2, b2, w3, b3 = params
     b = series.shape[0]
     h = torch.addmm(b1, w1, _series_windows(series)).relu_().view(m, CONV_CHANNELS[0], -1, b)
-    # pools of 2 (their 1/2 is in w2 and w3); the padding is in the clamped taps
-    h = _conv_taps_clamped(w2, b2, _pool2(h)).relu_()  # (M, 16, 23, B)
-    h = _conv_taps_clamped(w3, b3, _pool2(h)).relu_()  # (M, 4, 11, B)
+    # pools of 2 (their 1/2 is in w2 and w3); the taps read the padding at the edge steps
+    h = _conv_taps(w2, b2, _pool2(h)).relu_()  # (M, 16, 23, B)
+    h = _conv_taps(w3, b3, _pool2(h)).relu_()  # (M, 4, 11, B)
     return _pool4_ceil(h).permute(0, 3, 1, 2).reshape(m, b, N_TEMPORAL)
 
 
@@ -677,9 +636,9 @@ class GroupedEnsemble(nn.Module):
         In training, layer 1's BatchNorm folds into its product (:func:`_conv1_batchnorm`),
         ReLU, dropout and pool 2 run fused (:class:`_ReluDropPool2`), and layers 2 and 3 use
         BatchNorm on batch statistics over one ``(1, M * C, time * series)`` view. Where the
-        fused CPU kernels run (:mod:`.kernels`), layer 1's ReLU, dropout and pool are one
-        kernel (:class:`_KernelReluDropPool2`), and layer 2's convolution, BatchNorm, ReLU,
-        dropout and pool one product and one kernel (:class:`_TapConvBatchNormPool2`).
+        fused CPU kernels run (:mod:`.kernels`), ReLU, dropout and pool run as one kernel, and
+        layer 2's convolution, BatchNorm, ReLU, dropout and pool as one product and one kernel
+        (:class:`_TapConvBatchNormPool2`).
         """
         m = self.n_members
         b = series.shape[0]
@@ -691,27 +650,24 @@ class GroupedEnsemble(nn.Module):
             w, bias = _fold_conv_bn(weights[0], biases[0], bns[0])
             h = torch.addmm(bias.unsqueeze(1), _layer1_weight(w), windows)
         dropout = self.training and self.dropout
-        h = h.view(m, CONV_CHANNELS[0], -1, b)
-        fused = self.training and kernels.enabled(h)
-        if fused:
-            # layer 1's ReLU, dropout and pool; layer 2 up to the padded input of layer 3
+        # layer 1's ReLU, dropout and pool (its padding is read at the edges by the taps)
+        x = _ReluDropPool2.apply(h.view(m, CONV_CHANNELS[0], -1, b), dropout)
+        fused = self.training and kernels.enabled(x)
+        if fused:  # layer 2 up to the input of layer 3
             bn = bns[1]
-            padded = _TapConvBatchNormPool2.apply(
+            x = _TapConvBatchNormPool2.apply(
                 _tap_weight(weights[1], m),
                 biases[1],
-                _KernelReluDropPool2.apply(h, dropout),
+                x,
                 bn.weight,
                 bn.bias,
                 bn.running_mean,
                 bn.running_var,
                 dropout,
             )
-        else:
-            padded = _ReluDropPool2.apply(h, dropout)
         for layer in (2,) if fused else (1, 2):
             bn = bns[layer]
-            w = _tap_weight(weights[layer], m)
-            h = _TapConv.apply(w, biases[layer].view(m, -1, 1, 1), padded)
+            h = _TapConv.apply(_tap_weight(weights[layer], m), biases[layer].view(m, -1, 1, 1), x)
             h = F.batch_norm(
                 h.reshape(1, m * CONV_CHANNELS[layer], -1),
                 bn.running_mean,
@@ -723,7 +679,7 @@ class GroupedEnsemble(nn.Module):
                 eps=BN_EPS,
             )
             if layer == 1:
-                padded = _ReluDropPool2.apply(h.view(m, CONV_CHANNELS[1], -1, b), dropout)
+                x = _ReluDropPool2.apply(h.view(m, CONV_CHANNELS[1], -1, b), dropout)
         h = F.relu(h)
         if dropout:
             h = _dropout(h)

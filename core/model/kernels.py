@@ -5,13 +5,13 @@ layer 1's output alone is ``25 x 32 x 46 x 384`` values (56 MB) per step, and Re
 pool, padding and BatchNorm each read and write it again, forward and backward. The kernels here
 do each chain in one pass per channel row, with the row in cache:
 
-* :func:`relu_drop_pool2` / :func:`relu_drop_pool2_backward`: ReLU, dropout (p = 1/2), pool 2
-  and (optionally) the next layer's replicate padding. The backward pass needs one byte per
-  value (the kept and positive mask) instead of the float activations.
+* :func:`relu_drop_pool2` / :func:`relu_drop_pool2_backward`: ReLU, dropout (p = 1/2) and
+  pool 2. The backward pass needs one byte per value (the kept and positive mask) instead of
+  the float activations.
 * :func:`conv_bn_relu_drop_pool2` / :func:`conv_bn_relu_drop_pool2_backward`: the same after a
   tap convolution's shifted tap sum and a BatchNorm on batch statistics; the backward pass writes
-  the tap products' gradient directly. The taps are computed on the unpadded input only: the
-  replicate padding's steps repeat the edge steps' products.
+  the tap products' gradient directly. As everywhere in :mod:`core.model.grouped`, the
+  convolutions' replicate padding is never materialised: the edge taps read the edge steps.
 
 Dropout draws its bits from a counter-based generator (SplitMix64 of a seed and the position of
 each 32-value word), seeded from PyTorch's generator: seeded runs repeat exactly, whatever the
@@ -111,15 +111,13 @@ if numba is not None:
             row: Any,
             dropout: Any,
             scale: Any,
-            pad: Any,
             out: Any,
             mask: Any,
         ) -> None:
-            """One channel row: ``relu((x - mu) * a + d)``, dropout, pool 2 and padding.
+            """One channel row: ``relu((x - mu) * a + d)``, dropout and pool 2.
 
-            ``pad`` (0 or 2) steps of replicate padding on each side. ``x`` and ``mask`` are
-            ``(T, B)``, ``out`` is ``(T // 2 + 2 * pad, B)``. Pairs of steps are summed, times
-            ``scale``; ``mask`` is 1 where a value was kept and positive.
+            ``x`` and ``mask`` are ``(T, B)``, ``out`` is ``(T // 2, B)``. Pairs of steps are
+            summed, times ``scale``; ``mask`` is 1 where a value was kept and positive.
             """
             t_len, b_len = x.shape
             t2 = t_len // 2
@@ -142,35 +140,25 @@ if numba is not None:
                         k1 = np.int32((w1 >> np.uint32(j)) & np.uint32(1)) & np.int32(v1 > 0)
                         mask[2 * p, b0 + j] = k0
                         mask[2 * p + 1, b0 + j] = k1
-                        out[p + pad, b0 + j] = (
+                        out[p, b0 + j] = (
                             (v0 if k0 else np.float32(0.0)) + (v1 if k1 else np.float32(0.0))
                         ) * scale
-            for i in range(pad):
-                for b in range(b_len):
-                    out[i, b] = out[pad, b]
-                    out[t2 + pad + i, b] = out[t2 + pad - 1, b]
             if t_len != 2 * t2:
                 for b in range(b_len):
                     mask[t_len - 1, b] = 0
 
         @njit(inline="always", cache=True)
-        def _pool_grad_row(g: Any, mask: Any, scale: Any, pad: Any, gx: Any) -> None:
+        def _pool_grad_row(g: Any, mask: Any, scale: Any, gx: Any) -> None:
             """Backward of :func:`_affine_relu_drop_pool_row` up to its affine map, one row.
 
-            ``g`` is the gradient of the pooled row ``(T // 2 + 2 * pad, B)``; writes ``gx``
-            ``(T, B)``, the gradient of ``(x - mu) * a + d``.
+            ``g`` is the gradient of the pooled row ``(T // 2, B)``; writes ``gx`` ``(T, B)``,
+            the gradient of ``(x - mu) * a + d``.
             """
             t_len, b_len = gx.shape
             t2 = t_len // 2
             for p in range(t2):
                 for b in range(b_len):
-                    v = g[p + pad, b]
-                    for i in range(pad):  # the padding copies of the first and last steps
-                        if p == 0:
-                            v += g[i, b]
-                        if p == t2 - 1:
-                            v += g[t2 + pad + i, b]
-                    v *= scale
+                    v = g[p, b] * scale
                     gx[2 * p, b] = np.float32(mask[2 * p, b]) * v
                     gx[2 * p + 1, b] = np.float32(mask[2 * p + 1, b]) * v
             if t_len != 2 * t2:
@@ -179,21 +167,21 @@ if numba is not None:
 
         @njit(parallel=True, cache=True)
         def _relu_drop_pool2_rows(
-            h: Any, seed: Any, dropout: Any, scale: Any, pad: Any, out: Any, mask: Any
+            h: Any, seed: Any, dropout: Any, scale: Any, out: Any, mask: Any
         ) -> None:  # pragma: no cover - compiled
             one = np.float32(1.0)
             zero = np.float32(0.0)
             for r in prange(h.shape[0]):
                 _affine_relu_drop_pool_row(
-                    h[r], zero, one, zero, seed, r, dropout, scale, pad, out[r], mask[r]
+                    h[r], zero, one, zero, seed, r, dropout, scale, out[r], mask[r]
                 )
 
         @njit(parallel=True, cache=True)
         def _relu_drop_pool2_rows_backward(
-            g: Any, mask: Any, scale: Any, pad: Any, gh: Any
+            g: Any, mask: Any, scale: Any, gh: Any
         ) -> None:  # pragma: no cover - compiled
             for r in prange(gh.shape[0]):
-                _pool_grad_row(g[r], mask[r], scale, pad, gh[r])
+                _pool_grad_row(g[r], mask[r], scale, gh[r])
 
         @njit(parallel=True, cache=True, fastmath={"reassoc"})
         def _conv_bn_rows(
@@ -254,7 +242,6 @@ if numba is not None:
                     r,
                     dropout,
                     scale,
-                    2,
                     out[m, c],
                     mask[m, c],
                 )
@@ -281,7 +268,7 @@ if numba is not None:
                 c = r % c_len
                 hr = h[m, c]
                 gx = np.empty((t_len, b_len), dtype=np.float32)
-                _pool_grad_row(g[m, c], mask[m, c], scale, 2, gx)
+                _pool_grad_row(g[m, c], mask[m, c], scale, gx)
                 mu = mean[r]
                 inv = 1.0 / np.sqrt(var[r] + eps)
                 s_g = 0.0
@@ -326,21 +313,17 @@ if numba is not None:
         unavailable = f"numba could not set up the kernels: {exc}"
 
 
-def relu_drop_pool2(
-    h: Tensor, dropout: bool, scale: float, pad: bool = True
-) -> tuple[Tensor, Tensor]:
-    """ReLU, dropout, pool 2 (pairs summed, times ``scale``) and padding of ``(..., T, B)``.
+def relu_drop_pool2(h: Tensor, dropout: bool, scale: float) -> tuple[Tensor, Tensor]:
+    """ReLU, dropout and pool 2 (pairs summed, times ``scale``) of ``(..., T, B)``.
 
-    With ``pad``, 2 steps of replicate padding on each side. Returns the
-    ``(..., T // 2 [+ 4], B)`` output and the ``uint8`` mask ``(..., T, B)`` of kept positive
-    values that :func:`relu_drop_pool2_backward` takes.
+    Returns the ``(..., T // 2, B)`` output and the ``uint8`` mask ``(..., T, B)`` of kept
+    positive values that :func:`relu_drop_pool2_backward` takes.
     """
     *lead, t, b = h.shape
     if t < 2:
         raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
-    p = 2 if pad else 0
     h3 = h.detach().contiguous().view(-1, t, b)
-    out = h.new_empty((*lead, t // 2 + 2 * p, b))
+    out = h.new_empty((*lead, t // 2, b))
     mask = torch.empty(h.shape, dtype=torch.uint8)
     with _launch():
         _relu_drop_pool2_rows(
@@ -348,24 +331,21 @@ def relu_drop_pool2(
             _seed() if dropout else 0,
             dropout,
             np.float32(scale),
-            p,
-            _np(out.view(-1, t // 2 + 2 * p, b)),
+            _np(out.view(-1, t // 2, b)),
             _np(mask.view(-1, t, b)),
         )
     return out, mask
 
 
-def relu_drop_pool2_backward(grad: Tensor, mask: Tensor, scale: float, pad: bool = True) -> Tensor:
+def relu_drop_pool2_backward(grad: Tensor, mask: Tensor, scale: float) -> Tensor:
     """Gradient of :func:`relu_drop_pool2`'s input from its output's gradient ``grad``."""
     *lead, t, b = mask.shape
-    p = 2 if pad else 0
     gh = grad.new_empty(mask.shape)
     with _launch():
         _relu_drop_pool2_rows_backward(
-            _np(grad.contiguous().view(-1, t // 2 + 2 * p, b)),
+            _np(grad.contiguous().view(-1, t // 2, b)),
             _np(mask.view(-1, t, b)),
             np.float32(scale),
-            p,
             _np(gh.view(-1, t, b)),
         )
     return gh
@@ -380,7 +360,7 @@ def conv_bn_relu_drop_pool2(
     dropout: bool,
     scale: float,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Tap sum, bias, BatchNorm on batch statistics, then :func:`relu_drop_pool2` (padded).
+    """Tap sum, bias, BatchNorm on batch statistics, then :func:`relu_drop_pool2`.
 
     ``y`` is ``(M, 5, C, T, B)``: tap ``k`` of a kernel-5 convolution applied at each of the
     ``T`` input steps. The convolution over the replicate-padded input at step ``t`` is the sum
@@ -388,7 +368,7 @@ def conv_bn_relu_drop_pool2(
     last steps give the same products as those steps, so they are never computed. ``bias``,
     ``gamma`` and ``beta`` are ``(M * C,)``.
 
-    Returns the pooled, padded output ``(M, C, T // 2 + 4, B)``, the convolution before the
+    Returns the pooled output ``(M, C, T // 2, B)``, the convolution before the
     BatchNorm ``(M, C, T, B)``, the mask, and the batch mean and (biased) variance per channel
     (float64), which the backward pass and the running statistics use.
     """
@@ -396,7 +376,7 @@ def conv_bn_relu_drop_pool2(
     if t < 2:
         raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
     h = y.new_empty((m, c, t, b))
-    out = y.new_empty((m, c, t // 2 + 4, b))
+    out = y.new_empty((m, c, t // 2, b))
     mask = torch.empty((m, c, t, b), dtype=torch.uint8)
     mean = torch.empty(m * c, dtype=torch.float64)
     var = torch.empty(m * c, dtype=torch.float64)
@@ -473,8 +453,8 @@ def prepare() -> bool:
         return True
     try:
         h = torch.zeros(1, 1, 4, 2)
-        out, mask = relu_drop_pool2(h, False, 0.5, pad=False)
-        relu_drop_pool2_backward(out, mask, 0.5, pad=False)
+        out, mask = relu_drop_pool2(h, False, 0.5)
+        relu_drop_pool2_backward(out, mask, 0.5)
         zero, one = torch.zeros(1), torch.ones(1)
         out, pre, mask, mean, var = conv_bn_relu_drop_pool2(
             torch.zeros(1, 5, 1, 4, 2), zero, one, zero, 1e-5, False, 0.5

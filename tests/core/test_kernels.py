@@ -14,34 +14,30 @@ import torch.nn.functional as F
 
 from core.model import grouped, kernels
 
+from .test_model import conv_replicate_ref
+
 pytestmark = pytest.mark.skipif(kernels.numba is None, reason="numba is not installed")
 
 
-def _pool2_pad2_ref(y: torch.Tensor, scale: float) -> torch.Tensor:
-    """Pairs of steps summed (floor), times ``scale``, replicate-padded by 2: ``(..., T, B)``."""
+def _pool2_ref(y: torch.Tensor, scale: float) -> torch.Tensor:
+    """Pairs of steps of ``(..., T, B)`` summed (floor), times ``scale``."""
     t2 = y.shape[-2] // 2
-    pooled = (y[..., 0 : 2 * t2 : 2, :] + y[..., 1 : 2 * t2 : 2, :]) * scale
-    return torch.cat([pooled[..., :1, :]] * 2 + [pooled] + [pooled[..., -1:, :]] * 2, dim=-2)
+    return (y[..., 0 : 2 * t2 : 2, :] + y[..., 1 : 2 * t2 : 2, :]) * scale
 
 
 @pytest.mark.parametrize("steps,series", [(46, 70), (23, 33), (11, 5), (3, 64)])
-def test_relu_drop_pool2_without_dropout_equals_torch(steps, series):
-    """Padded (as the PyTorch path's ReLU-dropout-pool) and unpadded (as training uses it)."""
+def test_relu_drop_pool2_without_dropout_equals_torch(monkeypatch, steps, series):
     gen = torch.Generator().manual_seed(1)
     h = torch.randn(3, 4, steps, series, generator=gen, requires_grad=True)
-    g = torch.randn(3, 4, steps // 2 + 4, series, generator=gen)
+    g = torch.randn(3, 4, steps // 2, series, generator=gen)
+    out = grouped._ReluDropPool2.apply(h, False)
+    (grad,) = torch.autograd.grad(out, h, g)
+    monkeypatch.setenv(kernels.ENV_SWITCH, "0")  # the PyTorch path
     ref = grouped._ReluDropPool2.apply(h, False)
-    (grad_ref,) = torch.autograd.grad(ref, h, g, retain_graph=True)
-    out, mask = kernels.relu_drop_pool2(h, False, 0.5)
+    (grad_ref,) = torch.autograd.grad(ref, h, g)
     torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-6)
-    grad = kernels.relu_drop_pool2_backward(g, mask, 0.5)
     torch.testing.assert_close(grad, grad_ref, atol=1e-6, rtol=1e-6)
-    inner = slice(2, steps // 2 + 2)
-    (grad_inner,) = torch.autograd.grad(ref[:, :, inner], h, g[:, :, inner])
-    out = grouped._KernelReluDropPool2.apply(h, False)
-    torch.testing.assert_close(out, ref[:, :, inner], atol=1e-6, rtol=1e-6)
-    (grad,) = torch.autograd.grad(out, h, g[:, :, inner])
-    torch.testing.assert_close(grad, grad_inner, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(out, _pool2_ref(torch.relu(h), 0.5), atol=1e-6, rtol=1e-6)
 
 
 @pytest.mark.parametrize("steps,series", [(46, 384), (23, 100)])
@@ -70,10 +66,10 @@ def test_relu_drop_pool2_dropout_is_fair_seeded_and_consistent(steps, series):
     assert torch.all(mask[:, :, 2 * (steps // 2) :] == 0)
     assert torch.all(mask.bool() <= (h > 0))
     # the output is the pool of the kept positive values (dropout's x2 and the pool's 1/2)
-    torch.testing.assert_close(out, _pool2_pad2_ref(h * mask, 1.0))
+    torch.testing.assert_close(out, _pool2_ref(h * mask, 1.0))
     g = torch.randn(out.shape, generator=gen)
     hr = h.clone().requires_grad_()
-    (grad_ref,) = torch.autograd.grad(_pool2_pad2_ref(hr * mask, 1.0), hr, g)
+    (grad_ref,) = torch.autograd.grad(_pool2_ref(hr * mask, 1.0), hr, g)
     torch.testing.assert_close(kernels.relu_drop_pool2_backward(g, mask, 1.0), grad_ref)
     # seeded: the same seed, the same draws, whatever the number of threads
     threads = torch.get_num_threads()
@@ -89,18 +85,18 @@ def test_relu_drop_pool2_dropout_is_fair_seeded_and_consistent(steps, series):
 
 
 def _layer2_ref(w, bias, x, gamma, beta, running_mean, running_var, mask):
-    """Layer 2 from PyTorch operations: replicate padding, tap convolution, BatchNorm, ReLU, a
-    known dropout mask (``mask`` is 1 where kept, or None for no dropout), pool 2, padding."""
+    """Layer 2 from PyTorch operations: Conv1d with replicate padding, BatchNorm, ReLU, a known
+    dropout mask (``mask`` is 1 where kept, or None for no dropout), pool 2."""
     m = x.shape[0]
-    h = grouped._conv_taps(w, bias.view(m, -1, 1, 1), grouped._pad2(x))
+    h = conv_replicate_ref(w, bias.view(m, -1, 1, 1), x)
     c = h.shape[1]
     y = F.batch_norm(
         h.reshape(1, m * c, -1), running_mean, running_var, gamma, beta, True, 0.1, 1e-5
     ).view(h.shape)
     y = torch.relu(y)
     if mask is None:
-        return _pool2_pad2_ref(y, 0.5)
-    return _pool2_pad2_ref(y * mask, 1.0)
+        return _pool2_ref(y, 0.5)
+    return _pool2_ref(y * mask, 1.0)
 
 
 @pytest.mark.parametrize("dropout", [False, True])
@@ -136,7 +132,7 @@ def test_conv_bn_relu_drop_pool2_equals_torch(dropout, steps, series):
     ref = _layer2_ref(*inputs, *stats_ref, mask)
     torch.testing.assert_close(out, ref, atol=2e-5, rtol=1e-5)
     if dropout:  # half of the positive values were dropped, independently of the positions
-        pre = grouped._conv_taps(w, bias.view(m, -1, 1, 1), grouped._pad2(x))
+        pre = conv_replicate_ref(w, bias.view(m, -1, 1, 1), x)
         c = pre.shape[1]
         bn = F.batch_norm(pre.reshape(1, m * c, -1), None, None, gamma, beta, True, 0.1, 1e-5)
         used = slice(0, 2 * (steps // 2))  # the pool drops an odd last step
@@ -184,7 +180,7 @@ def test_prepare_compiles_or_loads_the_kernels_without_drawing_random_numbers(mo
 def test_the_kernels_follow_the_relu_on_infinities_and_refuse_too_short_series():
     h = torch.tensor([[[[-float("inf")], [1.0], [2.0], [-float("inf")]]]])
     out, _ = kernels.relu_drop_pool2(h, False, 0.5)
-    torch.testing.assert_close(out[0, 0, :, 0], torch.tensor([0.5, 0.5, 0.5, 1.0, 1.0, 1.0]))
+    torch.testing.assert_close(out[0, 0, :, 0], torch.tensor([0.5, 1.0]))
     with pytest.raises(ValueError, match="at least 2 steps"):
         kernels.relu_drop_pool2(torch.zeros(1, 1, 1, 4), False, 0.5)
 

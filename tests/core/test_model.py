@@ -148,22 +148,20 @@ def test_dropout_keeps_half_the_values_doubled_and_is_seeded():
 
 
 @pytest.mark.parametrize("steps", [46, 23, 3])
-def test_fused_relu_dropout_pool_pad_equals_the_unfused_chain(monkeypatch, steps):
-    """ReLU -> dropout (a known mask) -> average pool 2 (floor) -> replicate padding of 2,
-    values and gradients. The PyTorch path (without the fused CPU kernels, tested in
-    test_kernels.py)."""
+def test_fused_relu_dropout_pool_equals_the_unfused_chain(monkeypatch, steps):
+    """ReLU -> dropout (a known mask) -> average pool 2 (floor), values and gradients. The
+    PyTorch path (without the fused CPU kernels, tested in test_kernels.py)."""
     monkeypatch.setenv("SOILMOISTURE_KERNELS", "0")
     gen = torch.Generator().manual_seed(3)
     h = torch.randn(3, 4, steps, 5, generator=gen, requires_grad=True)
     keep = (torch.rand(h.shape, generator=gen) < 0.5).float()
     monkeypatch.setattr(grouped, "_keep_mask", lambda shape, device, kept: keep * kept)
-    g = torch.randn(3, 4, steps // 2 + 4, 5, generator=gen)
+    g = torch.randn(3, 4, steps // 2, 5, generator=gen)
     for dropout in (True, False):
         fused = grouped._ReluDropPool2.apply(h, dropout)
         (grad_fused,) = torch.autograd.grad(fused, h, g)
         y = torch.relu(h) * (2.0 * keep if dropout else 1.0)
-        pooled = torch.nn.functional.avg_pool2d(y.permute(0, 1, 3, 2), (1, 2))
-        ref = torch.nn.functional.pad(pooled, (2, 2, 0, 0), mode="replicate").permute(0, 1, 3, 2)
+        ref = torch.nn.functional.avg_pool2d(y.permute(0, 1, 3, 2), (1, 2)).permute(0, 1, 3, 2)
         (grad_ref,) = torch.autograd.grad(ref, h, g)
         torch.testing.assert_close(fused, ref)
         torch.testing.assert_close(grad_fused, grad_ref)
@@ -308,13 +306,34 @@ def test_member_names():
         parse_member_name("model.pt")
 
 
-@pytest.mark.parametrize("steps", [3, 11, 23])
-def test_clamped_taps_equal_the_convolution_of_the_padded_input(steps):
-    """Inference's tap products on the unpadded steps, read at clamped steps, give the same
-    convolution as the products over the replicate-padded input."""
+def conv_replicate_ref(w, bias, x):
+    """PyTorch's own grouped Conv1d with replicate padding 2, in the layouts of
+    ``grouped._conv_taps``: ``w`` (M, 5 * C_out, C_in) tap-major, ``bias`` (M, C_out, 1, 1),
+    ``x`` (M, C_in, T, B) -> (M, C_out, T, B)."""
+    m, c_in, t, b = x.shape
+    c_out = w.shape[1] // 5
+    weight = w.reshape(m, 5, c_out, c_in).permute(0, 2, 3, 1).reshape(m * c_out, c_in, 5)
+    xs = torch.nn.functional.pad(x.permute(3, 0, 1, 2).reshape(b, m * c_in, t), (2, 2), "replicate")
+    out = torch.nn.functional.conv1d(xs, weight, bias.reshape(-1), groups=m)
+    return out.reshape(b, m, c_out, t).permute(1, 2, 3, 0)
+
+
+@pytest.mark.parametrize("steps", [2, 3, 11, 23])
+def test_tap_convolution_equals_conv1d_with_replicate_padding(steps):
+    """The tap products on the unpadded steps, read at clamped steps at the edges, are the
+    convolution of the replicate-padded input: values and all gradients."""
     gen = torch.Generator().manual_seed(6)
-    w = torch.randn(3, 5 * 4, 6, generator=gen)
-    bias = torch.randn(3, 4, 1, 1, generator=gen)
-    x = torch.randn(3, 6, steps, 7, generator=gen)
-    ref = grouped._conv_taps(w, bias, grouped._pad2(x))
-    torch.testing.assert_close(grouped._conv_taps_clamped(w, bias, x), ref, atol=1e-5, rtol=1e-5)
+    w = torch.randn(3, 5 * 4, 6, generator=gen, requires_grad=True)
+    bias = torch.randn(3, 4, 1, 1, generator=gen, requires_grad=True)
+    x = torch.randn(3, 6, steps, 7, generator=gen, requires_grad=True)
+    ref = conv_replicate_ref(w, bias, x)
+    torch.testing.assert_close(grouped._conv_taps(w.detach(), bias.detach(), x.detach()), ref)
+    out = grouped._TapConv.apply(w, bias, x)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    g = torch.randn(out.shape, generator=gen)
+    for a, r in zip(
+        torch.autograd.grad(out, (w, bias, x), g),
+        torch.autograd.grad(ref, (w, bias, x), g),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, r, atol=1e-5, rtol=1e-5)
