@@ -151,9 +151,7 @@ def _conv1_batchnorm(windows: Tensor, weight: Tensor, bias: Tensor, bn: _BatchNo
         xbar = xbar64.to(windows.dtype)
     w_xbar = weight @ xbar
     var = ((weight @ cov) * weight).sum(dim=1).clamp_min(0.0)
-    with torch.no_grad():
-        bn.running_mean.mul_(1 - BN_MOMENTUM).add_(w_xbar + bias, alpha=BN_MOMENTUM)
-        bn.running_var.mul_(1 - BN_MOMENTUM).add_(var * (n / max(n - 1, 1)), alpha=BN_MOMENTUM)
+    _update_running_stats(bn.running_mean, bn.running_var, w_xbar + bias, var, n)
     scale = bn.weight * torch.rsqrt(var + BN_EPS)
     shift = bn.bias - w_xbar * scale
     # the shift as a 16th input row of ones: the weight gradient's product then has 16 columns,
@@ -173,6 +171,38 @@ def _pool2(h: Tensor) -> Tensor:
     return h[..., 0 : 2 * t : 2, :] + h[..., 1 : 2 * t : 2, :]
 
 
+def _tap_products(w: Tensor, x: Tensor) -> Tensor:
+    """Every tap of a kernel-5 convolution at every step: ``(M, 5, C_out, T, B)``.
+
+    One batched product of ``w`` ``(M, 5 * C_out, C_in)`` (tap-major rows) and the input
+    ``(M, C_in, T, B)``.
+    """
+    m, c_in, t, b = x.shape
+    return torch.bmm(w, x.reshape(m, c_in, t * b)).view(m, 5, -1, t, b)
+
+
+def _tap_products_backward(w: Tensor, x: Tensor, grad_y: Tensor) -> tuple[Tensor, Tensor]:
+    """Gradients of :func:`_tap_products`' weights and input from its output's gradient."""
+    m, c_in, t, b = x.shape
+    gy = grad_y.reshape(m, -1, t * b)
+    grad_w = torch.bmm(gy, x.reshape(m, c_in, t * b).transpose(1, 2))
+    grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, t, b)
+    return grad_w, grad_x
+
+
+def _update_running_stats(
+    running_mean: Tensor, running_var: Tensor, mean: Tensor, var: Tensor, n: int
+) -> None:
+    """BatchNorm's running statistics after a batch of ``n`` with ``mean`` and biased ``var``.
+
+    As ``F.batch_norm`` updates them: momentum 0.1, the variance made unbiased.
+    """
+    with torch.no_grad():
+        running_mean.mul_(1 - BN_MOMENTUM).add_(mean.to(running_mean.dtype), alpha=BN_MOMENTUM)
+        unbiased = (var * (n / max(n - 1, 1))).to(running_var.dtype)
+        running_var.mul_(1 - BN_MOMENTUM).add_(unbiased, alpha=BN_MOMENTUM)
+
+
 def _conv_taps(w: Tensor, bias: Tensor, x: Tensor) -> Tensor:
     """Per-member convolution, kernel 5, replicate padding 2, of ``(M, C_in, T, B)``.
 
@@ -183,9 +213,8 @@ def _conv_taps(w: Tensor, bias: Tensor, x: Tensor) -> Tensor:
     padded input). Time-major layout keeps each shifted operand a run of contiguous values.
     Returns ``(M, C_out, T, B)`` after the bias.
     """
-    m, c_in, t, b = x.shape
-    c_out = w.shape[1] // 5
-    y = torch.bmm(w, x.reshape(m, c_in, t * b)).view(m, 5, c_out, t, b)
+    t = x.shape[2]
+    y = _tap_products(w, x)
     out = y[:, 2] + bias
     for k in (0, 1, 3, 4):
         shift = k - 2  # output step s reads input step s + shift, clamped
@@ -272,10 +301,7 @@ class _TapConv(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, Tensor]:  # noqa: D102
         w, x = ctx.saved_tensors
-        m, c_in, t, b = x.shape
-        gy = _conv_taps_grad(grad).view(m, -1, t * b)
-        grad_w = torch.bmm(gy, x.reshape(m, c_in, t * b).transpose(1, 2))
-        grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, t, b)
+        grad_w, grad_x = _tap_products_backward(w, x, _conv_taps_grad(grad))
         return grad_w, grad.sum(dim=(2, 3), keepdim=True), grad_x
 
 
@@ -302,17 +328,11 @@ class _TapConvBatchNormPool2(torch.autograd.Function):
         running_var: Tensor,
         dropout: bool,
     ) -> Tensor:
-        m, c_in, t, b = x.shape
-        c_out = w.shape[1] // 5
-        y = torch.bmm(w, x.reshape(m, c_in, t * b)).view(m, 5, c_out, t, b)
         scale = 1.0 if dropout else 0.5
         out, h, kept, mean, var = kernels.conv_bn_relu_drop_pool2(
-            y, bias, gamma, beta, BN_EPS, dropout, scale
+            _tap_products(w, x), bias, gamma, beta, BN_EPS, dropout, scale
         )
-        n = t * b
-        running_mean.mul_(1 - BN_MOMENTUM).add_(mean.to(running_mean.dtype), alpha=BN_MOMENTUM)
-        unbiased = (var * (n / max(n - 1, 1))).to(running_var.dtype)
-        running_var.mul_(1 - BN_MOMENTUM).add_(unbiased, alpha=BN_MOMENTUM)
+        _update_running_stats(running_mean, running_var, mean, var, x.shape[2] * x.shape[3])
         ctx.save_for_backward(w, x, h, kept, mean, var, gamma)
         ctx.scale = scale
         return out
@@ -320,13 +340,10 @@ class _TapConvBatchNormPool2(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: D102
         w, x, h, kept, mean, var, gamma = ctx.saved_tensors
-        m, c_in, t, b = x.shape
         grad_y, grad_bias, grad_gamma, grad_beta = kernels.conv_bn_relu_drop_pool2_backward(
             grad, kept, h, mean, var, gamma, BN_EPS, ctx.scale
         )
-        gy = grad_y.view(m, -1, t * b)
-        grad_w = torch.bmm(gy, x.reshape(m, c_in, t * b).transpose(1, 2))
-        grad_x = torch.bmm(w.transpose(1, 2), gy).view(m, c_in, t, b)
+        grad_w, grad_x = _tap_products_backward(w, x, grad_y)
         return grad_w, grad_bias, grad_x, grad_gamma, grad_beta, None, None, None
 
 
