@@ -1,4 +1,4 @@
-"""Fused CPU kernels for the training step's temporal branch (numba; optional).
+"""Fused CPU kernels for the temporal branch, in training and inference (numba; optional).
 
 A training step spends much of its time in passes over the temporal branch's activations:
 layer 1's output alone is ``25 x 32 x 46 x 384`` values (56 MB) per step, and ReLU, dropout,
@@ -12,6 +12,15 @@ do each chain in one pass per channel row, with the row in cache:
   tap convolution's shifted tap sum and a BatchNorm on batch statistics; the backward pass writes
   the tap products' gradient directly. As everywhere in :mod:`core.model.grouped`, the
   convolutions' replicate padding is never materialised: the edge taps read the edge steps.
+
+Inference (BatchNorm folded into the convolutions, no dropout) has three more:
+
+* :func:`series_conv_relu_pool2`: layer 1 of every member straight from the series: each
+  output is a 15-term product of the 3 series x 5 taps window, then ReLU and pool 2, so the
+  unpooled activations (``M x 32 x 46`` values per series) are never written to memory.
+* :func:`tap_sum_relu_pool2` and :func:`tap_sum_relu_pool4`: the tap sum of layers 2 and 3,
+  the bias, ReLU and the pool (4 with ceil mode and its mean for layer 3, written in the
+  ``(M, B, 12)`` layout of the temporal features).
 
 Dropout draws its bits from a counter-based generator (SplitMix64 of a seed and the position of
 each 32-value word), seeded from PyTorch's generator: seeded runs repeat exactly, whatever the
@@ -52,8 +61,12 @@ except ImportError:  # pragma: no cover - numba is a declared dependency; the fa
 ENV_SWITCH = "SOILMOISTURE_KERNELS"
 """Environment variable: ``0`` keeps the training step on PyTorch operations only."""
 
-_ready = False
-"""Whether :func:`prepare` has compiled or loaded the kernels in this process."""
+TRAINING = "training"
+INFERENCE = "inference"
+
+_ready: set[str] = set()
+"""Which kernels (:data:`TRAINING`, :data:`INFERENCE`) :func:`prepare` has compiled or loaded
+in this process."""
 
 _LOCK = threading.Lock()
 """One kernel at a time per process: numba's "workqueue" threading layer (used where neither
@@ -309,6 +322,89 @@ if numba is not None:
                     for t in range(max(t_len + 2 - tap, 0), t_len):
                         for b in range(b_len):
                             grad_y[m, tap, c, t_len - 1, b] += gx[t, b]
+
+        @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+        def _series_conv_rows(p: Any, w: Any, bias: Any, out: Any) -> None:  # pragma: no cover
+            # p: (3, T + 4, B) replicate-padded series; w: (R, 15), column 3 * tap + series;
+            # out: (R, T // 2, B), the pairs of ReLU'd steps summed
+            z = np.float32(0.0)
+            x0, x1, x2 = p[0], p[1], p[2]
+            for r in prange(w.shape[0]):
+                a0, a1, a2, a3, a4 = w[r, 0], w[r, 1], w[r, 2], w[r, 3], w[r, 4]
+                a5, a6, a7, a8, a9 = w[r, 5], w[r, 6], w[r, 7], w[r, 8], w[r, 9]
+                a10, a11, a12, a13, a14 = w[r, 10], w[r, 11], w[r, 12], w[r, 13], w[r, 14]
+                c = bias[r]
+                o = out[r]
+                for t in range(o.shape[0]):
+                    s = 2 * t
+                    for b in range(p.shape[2]):
+                        u = (
+                            c
+                            + a0 * x0[s, b] + a1 * x1[s, b] + a2 * x2[s, b]
+                            + a3 * x0[s + 1, b] + a4 * x1[s + 1, b] + a5 * x2[s + 1, b]
+                            + a6 * x0[s + 2, b] + a7 * x1[s + 2, b] + a8 * x2[s + 2, b]
+                            + a9 * x0[s + 3, b] + a10 * x1[s + 3, b] + a11 * x2[s + 3, b]
+                            + a12 * x0[s + 4, b] + a13 * x1[s + 4, b] + a14 * x2[s + 4, b]
+                        )  # fmt: skip
+                        v = (
+                            c
+                            + a0 * x0[s + 1, b] + a1 * x1[s + 1, b] + a2 * x2[s + 1, b]
+                            + a3 * x0[s + 2, b] + a4 * x1[s + 2, b] + a5 * x2[s + 2, b]
+                            + a6 * x0[s + 3, b] + a7 * x1[s + 3, b] + a8 * x2[s + 3, b]
+                            + a9 * x0[s + 4, b] + a10 * x1[s + 4, b] + a11 * x2[s + 4, b]
+                            + a12 * x0[s + 5, b] + a13 * x1[s + 5, b] + a14 * x2[s + 5, b]
+                        )  # fmt: skip
+                        o[t, b] = max(u, z) + max(v, z)
+
+        @njit(inline="always", cache=True)
+        def _tap_sum(y: Any, c: Any, bias: Any, t: Any, out: Any) -> None:
+            """``out = bias + sum_k y[k, c, clamp(t + k - 2)]``; ``y`` is ``(5, C, T, B)``."""
+            last = y.shape[2] - 1
+            y0 = y[0, c, max(t - 2, 0)]
+            y1 = y[1, c, max(t - 1, 0)]
+            y2 = y[2, c, t]
+            y3 = y[3, c, min(t + 1, last)]
+            y4 = y[4, c, min(t + 2, last)]
+            for b in range(out.shape[0]):
+                out[b] = bias + y0[b] + y1[b] + y2[b] + y3[b] + y4[b]
+
+        @njit(parallel=True, cache=True)
+        def _tap_sum_relu_pool2_rows(y: Any, bias: Any, out: Any) -> None:  # pragma: no cover
+            # y: (M, 5, C, T, B); out: (M, C, T // 2, B), pairs of ReLU'd steps summed
+            m_len, _, c_len, _, b_len = y.shape
+            z = np.float32(0.0)
+            for r in prange(m_len * c_len):
+                m, c = r // c_len, r % c_len
+                u = np.empty(b_len, dtype=np.float32)
+                v = np.empty(b_len, dtype=np.float32)
+                for p in range(out.shape[2]):
+                    _tap_sum(y[m], c, bias[r], 2 * p, u)
+                    _tap_sum(y[m], c, bias[r], 2 * p + 1, v)
+                    o = out[m, c, p]
+                    for b in range(b_len):
+                        o[b] = max(u[b], z) + max(v[b], z)
+
+        @njit(parallel=True, cache=True)
+        def _tap_sum_relu_pool4_rows(y: Any, bias: Any, out: Any) -> None:  # pragma: no cover
+            # y: (M, 5, C, T, B); out: (M, B, C * ceil(T / 4)), means of windows of 4 steps
+            m_len, _, c_len, t_len, b_len = y.shape
+            n_out = (t_len + 3) // 4
+            z = np.float32(0.0)
+            for r in prange(m_len * c_len):
+                m, c = r // c_len, r % c_len
+                u = np.empty(b_len, dtype=np.float32)
+                acc = np.empty(b_len, dtype=np.float32)
+                for p in range(n_out):
+                    lo, hi = 4 * p, min(4 * p + 4, t_len)
+                    acc[:] = 0
+                    for t in range(lo, hi):
+                        _tap_sum(y[m], c, bias[r], t, u)
+                        for b in range(b_len):
+                            acc[b] += max(u[b], z)
+                    scale = np.float32(1.0 / (hi - lo))
+                    for b in range(b_len):
+                        out[m, b, c * n_out + p] = acc[b] * scale
+
     except Exception as exc:  # pragma: no cover - e.g. no writable cache folder
         unavailable = f"numba could not set up the kernels: {exc}"
 
@@ -438,36 +534,98 @@ def conv_bn_relu_drop_pool2_backward(
     return grad_y, grad_bias.to(f32), grad_gamma.to(f32), grad_beta.to(f32)
 
 
-def prepare() -> bool:
-    """Compile the kernels (first use) or load them from numba's cache, on tiny inputs.
+def series_conv_relu_pool2(series: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """Inference, layer 1 of every member: ``(B, 3 * T)`` series -> ``(R, T // 2, B)``.
 
-    Training calls this before its first step, so that the one-off compilation (about 20 s on
-    two cores) happens under a progress message rather than inside a step. Returns whether the
-    kernels are usable; if numba fails here, they are switched off for the process (with a
-    warning in the log) and training runs on PyTorch operations.
+    ``weight`` is ``(R, 15)`` (column ``3 * tap + series``, BatchNorm folded) and ``bias``
+    ``(R,)``. Each output is the sum of a pair of steps of ``relu(conv(series))``, the
+    convolution over the replicate-padded series (the pool's 1/2 is left to the caller).
     """
-    global unavailable, _ready
+    b, n = series.shape
+    t = n // 3
+    if t < 2:
+        raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
+    x = series.detach().reshape(b, 3, t).permute(1, 2, 0)
+    first, last = x[:, :1], x[:, -1:]
+    padded = torch.cat((first, first, x, last, last), dim=1).contiguous()
+    out = series.new_empty((weight.shape[0], t // 2, b))
+    with _launch():
+        _series_conv_rows(_np(padded), _np(weight.contiguous()), _np(bias.contiguous()), _np(out))
+    return out
+
+
+def tap_sum_relu_pool2(y: Tensor, bias: Tensor) -> Tensor:
+    """Inference: tap sum, bias, ReLU and pool 2 of ``y`` ``(M, 5, C, T, B)``.
+
+    ``y`` holds the tap products of a kernel-5 convolution, whose edge taps read the clamped
+    steps as in :func:`conv_bn_relu_drop_pool2`. ``bias`` is ``(M * C,)``. Returns
+    ``(M, C, T // 2, B)``, pairs of steps summed.
+    """
+    m, _, c, t, b = y.shape
+    if t < 2:
+        raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
+    out = y.new_empty((m, c, t // 2, b))
+    with _launch():
+        _tap_sum_relu_pool2_rows(_np(y.contiguous()), _np(bias.contiguous()), _np(out))
+    return out
+
+
+def tap_sum_relu_pool4(y: Tensor, bias: Tensor) -> Tensor:
+    """Inference: tap sum, bias, ReLU and average pool 4 with ceil mode of ``(M, 5, C, T, B)``.
+
+    Returns ``(M, B, C * ceil(T / 4))``, channel-major (the flattening of the temporal
+    features).
+    """
+    m, _, c, t, b = y.shape
+    out = y.new_empty((m, b, c * ((t + 3) // 4)))
+    with _launch():
+        _tap_sum_relu_pool4_rows(_np(y.contiguous()), _np(bias.contiguous()), _np(out))
+    return out
+
+
+def _warm_training() -> None:
+    h = torch.zeros(1, 1, 4, 2)
+    out, mask = relu_drop_pool2(h, False, 0.5)
+    relu_drop_pool2_backward(out, mask, 0.5)
+    zero, one = torch.zeros(1), torch.ones(1)
+    out, pre, mask, mean, var = conv_bn_relu_drop_pool2(
+        torch.zeros(1, 5, 1, 4, 2), zero, one, zero, 1e-5, False, 0.5
+    )
+    conv_bn_relu_drop_pool2_backward(out, mask, pre, mean, var, one, 1e-5, 0.5)
+
+
+def _warm_inference() -> None:
+    series_conv_relu_pool2(torch.zeros(2, 12), torch.zeros(1, 15), torch.zeros(1))
+    y = torch.zeros(1, 5, 1, 4, 2)
+    tap_sum_relu_pool2(y, torch.zeros(1))
+    tap_sum_relu_pool4(y, torch.zeros(1))
+
+
+def prepare(kind: str = TRAINING) -> bool:
+    """Compile the kernels of ``kind`` (first use) or load them from numba's cache.
+
+    Training calls this before its first step, and prediction before a large table, so that
+    the one-off compilation (on two cores about 20 s for training's, 7 s for inference's)
+    happens under a progress message rather than inside a step. Tiny inputs are used: no
+    random numbers are drawn. Returns whether the kernels are usable; if numba fails here, the
+    kernels are switched off for the process (with a warning in the log) and the work runs on
+    PyTorch operations.
+    """
+    global unavailable
     if not enabled(torch.zeros(())):
         return False
-    if _ready:
+    if kind in _ready:
         return True
     try:
-        h = torch.zeros(1, 1, 4, 2)
-        out, mask = relu_drop_pool2(h, False, 0.5)
-        relu_drop_pool2_backward(out, mask, 0.5)
-        zero, one = torch.zeros(1), torch.ones(1)
-        out, pre, mask, mean, var = conv_bn_relu_drop_pool2(
-            torch.zeros(1, 5, 1, 4, 2), zero, one, zero, 1e-5, False, 0.5
-        )
-        conv_bn_relu_drop_pool2_backward(out, mask, pre, mean, var, one, 1e-5, 0.5)
-    except Exception as exc:  # a compiler or cache failure must not stop the training
+        {TRAINING: _warm_training, INFERENCE: _warm_inference}[kind]()
+    except Exception as exc:  # a compiler or cache failure must not stop the work
         unavailable = f"numba failed to compile the kernels: {exc}"
         log.warning("fused CPU kernels switched off: %s", unavailable)
         return False
-    _ready = True
+    _ready.add(kind)
     return True
 
 
-def ready() -> bool:
-    """Whether the kernels are compiled or loaded in this process (see :func:`prepare`)."""
-    return _ready and unavailable is None
+def ready(kind: str = TRAINING) -> bool:
+    """Whether the kernels of ``kind`` are compiled or loaded in this process (:func:`prepare`)."""
+    return kind in _ready and unavailable is None

@@ -1,4 +1,5 @@
-"""The fused CPU kernels of the training step against the PyTorch operations they replace."""
+"""The fused CPU kernels (training step and inference) against the PyTorch operations they
+replace."""
 
 from __future__ import annotations
 
@@ -165,16 +166,18 @@ def test_kernels_run_only_where_they_can(monkeypatch):
     assert not kernels.enabled(x)
 
 
-def test_prepare_compiles_or_loads_the_kernels_without_drawing_random_numbers(monkeypatch):
-    monkeypatch.setattr(kernels, "_ready", False)  # not yet prepared in this process
+@pytest.mark.parametrize("kind", [kernels.TRAINING, kernels.INFERENCE])
+def test_prepare_compiles_or_loads_the_kernels_without_drawing_random_numbers(monkeypatch, kind):
+    monkeypatch.setattr(kernels, "_ready", set())  # not yet prepared in this process
     torch.manual_seed(1)
-    assert kernels.prepare()
-    assert kernels.ready()
+    assert kernels.prepare(kind)
+    assert kernels.ready(kind)
+    assert not kernels.ready(({kernels.TRAINING, kernels.INFERENCE} - {kind}).pop())
     after = torch.rand(3)
     torch.manual_seed(1)
     assert torch.equal(torch.rand(3), after)  # seeded training is not shifted by it
     monkeypatch.setenv(kernels.ENV_SWITCH, "0")
-    assert not kernels.prepare()
+    assert not kernels.prepare(kind)
 
 
 def test_the_kernels_follow_the_relu_on_infinities_and_refuse_too_short_series():
@@ -187,7 +190,7 @@ def test_the_kernels_follow_the_relu_on_infinities_and_refuse_too_short_series()
 
 def test_a_failing_compiler_switches_the_kernels_off(monkeypatch, caplog):
     monkeypatch.setattr(kernels, "unavailable", None)
-    monkeypatch.setattr(kernels, "_ready", False)
+    monkeypatch.setattr(kernels, "_ready", set())
 
     def broken(*args, **kwargs):
         raise RuntimeError("no writable cache folder")
@@ -235,3 +238,49 @@ def test_concurrent_trainings_are_safe_with_numba_workqueue_layer(tmp_path):
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.split() == ["workqueue", "[]"]
+
+
+# -- inference ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("steps,series", [(46, 70), (46, 1), (5, 33), (2, 3)])
+def test_series_conv_relu_pool2_equals_torch(steps, series):
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(series, 3 * steps, generator=gen)
+    w = torch.randn(12, 3, 5, generator=gen)  # (R, series, taps)
+    bias = torch.randn(12, generator=gen)
+    out = kernels.series_conv_relu_pool2(x, w.permute(0, 2, 1).reshape(12, 15), bias)
+    conv = conv_replicate_ref(  # torch's Conv1d: (1, R, T, B)
+        w.permute(2, 0, 1).reshape(1, 5 * 12, 3),
+        bias.view(1, 12, 1, 1),
+        x.view(series, 3, steps).permute(1, 2, 0).unsqueeze(0),
+    )
+    ref = _pool2_ref(torch.relu(conv[0]), 1.0)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        kernels.series_conv_relu_pool2(torch.zeros(2, 3), torch.zeros(1, 15), torch.zeros(1))
+
+
+def _tap_products_ref(steps: int, series: int, seed: int) -> tuple[torch.Tensor, ...]:
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(2, 5 * 3, 4, generator=gen)  # 2 members, 4 -> 3 channels, tap-major
+    x = torch.randn(2, 4, steps, series, generator=gen)
+    bias = torch.randn(2, 3, 1, 1, generator=gen)
+    return grouped._tap_products(w, x), bias, conv_replicate_ref(w, bias, x)
+
+
+@pytest.mark.parametrize("steps,series", [(23, 70), (23, 1), (4, 5), (3, 2)])
+def test_tap_sum_relu_pool2_equals_torch(steps, series):
+    y, bias, conv = _tap_products_ref(steps, series, 4)
+    out = kernels.tap_sum_relu_pool2(y, bias.view(-1))
+    torch.testing.assert_close(out, grouped._pool2(torch.relu(conv)), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("steps,series", [(11, 70), (11, 1), (4, 3), (5, 2), (1, 4)])
+def test_tap_sum_relu_pool4_equals_torch(steps, series):
+    y, bias, conv = _tap_products_ref(steps, series, 5)
+    out = kernels.tap_sum_relu_pool4(y, bias.view(-1))  # (M, B, C * windows), channel-major
+    pooled = F.avg_pool1d(
+        torch.relu(conv).permute(0, 3, 1, 2).reshape(-1, 3, steps), 4, ceil_mode=True
+    )
+    ref = pooled.reshape(2, series, -1)
+    assert out.shape == ref.shape
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)

@@ -11,10 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from core.model import grouped
+from core.model import ensemble as ensemble_mod
+from core.model import grouped, kernels
 from core.model.densesm import DenseSM, member_name, parse_member_name
 from core.model.ensemble import Ensemble, unique_rows
-from core.model.grouped import TEMPORAL_CHUNK, GroupedEnsemble, MemberSpec
+from core.model.grouped import (
+    FUSED_TEMPORAL_CHUNK,
+    TEMPORAL_CHUNK,
+    GroupedEnsemble,
+    MemberSpec,
+)
+from core.progress import CallbackProgress
 
 TOL = 1e-5  # m3/m3, per member
 
@@ -113,10 +120,25 @@ def test_grouped_ensemble_matches_numpy_reference(published, inputs):
     np.testing.assert_allclose(pred.spread, refs.std(axis=0), atol=TOL)
 
 
+@pytest.fixture(params=["torch", "kernels"])
+def inference_kernels(request, monkeypatch):
+    """Inference with the PyTorch operations only, or with the fused CPU kernels."""
+    monkeypatch.setattr(kernels, "_ready", set(kernels._ready))  # restored afterwards
+    if request.param == "kernels":
+        if kernels.numba is None:
+            pytest.skip("numba is not installed")
+        assert kernels.prepare(kernels.INFERENCE)
+    else:
+        kernels._ready.discard(kernels.INFERENCE)
+    return request.param
+
+
 @pytest.mark.parametrize("n", [1, 2 * TEMPORAL_CHUNK + 37])
-def test_inference_path_equals_the_differentiable_path(published, n):
+def test_inference_path_equals_the_differentiable_path(published, n, inference_kernels):
     """The no-autograd forward (matrix-product convolutions in chunks, buffer-based dense
-    blocks) gives what the autograd forward in eval mode gives, across chunk boundaries."""
+    blocks, with or without the fused kernels) gives what the autograd forward in eval mode
+    gives, across chunk boundaries."""
+    assert 2 * TEMPORAL_CHUNK + 37 > 2 * FUSED_TEMPORAL_CHUNK
     net = Ensemble.from_state_dicts(published).net
     x = torch.from_numpy(np.random.default_rng(7).random((n, 156)).astype(np.float32))
     with torch.inference_mode():
@@ -278,6 +300,38 @@ def test_predict_shared_equals_predict(published, inputs):
     assert len(series) == 8
     shared = ens.predict_shared(x[:, :18], series, index, batch_size=16)
     np.testing.assert_allclose(shared.members, direct.members, atol=1e-6)
+
+
+def test_unique_rows_finds_equal_rows_byte_for_byte(monkeypatch):
+    rng = np.random.default_rng(3)
+    a = rng.random((500, 138), dtype=np.float32)
+    a[200:260] = a[:60]
+    a[300] = a[0]
+    a[300, 4] = np.float32(-0.0) if a[0, 4] == 0 else np.nextafter(a[0, 4], np.float32(2))
+    series, index = unique_rows(a)
+    assert len(series) == 500 - 60
+    assert np.array_equal(series[index].view(np.uint32), a.view(np.uint32))
+    # keys that collide for different rows: the rows themselves are sorted
+    monkeypatch.setattr(ensemble_mod, "_row_keys", lambda x: np.zeros(len(x), np.uint64))
+    series2, index2 = unique_rows(a)
+    assert len(series2) == 440
+    assert np.array_equal(series2[index2], a)
+
+
+def test_large_predictions_prepare_the_inference_kernels(published, monkeypatch):
+    if kernels.numba is None:
+        pytest.skip("numba is not installed")
+    ens = Ensemble.from_state_dicts({"coarse_2_16": published["coarse_2_16"]})
+    x = np.random.default_rng(4).random((300, 156)).astype(np.float32)
+    monkeypatch.setattr(kernels, "_ready", set())
+    plain = ens.predict(x)
+    assert not kernels.ready(kernels.INFERENCE)  # too few series to be worth compiling
+    monkeypatch.setattr(ensemble_mod, "PREPARE_KERNELS_FROM", 200)
+    messages = []
+    fused = ens.predict(x, progress=CallbackProgress(on_message=messages.append))
+    assert kernels.ready(kernels.INFERENCE)
+    assert any("CPU kernels" in m for m in messages)
+    np.testing.assert_allclose(fused.members, plain.members, atol=2e-6)
 
 
 def test_predict_refuses_bad_inputs(published):
