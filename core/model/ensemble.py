@@ -316,7 +316,7 @@ class Ensemble:
         m = self.n_members
         members = np.empty((m, n), dtype=np.float32)
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), net.frozen():
                 # temporal features of the distinct series
                 temporal = torch.empty((m, ser.shape[0], 12), dtype=torch.float32, device=device)
                 for start in range(0, ser.shape[0], batch_size):

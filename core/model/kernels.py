@@ -326,35 +326,58 @@ if numba is not None:
         @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
         def _series_conv_rows(p: Any, w: Any, bias: Any, out: Any) -> None:  # pragma: no cover
             # p: (3, T + 4, B) replicate-padded series; w: (R, 15), column 3 * tap + series;
-            # out: (R, T // 2, B), the pairs of ReLU'd steps summed
+            # out: (R, T // 2, B), the pairs of ReLU'd steps summed. Two rows at a time, so that
+            # each series value loaded serves both (an odd last row is computed twice).
             z = np.float32(0.0)
             x0, x1, x2 = p[0], p[1], p[2]
-            for r in prange(w.shape[0]):
+            r_len = w.shape[0]
+            for rr in prange((r_len + 1) // 2):
+                r = 2 * rr
+                q = min(r + 1, r_len - 1)
                 a0, a1, a2, a3, a4 = w[r, 0], w[r, 1], w[r, 2], w[r, 3], w[r, 4]
                 a5, a6, a7, a8, a9 = w[r, 5], w[r, 6], w[r, 7], w[r, 8], w[r, 9]
                 a10, a11, a12, a13, a14 = w[r, 10], w[r, 11], w[r, 12], w[r, 13], w[r, 14]
-                c = bias[r]
-                o = out[r]
-                for t in range(o.shape[0]):
+                c0, c1, c2, c3, c4 = w[q, 0], w[q, 1], w[q, 2], w[q, 3], w[q, 4]
+                c5, c6, c7, c8, c9 = w[q, 5], w[q, 6], w[q, 7], w[q, 8], w[q, 9]
+                c10, c11, c12, c13, c14 = w[q, 10], w[q, 11], w[q, 12], w[q, 13], w[q, 14]
+                ba, bq = bias[r], bias[q]
+                oa, oq = out[r], out[q]
+                for t in range(oa.shape[0]):
                     s = 2 * t
                     for b in range(p.shape[2]):
+                        # steps s .. s + 5 of the three series
+                        y00, y01, y02 = x0[s, b], x1[s, b], x2[s, b]
+                        y10, y11, y12 = x0[s + 1, b], x1[s + 1, b], x2[s + 1, b]
+                        y20, y21, y22 = x0[s + 2, b], x1[s + 2, b], x2[s + 2, b]
+                        y30, y31, y32 = x0[s + 3, b], x1[s + 3, b], x2[s + 3, b]
+                        y40, y41, y42 = x0[s + 4, b], x1[s + 4, b], x2[s + 4, b]
+                        y50, y51, y52 = x0[s + 5, b], x1[s + 5, b], x2[s + 5, b]
                         u = (
-                            c
-                            + a0 * x0[s, b] + a1 * x1[s, b] + a2 * x2[s, b]
-                            + a3 * x0[s + 1, b] + a4 * x1[s + 1, b] + a5 * x2[s + 1, b]
-                            + a6 * x0[s + 2, b] + a7 * x1[s + 2, b] + a8 * x2[s + 2, b]
-                            + a9 * x0[s + 3, b] + a10 * x1[s + 3, b] + a11 * x2[s + 3, b]
-                            + a12 * x0[s + 4, b] + a13 * x1[s + 4, b] + a14 * x2[s + 4, b]
+                            ba
+                            + a0 * y00 + a1 * y01 + a2 * y02 + a3 * y10 + a4 * y11 + a5 * y12
+                            + a6 * y20 + a7 * y21 + a8 * y22 + a9 * y30 + a10 * y31 + a11 * y32
+                            + a12 * y40 + a13 * y41 + a14 * y42
                         )  # fmt: skip
                         v = (
-                            c
-                            + a0 * x0[s + 1, b] + a1 * x1[s + 1, b] + a2 * x2[s + 1, b]
-                            + a3 * x0[s + 2, b] + a4 * x1[s + 2, b] + a5 * x2[s + 2, b]
-                            + a6 * x0[s + 3, b] + a7 * x1[s + 3, b] + a8 * x2[s + 3, b]
-                            + a9 * x0[s + 4, b] + a10 * x1[s + 4, b] + a11 * x2[s + 4, b]
-                            + a12 * x0[s + 5, b] + a13 * x1[s + 5, b] + a14 * x2[s + 5, b]
+                            ba
+                            + a0 * y10 + a1 * y11 + a2 * y12 + a3 * y20 + a4 * y21 + a5 * y22
+                            + a6 * y30 + a7 * y31 + a8 * y32 + a9 * y40 + a10 * y41 + a11 * y42
+                            + a12 * y50 + a13 * y51 + a14 * y52
                         )  # fmt: skip
-                        o[t, b] = max(u, z) + max(v, z)
+                        uq = (
+                            bq
+                            + c0 * y00 + c1 * y01 + c2 * y02 + c3 * y10 + c4 * y11 + c5 * y12
+                            + c6 * y20 + c7 * y21 + c8 * y22 + c9 * y30 + c10 * y31 + c11 * y32
+                            + c12 * y40 + c13 * y41 + c14 * y42
+                        )  # fmt: skip
+                        vq = (
+                            bq
+                            + c0 * y10 + c1 * y11 + c2 * y12 + c3 * y20 + c4 * y21 + c5 * y22
+                            + c6 * y30 + c7 * y31 + c8 * y32 + c9 * y40 + c10 * y41 + c11 * y42
+                            + c12 * y50 + c13 * y51 + c14 * y52
+                        )  # fmt: skip
+                        oa[t, b] = max(u, z) + max(v, z)
+                        oq[t, b] = max(uq, z) + max(vq, z)
 
         @njit(inline="always", cache=True)
         def _tap_sum(y: Any, c: Any, bias: Any, t: Any, out: Any) -> None:

@@ -241,16 +241,16 @@ def test_concurrent_trainings_are_safe_with_numba_workqueue_layer(tmp_path):
 
 
 # -- inference ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("steps,series", [(46, 70), (46, 1), (5, 33), (2, 3)])
-def test_series_conv_relu_pool2_equals_torch(steps, series):
+@pytest.mark.parametrize("steps,series,rows", [(46, 70, 12), (46, 1, 12), (5, 33, 7), (2, 3, 1)])
+def test_series_conv_relu_pool2_equals_torch(steps, series, rows):
     gen = torch.Generator().manual_seed(3)
     x = torch.randn(series, 3 * steps, generator=gen)
-    w = torch.randn(12, 3, 5, generator=gen)  # (R, series, taps)
-    bias = torch.randn(12, generator=gen)
-    out = kernels.series_conv_relu_pool2(x, w.permute(0, 2, 1).reshape(12, 15), bias)
+    w = torch.randn(rows, 3, 5, generator=gen)  # (R, series, taps)
+    bias = torch.randn(rows, generator=gen)
+    out = kernels.series_conv_relu_pool2(x, w.permute(0, 2, 1).reshape(rows, 15), bias)
     conv = conv_replicate_ref(  # torch's Conv1d: (1, R, T, B)
-        w.permute(2, 0, 1).reshape(1, 5 * 12, 3),
-        bias.view(1, 12, 1, 1),
+        w.permute(2, 0, 1).reshape(1, 5 * rows, 3),
+        bias.view(1, rows, 1, 1),
         x.view(series, 3, steps).permute(1, 2, 0).unsqueeze(0),
     )
     ref = _pool2_ref(torch.relu(conv[0]), 1.0)
