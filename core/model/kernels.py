@@ -323,6 +323,30 @@ if numba is not None:
                         for b in range(b_len):
                             grad_y[m, tap, c, t_len - 1, b] += gx[t, b]
 
+        @njit(inline="always", cache=True)
+        def _row15(w: Any, r: Any) -> Any:
+            """Row ``r`` of ``(R, 15)`` weights as a tuple (held in registers)."""
+            return (
+                w[r, 0], w[r, 1], w[r, 2], w[r, 3], w[r, 4], w[r, 5], w[r, 6], w[r, 7],
+                w[r, 8], w[r, 9], w[r, 10], w[r, 11], w[r, 12], w[r, 13], w[r, 14],
+            )  # fmt: skip
+
+        @njit(inline="always", cache=True, fastmath={"reassoc", "contract"})
+        def _window(c: Any, a: Any, s0: Any, s1: Any, s2: Any, s3: Any, s4: Any) -> Any:
+            """``c`` plus the product of 15 weights and a window of 5 steps.
+
+            ``a``: the weights, 3 series per tap, tap-major; ``s0 .. s4``: the steps, each a
+            tuple of the 3 series' values.
+            """
+            return (
+                c
+                + a[0] * s0[0] + a[1] * s0[1] + a[2] * s0[2]
+                + a[3] * s1[0] + a[4] * s1[1] + a[5] * s1[2]
+                + a[6] * s2[0] + a[7] * s2[1] + a[8] * s2[2]
+                + a[9] * s3[0] + a[10] * s3[1] + a[11] * s3[2]
+                + a[12] * s4[0] + a[13] * s4[1] + a[14] * s4[2]
+            )  # fmt: skip
+
         @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
         def _series_conv_rows(p: Any, w: Any, bias: Any, out: Any) -> None:  # pragma: no cover
             # p: (3, T + 4, B) replicate-padded series; w: (R, 15), column 3 * tap + series;
@@ -334,50 +358,25 @@ if numba is not None:
             for rr in prange((r_len + 1) // 2):
                 r = 2 * rr
                 q = min(r + 1, r_len - 1)
-                a0, a1, a2, a3, a4 = w[r, 0], w[r, 1], w[r, 2], w[r, 3], w[r, 4]
-                a5, a6, a7, a8, a9 = w[r, 5], w[r, 6], w[r, 7], w[r, 8], w[r, 9]
-                a10, a11, a12, a13, a14 = w[r, 10], w[r, 11], w[r, 12], w[r, 13], w[r, 14]
-                c0, c1, c2, c3, c4 = w[q, 0], w[q, 1], w[q, 2], w[q, 3], w[q, 4]
-                c5, c6, c7, c8, c9 = w[q, 5], w[q, 6], w[q, 7], w[q, 8], w[q, 9]
-                c10, c11, c12, c13, c14 = w[q, 10], w[q, 11], w[q, 12], w[q, 13], w[q, 14]
-                ba, bq = bias[r], bias[q]
-                oa, oq = out[r], out[q]
-                for t in range(oa.shape[0]):
+                wr, wq = _row15(w, r), _row15(w, q)
+                br, bq = bias[r], bias[q]
+                outr, outq = out[r], out[q]
+                for t in range(outr.shape[0]):
                     s = 2 * t
                     for b in range(p.shape[2]):
                         # steps s .. s + 5 of the three series
-                        y00, y01, y02 = x0[s, b], x1[s, b], x2[s, b]
-                        y10, y11, y12 = x0[s + 1, b], x1[s + 1, b], x2[s + 1, b]
-                        y20, y21, y22 = x0[s + 2, b], x1[s + 2, b], x2[s + 2, b]
-                        y30, y31, y32 = x0[s + 3, b], x1[s + 3, b], x2[s + 3, b]
-                        y40, y41, y42 = x0[s + 4, b], x1[s + 4, b], x2[s + 4, b]
-                        y50, y51, y52 = x0[s + 5, b], x1[s + 5, b], x2[s + 5, b]
-                        u = (
-                            ba
-                            + a0 * y00 + a1 * y01 + a2 * y02 + a3 * y10 + a4 * y11 + a5 * y12
-                            + a6 * y20 + a7 * y21 + a8 * y22 + a9 * y30 + a10 * y31 + a11 * y32
-                            + a12 * y40 + a13 * y41 + a14 * y42
-                        )  # fmt: skip
-                        v = (
-                            ba
-                            + a0 * y10 + a1 * y11 + a2 * y12 + a3 * y20 + a4 * y21 + a5 * y22
-                            + a6 * y30 + a7 * y31 + a8 * y32 + a9 * y40 + a10 * y41 + a11 * y42
-                            + a12 * y50 + a13 * y51 + a14 * y52
-                        )  # fmt: skip
-                        uq = (
-                            bq
-                            + c0 * y00 + c1 * y01 + c2 * y02 + c3 * y10 + c4 * y11 + c5 * y12
-                            + c6 * y20 + c7 * y21 + c8 * y22 + c9 * y30 + c10 * y31 + c11 * y32
-                            + c12 * y40 + c13 * y41 + c14 * y42
-                        )  # fmt: skip
-                        vq = (
-                            bq
-                            + c0 * y10 + c1 * y11 + c2 * y12 + c3 * y20 + c4 * y21 + c5 * y22
-                            + c6 * y30 + c7 * y31 + c8 * y32 + c9 * y40 + c10 * y41 + c11 * y42
-                            + c12 * y50 + c13 * y51 + c14 * y52
-                        )  # fmt: skip
-                        oa[t, b] = max(u, z) + max(v, z)
-                        oq[t, b] = max(uq, z) + max(vq, z)
+                        y0 = (x0[s, b], x1[s, b], x2[s, b])
+                        y1 = (x0[s + 1, b], x1[s + 1, b], x2[s + 1, b])
+                        y2 = (x0[s + 2, b], x1[s + 2, b], x2[s + 2, b])
+                        y3 = (x0[s + 3, b], x1[s + 3, b], x2[s + 3, b])
+                        y4 = (x0[s + 4, b], x1[s + 4, b], x2[s + 4, b])
+                        y5 = (x0[s + 5, b], x1[s + 5, b], x2[s + 5, b])
+                        ur = _window(br, wr, y0, y1, y2, y3, y4)
+                        vr = _window(br, wr, y1, y2, y3, y4, y5)
+                        uq = _window(bq, wq, y0, y1, y2, y3, y4)
+                        vq = _window(bq, wq, y1, y2, y3, y4, y5)
+                        outr[t, b] = max(ur, z) + max(vr, z)
+                        outq[t, b] = max(uq, z) + max(vq, z)
 
         @njit(inline="always", cache=True)
         def _tap_sum(y: Any, c: Any, bias: Any, t: Any, out: Any) -> None:
