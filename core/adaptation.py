@@ -320,18 +320,6 @@ def _adam(net: torch.nn.Module, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, fused=fused or None)
 
 
-def _prepare_kernels(device: torch.device, progress: Progress) -> None:
-    """Compile or load the fused CPU kernels of the training step before its first step."""
-    import torch
-
-    from .model import kernels
-
-    if device.type == "cpu" and kernels.enabled(torch.zeros((), device=device)):
-        if not kernels.ready():  # once per process
-            progress.message("preparing the CPU kernels (compiled on first use, about 20 s)")
-        kernels.prepare()
-
-
 def _fine_batches(n: int, batch: int, rng: np.random.Generator) -> list[npt.NDArray[np.int64]]:
     order = rng.permutation(n)
     return [order[i : i + batch] for i in range(0, n, batch)]
@@ -454,6 +442,8 @@ def adapt(
     import pandas as pd
     import torch
 
+    from .model import kernels
+
     config = config or AdaptConfig()
     method = get_method(config.method)
     progress = progress or Progress()
@@ -538,7 +528,7 @@ def adapt(
         beta_t = torch.tensor(betas, dtype=torch.float32, device=device)
 
         est_loss = _estimation_loss(config.loss)
-        _prepare_kernels(device, progress)
+        kernels.prepare_for(device, kernels.TRAINING, progress.message)
         opt = _adam(net, config.lr)
         fx_t = torch.from_numpy(fx).to(device)
         fy_t = torch.from_numpy(fy).to(device)
@@ -679,6 +669,8 @@ def pretrain(
     import pandas as pd
     import torch
 
+    from .model import kernels
+
     config = config or PretrainConfig()
     progress = progress or Progress()
     device = resolve_device(config.device)
@@ -697,7 +689,7 @@ def pretrain(
     try:
         xt = torch.from_numpy(x).to(device)
         yt = torch.from_numpy(y).to(device)
-        _prepare_kernels(device, progress)
+        kernels.prepare_for(device, kernels.TRAINING, progress.message)
         opt = _adam(net, config.lr)
         steps_epoch = math.ceil(len(train) / config.batch_size)
         total = steps_epoch * config.epochs

@@ -113,15 +113,6 @@ the one-off compilation on a new machine takes about 7 s on two cores. A map til
 prepared."""
 
 
-def _prepare_kernels(device: Any, n_series: int, progress: Progress) -> None:
-    from . import kernels
-
-    if device.type != "cpu" or n_series < PREPARE_KERNELS_FROM or kernels.ready(kernels.INFERENCE):
-        return
-    progress.message("preparing the CPU kernels (compiled on first use, about 7 s)")
-    kernels.prepare(kernels.INFERENCE)
-
-
 class Ensemble:
     """A DenseSM ensemble ready to predict or to be adapted.
 
@@ -311,7 +302,10 @@ class Ensemble:
         progress = progress or Progress()
         device = self.device
         net = self.net
-        _prepare_kernels(device, ser.shape[0], progress)
+        if ser.shape[0] >= PREPARE_KERNELS_FROM:
+            from . import kernels
+
+            kernels.prepare_for(device, kernels.INFERENCE, progress.message)
         was_training = net.training
         net.eval()
         m = self.n_members

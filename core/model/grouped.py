@@ -255,13 +255,17 @@ def _conv_taps_grad(grad: Tensor) -> Tensor:
     return grad_y
 
 
+def _padded_series(series: Tensor) -> Tensor:
+    """``(B, 138)`` series -> ``(3, 50, B)``: time-major, replicate-padded by 2 steps."""
+    return _pad2(series.reshape(series.shape[0], N_SERIES, N_STEPS).permute(1, 2, 0))
+
+
 def _series_windows(series: Tensor) -> Tensor:
     """Layer 1's input columns: ``(B, 138)`` series -> ``(15, 46 * B)``.
 
     The 5 taps x 3 series of every step, replicate-padded, time-major.
     """
-    b = series.shape[0]
-    x = _pad2(series.reshape(b, N_SERIES, N_STEPS).permute(1, 2, 0))  # (3, 50, B)
+    x = _padded_series(series)
     return torch.stack([x[:, k : k + N_STEPS] for k in range(5)]).reshape(5 * N_SERIES, -1)
 
 
@@ -364,7 +368,7 @@ def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int, fused: b
     w1, b1, w2, b2, w3, b3 = params
     b = series.shape[0]
     if fused:
-        h = kernels.series_conv_relu_pool2(series, w1, b1.view(-1))
+        h = kernels.series_conv_relu_pool2(_padded_series(series), w1, b1.view(-1))
         h = kernels.tap_sum_relu_pool2(
             _tap_products(w2, h.view(m, CONV_CHANNELS[0], -1, b)), b2.view(-1)
         )

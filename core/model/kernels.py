@@ -39,7 +39,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -196,6 +196,18 @@ if numba is not None:
             for r in prange(gh.shape[0]):
                 _pool_grad_row(g[r], mask[r], scale, gh[r])
 
+        @njit(inline="always", cache=True)
+        def _tap_sum(y: Any, c: Any, bias: Any, t: Any, out: Any) -> None:
+            """``out = bias + sum_k y[k, c, clamp(t + k - 2)]``; ``y`` is ``(5, C, T, B)``."""
+            last = y.shape[2] - 1
+            y0 = y[0, c, max(t - 2, 0)]
+            y1 = y[1, c, max(t - 1, 0)]
+            y2 = y[2, c, t]
+            y3 = y[3, c, min(t + 1, last)]
+            y4 = y[4, c, min(t + 2, last)]
+            for b in range(out.shape[0]):
+                out[b] = bias + y0[b] + y1[b] + y2[b] + y3[b] + y4[b]
+
         @njit(parallel=True, cache=True, fastmath={"reassoc"})
         def _conv_bn_rows(
             y: Any,
@@ -220,22 +232,9 @@ if numba is not None:
                 hr = h[m, c]
                 s = 0.0
                 for t in range(t_len):
-                    # tap k reads step t + k - 2 of the replicate-padded input
-                    i0 = min(max(t - 2, 0), t_len - 1)
-                    i1 = min(max(t - 1, 0), t_len - 1)
-                    i3 = min(t + 1, t_len - 1)
-                    i4 = min(t + 2, t_len - 1)
+                    _tap_sum(y[m], c, bias[r], t, hr[t])
                     for b in range(b_len):
-                        v = (
-                            bias[r]
-                            + y[m, 0, c, i0, b]
-                            + y[m, 1, c, i1, b]
-                            + y[m, 2, c, t, b]
-                            + y[m, 3, c, i3, b]
-                            + y[m, 4, c, i4, b]
-                        )
-                        hr[t, b] = v
-                        s += v
+                        s += hr[t, b]
                 mu = s / n
                 ss = 0.0
                 for t in range(t_len):
@@ -377,18 +376,6 @@ if numba is not None:
                         vq = _window(bq, wq, y1, y2, y3, y4, y5)
                         outr[t, b] = max(ur, z) + max(vr, z)
                         outq[t, b] = max(uq, z) + max(vq, z)
-
-        @njit(inline="always", cache=True)
-        def _tap_sum(y: Any, c: Any, bias: Any, t: Any, out: Any) -> None:
-            """``out = bias + sum_k y[k, c, clamp(t + k - 2)]``; ``y`` is ``(5, C, T, B)``."""
-            last = y.shape[2] - 1
-            y0 = y[0, c, max(t - 2, 0)]
-            y1 = y[1, c, max(t - 1, 0)]
-            y2 = y[2, c, t]
-            y3 = y[3, c, min(t + 1, last)]
-            y4 = y[4, c, min(t + 2, last)]
-            for b in range(out.shape[0]):
-                out[b] = bias + y0[b] + y1[b] + y2[b] + y3[b] + y4[b]
 
         @njit(parallel=True, cache=True)
         def _tap_sum_relu_pool2_rows(y: Any, bias: Any, out: Any) -> None:  # pragma: no cover
@@ -556,23 +543,22 @@ def conv_bn_relu_drop_pool2_backward(
     return grad_y, grad_bias.to(f32), grad_gamma.to(f32), grad_beta.to(f32)
 
 
-def series_conv_relu_pool2(series: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """Inference, layer 1 of every member: ``(B, 3 * T)`` series -> ``(R, T // 2, B)``.
+def series_conv_relu_pool2(padded: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """Inference, layer 1 of every member: ``(3, T + 4, B)`` -> ``(R, T // 2, B)``.
 
+    ``padded`` holds the 3 series replicate-padded by 2 steps on each side, time-major;
     ``weight`` is ``(R, 15)`` (column ``3 * tap + series``, BatchNorm folded) and ``bias``
-    ``(R,)``. Each output is the sum of a pair of steps of ``relu(conv(series))``, the
-    convolution over the replicate-padded series (the pool's 1/2 is left to the caller).
+    ``(R,)``. Each output is the sum of a pair of steps of ``relu(conv(series))`` (the pool's
+    1/2 is left to the caller).
     """
-    b, n = series.shape
-    t = n // 3
+    t = padded.shape[1] - 4
     if t < 2:
         raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
-    x = series.detach().reshape(b, 3, t).permute(1, 2, 0)
-    first, last = x[:, :1], x[:, -1:]
-    padded = torch.cat((first, first, x, last, last), dim=1).contiguous()
-    out = series.new_empty((weight.shape[0], t // 2, b))
+    out = padded.new_empty((weight.shape[0], t // 2, padded.shape[2]))
     with _launch():
-        _series_conv_rows(_np(padded), _np(weight.contiguous()), _np(bias.contiguous()), _np(out))
+        _series_conv_rows(
+            _np(padded.contiguous()), _np(weight.contiguous()), _np(bias.contiguous()), _np(out)
+        )
     return out
 
 
@@ -617,7 +603,7 @@ def _warm_training() -> None:
 
 
 def _warm_inference() -> None:
-    series_conv_relu_pool2(torch.zeros(2, 12), torch.zeros(1, 15), torch.zeros(1))
+    series_conv_relu_pool2(torch.zeros(3, 8, 2), torch.zeros(1, 15), torch.zeros(1))
     y = torch.zeros(1, 5, 1, 4, 2)
     tap_sum_relu_pool2(y, torch.zeros(1))
     tap_sum_relu_pool4(y, torch.zeros(1))
@@ -646,6 +632,25 @@ def prepare(kind: str = TRAINING) -> bool:
         return False
     _ready.add(kind)
     return True
+
+
+_COMPILE_SECONDS = {TRAINING: 20, INFERENCE: 7}
+"""About how long the first :func:`prepare` of each kind takes on a new machine (two cores)."""
+
+
+def prepare_for(device: torch.device, kind: str, message: Callable[[str], None]) -> bool:
+    """:func:`prepare` the kernels of ``kind`` for work on ``device`` (only the CPU has them).
+
+    ``message`` is told first when the kernels still have to be compiled or loaded in this
+    process. Returns whether they are usable.
+    """
+    if device.type != "cpu" or not enabled(torch.zeros(())):
+        return False
+    if kind not in _ready:
+        message(
+            f"preparing the CPU kernels (compiled on first use, about {_COMPILE_SECONDS[kind]} s)"
+        )
+    return prepare(kind)
 
 
 def ready(kind: str = TRAINING) -> bool:

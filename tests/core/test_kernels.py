@@ -247,7 +247,8 @@ def test_series_conv_relu_pool2_equals_torch(steps, series, rows):
     x = torch.randn(series, 3 * steps, generator=gen)
     w = torch.randn(rows, 3, 5, generator=gen)  # (R, series, taps)
     bias = torch.randn(rows, generator=gen)
-    out = kernels.series_conv_relu_pool2(x, w.permute(0, 2, 1).reshape(rows, 15), bias)
+    padded = F.pad(x.view(series, 3, steps), (2, 2), "replicate").permute(1, 2, 0)
+    out = kernels.series_conv_relu_pool2(padded, w.permute(0, 2, 1).reshape(rows, 15), bias)
     conv = conv_replicate_ref(  # torch's Conv1d: (1, R, T, B)
         w.permute(2, 0, 1).reshape(1, 5 * rows, 3),
         bias.view(1, rows, 1, 1),
@@ -256,7 +257,7 @@ def test_series_conv_relu_pool2_equals_torch(steps, series, rows):
     ref = _pool2_ref(torch.relu(conv[0]), 1.0)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="at least 2 steps"):
-        kernels.series_conv_relu_pool2(torch.zeros(2, 3), torch.zeros(1, 15), torch.zeros(1))
+        kernels.series_conv_relu_pool2(torch.zeros(3, 5, 2), torch.zeros(1, 15), torch.zeros(1))
 
 
 def _tap_products_ref(steps: int, series: int, seed: int) -> tuple[torch.Tensor, ...]:
