@@ -299,6 +299,8 @@ class Ensemble:
             raise InputError(f"expected (U, {N_INPUTS - N_MODEL_SNAPSHOT}) series, got {ser.shape}")
         if idx.shape != (n,) or (n and (idx.min() < 0 or idx.max() >= ser.shape[0])):
             raise InputError("series_index must give, for every sample, a row of series")
+        from . import lanes
+
         progress = progress or Progress()
         device = self.device
         net = self.net
@@ -309,26 +311,34 @@ class Ensemble:
         was_training = net.training
         net.eval()
         m = self.n_members
+        u = ser.shape[0]
         members = np.empty((m, n), dtype=np.float32)
+        n_lanes = lanes.for_device(device)
+        # jobs small enough to share out evenly over the lanes
+        series_job = max(min(batch_size, -(-u // (4 * n_lanes))), 1)
+        rows_job = max(min(batch_size, -(-n // (4 * n_lanes))), 1)
+        temporal = torch.empty((m, u, 12), dtype=torch.float32, device=device)
+
+        def temporal_job(i: int) -> None:  # temporal features of distinct series
+            start, stop = i * series_job, min((i + 1) * series_job, u)
+            temporal[:, start:stop] = net.temporal(torch.from_numpy(ser[start:stop]).to(device))
+
+        def head_job(i: int) -> None:
+            start, stop = i * rows_job, min((i + 1) * rows_job, n)
+            sel = torch.from_numpy(idx[start:stop]).to(device)
+            out, _ = net.head(torch.from_numpy(snap[start:stop]).to(device), temporal[:, sel])
+            members[:, start:stop] = out.cpu().numpy()
+
+        n_rows_jobs = -(-n // rows_job)
+
+        def rows_done(done: int) -> None:
+            progress.fraction(done / n_rows_jobs)
+            progress.check()
+
         try:
-            with torch.inference_mode(), net.frozen():
-                # temporal features of the distinct series
-                temporal = torch.empty((m, ser.shape[0], 12), dtype=torch.float32, device=device)
-                for start in range(0, ser.shape[0], batch_size):
-                    stop = min(start + batch_size, ser.shape[0])
-                    temporal[:, start:stop] = net.temporal(
-                        torch.from_numpy(ser[start:stop]).to(device)
-                    )
-                    progress.check()
-                for start in range(0, n, batch_size):
-                    stop = min(start + batch_size, n)
-                    sel = torch.from_numpy(idx[start:stop]).to(device)
-                    out, _ = net.head(
-                        torch.from_numpy(snap[start:stop]).to(device), temporal[:, sel]
-                    )
-                    members[:, start:stop] = out.cpu().numpy()
-                    progress.fraction(stop / max(n, 1))
-                    progress.check()
+            with torch.inference_mode(), net.frozen(), lanes.single_threaded(n_lanes > 1):
+                lanes.run(-(-u // series_job), temporal_job, n_lanes, lambda _: progress.check())
+                lanes.run(n_rows_jobs, head_job, n_lanes, rows_done)
         finally:
             net.train(was_training)
         return Prediction(

@@ -22,6 +22,10 @@ Inference (BatchNorm folded into the convolutions, no dropout) has three more:
   the bias, ReLU and the pool (4 with ceil mode and its mean for layer 3, written in the
   ``(M, B, 12)`` layout of the temporal features).
 
+The inference kernels run on one thread and release the GIL: inference runs them on its lanes,
+one per CPU thread, each on its own chunk of series (:mod:`core.model.lanes`). The training
+kernels split their rows over numba's threads, one launch at a time per process.
+
 Dropout draws its bits from a counter-based generator (SplitMix64 of a seed and the position of
 each 32-value word), seeded from PyTorch's generator: seeded runs repeat exactly, whatever the
 number of threads. Rows (channels) are independent, so the results do not depend on how rows are
@@ -346,7 +350,7 @@ if numba is not None:
                 + a[12] * s4[0] + a[13] * s4[1] + a[14] * s4[2]
             )  # fmt: skip
 
-        @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
+        @njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
         def _series_conv_rows(p: Any, w: Any, bias: Any, out: Any) -> None:  # pragma: no cover
             # p: (3, T + 4, B) replicate-padded series; w: (R, 15), column 3 * tap + series;
             # out: (R, T // 2, B), the pairs of ReLU'd steps summed. Two rows at a time, so that
@@ -354,7 +358,7 @@ if numba is not None:
             z = np.float32(0.0)
             x0, x1, x2 = p[0], p[1], p[2]
             r_len = w.shape[0]
-            for rr in prange((r_len + 1) // 2):
+            for rr in range((r_len + 1) // 2):
                 r = 2 * rr
                 q = min(r + 1, r_len - 1)
                 wr, wq = _row15(w, r), _row15(w, q)
@@ -377,12 +381,12 @@ if numba is not None:
                         outr[t, b] = max(ur, z) + max(vr, z)
                         outq[t, b] = max(uq, z) + max(vq, z)
 
-        @njit(parallel=True, cache=True)
+        @njit(nogil=True, cache=True)
         def _tap_sum_relu_pool2_rows(y: Any, bias: Any, out: Any) -> None:  # pragma: no cover
             # y: (M, 5, C, T, B); out: (M, C, T // 2, B), pairs of ReLU'd steps summed
             m_len, _, c_len, _, b_len = y.shape
             z = np.float32(0.0)
-            for r in prange(m_len * c_len):
+            for r in range(m_len * c_len):
                 m, c = r // c_len, r % c_len
                 u = np.empty(b_len, dtype=np.float32)
                 v = np.empty(b_len, dtype=np.float32)
@@ -393,13 +397,13 @@ if numba is not None:
                     for b in range(b_len):
                         o[b] = max(u[b], z) + max(v[b], z)
 
-        @njit(parallel=True, cache=True)
+        @njit(nogil=True, cache=True)
         def _tap_sum_relu_pool4_rows(y: Any, bias: Any, out: Any) -> None:  # pragma: no cover
             # y: (M, 5, C, T, B); out: (M, B, C * ceil(T / 4)), means of windows of 4 steps
             m_len, _, c_len, t_len, b_len = y.shape
             n_out = (t_len + 3) // 4
             z = np.float32(0.0)
-            for r in prange(m_len * c_len):
+            for r in range(m_len * c_len):
                 m, c = r // c_len, r % c_len
                 u = np.empty(b_len, dtype=np.float32)
                 acc = np.empty(b_len, dtype=np.float32)
@@ -555,10 +559,9 @@ def series_conv_relu_pool2(padded: Tensor, weight: Tensor, bias: Tensor) -> Tens
     if t < 2:
         raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
     out = padded.new_empty((weight.shape[0], t // 2, padded.shape[2]))
-    with _launch():
-        _series_conv_rows(
-            _np(padded.contiguous()), _np(weight.contiguous()), _np(bias.contiguous()), _np(out)
-        )
+    _series_conv_rows(
+        _np(padded.contiguous()), _np(weight.contiguous()), _np(bias.contiguous()), _np(out)
+    )
     return out
 
 
@@ -573,8 +576,7 @@ def tap_sum_relu_pool2(y: Tensor, bias: Tensor) -> Tensor:
     if t < 2:
         raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
     out = y.new_empty((m, c, t // 2, b))
-    with _launch():
-        _tap_sum_relu_pool2_rows(_np(y.contiguous()), _np(bias.contiguous()), _np(out))
+    _tap_sum_relu_pool2_rows(_np(y.contiguous()), _np(bias.contiguous()), _np(out))
     return out
 
 
@@ -586,8 +588,7 @@ def tap_sum_relu_pool4(y: Tensor, bias: Tensor) -> Tensor:
     """
     m, _, c, t, b = y.shape
     out = y.new_empty((m, b, c * ((t + 3) // 4)))
-    with _launch():
-        _tap_sum_relu_pool4_rows(_np(y.contiguous()), _np(bias.contiguous()), _np(out))
+    _tap_sum_relu_pool4_rows(_np(y.contiguous()), _np(bias.contiguous()), _np(out))
     return out
 
 

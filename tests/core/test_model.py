@@ -133,16 +133,29 @@ def inference_kernels(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["members", "grouped"])
+def inference_heads(request, monkeypatch):
+    """Inference with the dense heads member by member (CPUs), or grouped (GPUs)."""
+    on = ("cpu",) if request.param == "members" else ()
+    monkeypatch.setattr(grouped, "PER_MEMBER_HEADS_ON", on)
+    return request.param
+
+
 @pytest.mark.parametrize("n", [1, 2 * TEMPORAL_CHUNK + 37])
-def test_inference_path_equals_the_differentiable_path(published, n, inference_kernels):
+def test_inference_path_equals_the_differentiable_path(
+    published, n, inference_kernels, inference_heads
+):
     """The no-autograd forward (matrix-product convolutions in chunks, buffer-based dense
-    blocks, with or without the fused kernels) gives what the autograd forward in eval mode
-    gives, across chunk boundaries."""
+    blocks member by member or grouped, with or without the fused kernels) gives what the
+    autograd forward in eval mode gives, across chunk boundaries, frozen weights or not."""
     assert 2 * TEMPORAL_CHUNK + 37 > 2 * FUSED_TEMPORAL_CHUNK
     net = Ensemble.from_state_dicts(published).net
     x = torch.from_numpy(np.random.default_rng(7).random((n, 156)).astype(np.float32))
     with torch.inference_mode():
         fast_out, fast_feat = net(x)
+        with net.frozen():
+            frozen_out, frozen_feat = net(x)
+    assert torch.equal(frozen_out, fast_out) and torch.equal(frozen_feat, fast_feat)
     with torch.enable_grad():
         slow_out, slow_feat = net(x)
     assert slow_out.requires_grad  # really the autograd path

@@ -1,0 +1,101 @@
+"""Inference lanes: every job once, errors and cancel handed back, PyTorch's state restored."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from core.model import lanes
+from core.model.ensemble import Ensemble
+
+
+@pytest.fixture
+def two_threads():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_every_job_runs_once_on_several_threads(two_threads):
+    seen: list[tuple[int, str]] = []
+    lock = threading.Lock()
+    inside = []
+
+    def job(i: int) -> None:
+        inside.append(torch.get_num_threads())
+        with lock:
+            seen.append((i, threading.current_thread().name))
+        threading.Event().wait(0.002)  # long enough for the other lane to take jobs
+
+    lanes.run(40, job, 2)
+    assert sorted(i for i, _ in seen) == list(range(40))
+    assert len({name for _, name in seen}) == 2
+    assert set(inside) == {1}  # PyTorch single-threaded in every lane
+    assert torch.get_num_threads() == 2  # and restored
+
+
+def test_one_lane_runs_in_order_on_the_calling_thread():
+    order = []
+    lanes.run(5, order.append, 1)
+    assert order == [0, 1, 2, 3, 4]
+    lanes.run(0, order.append, 4)  # no jobs: nothing runs
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_a_failing_job_stops_the_lanes_and_its_error_is_raised(two_threads):
+    ran = []
+
+    def job(i: int) -> None:
+        if i == 3:
+            raise MemoryError("job 3")
+        threading.Event().wait(0.002)
+        ran.append(i)
+
+    with pytest.raises(MemoryError, match="job 3"):
+        lanes.run(200, job, 2)
+    assert len(ran) < 199  # the lanes stopped, they did not run the remaining jobs
+    assert torch.get_num_threads() == 2
+
+
+def test_after_job_runs_on_the_calling_thread_and_may_cancel(two_threads):
+    calls: list[tuple[int, str]] = []
+
+    def after(done: int) -> None:
+        calls.append((done, threading.current_thread().name))
+        if done >= 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        lanes.run(100, lambda i: threading.Event().wait(0.002), 2, after)
+    assert {name for _, name in calls} == {threading.current_thread().name}
+    counts = [d for d, _ in calls]
+    assert counts == sorted(counts) and counts[-1] < 100
+    assert torch.get_num_threads() == 2
+
+
+def test_lanes_keep_the_callers_inference_mode(two_threads):
+    with torch.inference_mode():
+        out = torch.zeros(8)  # an inference tensor: writable only in inference mode
+
+        def job(i: int) -> None:
+            assert torch.is_inference_mode_enabled() and not torch.is_grad_enabled()
+            out[i] = i
+
+        lanes.run(8, job, 2)
+    assert out.tolist() == list(range(8))
+
+
+def test_prediction_on_lanes_equals_one_thread(published, two_threads):
+    ens = Ensemble.from_state_dicts(published)
+    x = np.random.default_rng(5).random((700, 156)).astype(np.float32)
+    x[350:, 18:] = x[:350, 18:]  # half the rows share their series
+    on_lanes = ens.predict(x, batch_size=64)
+    torch.set_num_threads(1)
+    single = ens.predict(x, batch_size=64)
+    torch.set_num_threads(2)
+    np.testing.assert_allclose(on_lanes.members, single.members, atol=1e-6, rtol=0)
+    assert torch.get_num_threads() == 2
