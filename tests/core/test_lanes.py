@@ -99,3 +99,19 @@ def test_prediction_on_lanes_equals_one_thread(published, two_threads):
     torch.set_num_threads(2)
     np.testing.assert_allclose(on_lanes.members, single.members, atol=1e-6, rtol=0)
     assert torch.get_num_threads() == 2
+
+
+def test_cancel_mid_prediction_stops_the_lanes(published, two_threads):
+    from core.errors import Cancelled
+    from core.progress import CallbackProgress
+
+    ens = Ensemble.from_state_dicts({k: published[k] for k in ("coarse_1_8", "coarse_3_32")})
+    x = np.random.default_rng(6).random((4000, 156)).astype(np.float32)
+    fractions: list[float] = []
+    progress = CallbackProgress(on_fraction=fractions.append, is_cancelled=lambda: bool(fractions))
+    with pytest.raises(Cancelled):
+        ens.predict(x, batch_size=64, progress=progress)
+    assert len(fractions) == 1 and fractions[0] < 1.0  # stopped after the first block of rows
+    assert torch.get_num_threads() == 2
+    # the ensemble still predicts afterwards
+    assert np.isfinite(ens.predict(x[:10]).mean).all()
