@@ -314,9 +314,10 @@ class Ensemble:
         u = ser.shape[0]
         members = np.empty((m, n), dtype=np.float32)
         n_lanes = lanes.for_device(device)
-        # jobs small enough to share out evenly over the lanes
-        series_job = max(min(batch_size, -(-u // (4 * n_lanes))), 1)
-        rows_job = max(min(batch_size, -(-n // (4 * n_lanes))), 1)
+        series_job, rows_job = batch_size, batch_size
+        if n_lanes > 1:  # jobs small enough to share out evenly, large enough to be worth it
+            series_job = min(batch_size, max(-(-u // (4 * n_lanes)), lanes.MIN_JOB_ROWS))
+            rows_job = min(batch_size, max(-(-n // (4 * n_lanes)), lanes.MIN_JOB_ROWS))
         temporal = torch.empty((m, u, 12), dtype=torch.float32, device=device)
 
         def temporal_job(i: int) -> None:  # temporal features of distinct series
@@ -336,7 +337,7 @@ class Ensemble:
             progress.check()
 
         try:
-            with torch.inference_mode(), net.frozen(), lanes.single_threaded(n_lanes > 1):
+            with torch.inference_mode(), net.frozen():
                 lanes.run(-(-u // series_job), temporal_job, n_lanes, lambda _: progress.check())
                 lanes.run(n_rows_jobs, head_job, n_lanes, rows_done)
         finally:

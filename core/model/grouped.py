@@ -671,10 +671,6 @@ class _MemberHead:
         torch.addmm(b_out, features, w_out, out=out.unsqueeze(1))
 
 
-MIN_LANE_ROWS = 64
-"""The dense heads split a batch over lanes (:mod:`core.model.lanes`) in blocks of at least
-this many rows."""
-
 PER_MEMBER_HEADS_ON = ("cpu",)
 """Device types whose inference runs the dense heads member by member (:class:`_MemberHead`);
 elsewhere (GPUs) they run as one batched product per width group and layer."""
@@ -938,7 +934,7 @@ class GroupedEnsemble(nn.Module):
         features = snapshot.new_empty((len(heads), b, N_BOTTLENECK))
         out = snapshot.new_empty((len(heads), b))
         n_lanes = lanes.for_device(snapshot.device)
-        parts = max(1, min(n_lanes, b // MIN_LANE_ROWS))
+        parts = max(1, min(n_lanes, b // lanes.MIN_JOB_ROWS))
         bounds = [b * i // parts for i in range(parts + 1)]
 
         def job(i: int) -> None:  # a block of rows, every member

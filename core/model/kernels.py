@@ -73,9 +73,10 @@ _ready: set[str] = set()
 in this process."""
 
 _LOCK = threading.Lock()
-"""One kernel at a time per process: numba's "workqueue" threading layer (used where neither
-TBB nor OpenMP is found) aborts the process on concurrent launches, e.g. two trainings in one
-QGIS session."""
+"""One training kernel at a time per process: numba's "workqueue" threading layer (used where
+neither TBB nor OpenMP is found) aborts the process on concurrent launches of parallel kernels,
+e.g. two trainings in one QGIS session. The inference kernels are serial (no threading layer)
+and take no lock."""
 
 
 def enabled(*tensors: Tensor) -> bool:
@@ -92,14 +93,21 @@ def _np(t: Tensor) -> np.ndarray:
 
 @contextlib.contextmanager
 def _launch() -> Iterator[None]:
-    """Around a kernel call: the process-wide lock, and PyTorch's thread count.
+    """Around a training kernel's call: the process-wide lock, and PyTorch's thread count.
 
-    numba would otherwise use every core, whatever ``torch.set_num_threads`` says.
+    numba would otherwise use every core, whatever ``torch.set_num_threads`` says. Its OpenMP
+    threading layer also sets the calling thread's OpenMP thread count, which is PyTorch's:
+    that is put back after the call.
     """
     assert numba is not None
+    threads = torch.get_num_threads()
     with _LOCK:
-        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-        yield
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        try:
+            yield
+        finally:
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
 
 
 def _seed() -> int:

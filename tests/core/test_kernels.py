@@ -285,3 +285,16 @@ def test_tap_sum_relu_pool4_equals_torch(steps, series):
     ref = pooled.reshape(2, series, -1)
     assert out.shape == ref.shape
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_training_kernels_leave_pytorchs_thread_count():
+    """numba's OpenMP layer sets the calling thread's OpenMP count, which is PyTorch's."""
+    if kernels.numba is None:
+        pytest.skip("numba is not installed")
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        kernels.relu_drop_pool2(torch.rand(2, 3, 8, 5), True, 0.5)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)

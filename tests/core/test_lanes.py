@@ -34,6 +34,7 @@ def test_every_job_runs_once_on_several_threads(two_threads):
     lanes.run(40, job, 2)
     assert sorted(i for i, _ in seen) == list(range(40))
     assert len({name for _, name in seen}) == 2
+    assert threading.current_thread().name not in {name for _, name in seen}
     assert set(inside) == {1}  # PyTorch single-threaded in every lane
     assert torch.get_num_threads() == 2  # and restored
 
@@ -75,6 +76,80 @@ def test_after_job_runs_on_the_calling_thread_and_may_cancel(two_threads):
     counts = [d for d, _ in calls]
     assert counts == sorted(counts) and counts[-1] < 100
     assert torch.get_num_threads() == 2
+    assert not _lanes_alive()  # every lane stopped before the interrupt was raised
+
+
+def _lanes_alive() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("inference-lane")]
+
+
+def test_other_threads_keep_their_thread_counts(two_threads):
+    """PyTorch's count is per OS thread: lanes set theirs, nobody else's."""
+    during: dict[str, int] = {}
+    started, lanes_busy, release = threading.Event(), threading.Event(), threading.Event()
+
+    def running() -> None:  # a thread that used PyTorch before the lanes
+        torch.get_num_threads()
+        started.set()
+        lanes_busy.wait()
+        during["running"] = torch.get_num_threads()
+        release.wait()
+
+    def newcomer() -> None:  # a thread whose first use of PyTorch falls inside the lanes
+        lanes_busy.wait()
+        during["newcomer"] = torch.get_num_threads()
+        release.wait()
+
+    others = [threading.Thread(target=running), threading.Thread(target=newcomer)]
+    for t in others:
+        t.start()
+    started.wait()
+    inside = []
+
+    def job(i: int) -> None:
+        inside.append(torch.get_num_threads())
+        if i == 0:
+            lanes_busy.set()
+            while len(during) < 2:
+                threading.Event().wait(0.01)
+
+    lanes.run(4, job, 2)
+    release.set()
+    for t in others:
+        t.join()
+    assert set(inside) == {1}
+    assert during == {"running": 2, "newcomer": 2}
+    assert torch.get_num_threads() == 2
+
+
+def test_inference_kernels_run_serially_without_the_gil():
+    """Lanes call them side by side without a lock: they must never use numba's threading
+    layer (whose "workqueue" flavour aborts on concurrent launches)."""
+    from core.model import kernels
+
+    if kernels.numba is None:
+        pytest.skip("numba is not installed")
+    for f in (
+        kernels._series_conv_rows,
+        kernels._tap_sum_relu_pool2_rows,
+        kernels._tap_sum_relu_pool4_rows,
+    ):
+        assert f.targetoptions.get("nogil") and not f.targetoptions.get("parallel"), f
+
+
+def test_a_prediction_runs_on_several_lanes(published, two_threads, monkeypatch):
+    ens = Ensemble.from_state_dicts({k: published[k] for k in ("coarse_1_8", "coarse_3_32")})
+    names = set()
+    head = ens.net.head
+
+    def recording_head(*args):
+        names.add(threading.current_thread().name)
+        return head(*args)
+
+    monkeypatch.setattr(ens.net, "head", recording_head)
+    x = np.random.default_rng(8).random((3000, 156)).astype(np.float32)
+    ens.predict(x, batch_size=256)
+    assert len(names) == 2 and all(n.startswith("inference-lane") for n in names)
 
 
 def test_lanes_keep_the_callers_inference_mode(two_threads):
@@ -113,5 +188,6 @@ def test_cancel_mid_prediction_stops_the_lanes(published, two_threads):
         ens.predict(x, batch_size=64, progress=progress)
     assert len(fractions) == 1 and fractions[0] < 1.0  # stopped after the first block of rows
     assert torch.get_num_threads() == 2
+    assert not _lanes_alive()
     # the ensemble still predicts afterwards
     assert np.isfinite(ens.predict(x[:10]).mean).all()
