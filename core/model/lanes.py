@@ -9,18 +9,24 @@ AVX2; the 25 published members, 30,000 distinct rows, interleaved, medians of 8)
 samples/s with both threads on every operation, 11,900 on two lanes.
 
 PyTorch's thread count is a setting of each OS thread (OpenMP and MKL keep it per thread), which
-a thread takes from a process-wide default when it first uses PyTorch. Each lane is a new thread
-that sets its own count to 1; the calling thread only hands out progress and waits, and puts the
-process-wide default back as soon as the lanes have set theirs, so other threads keep their
-counts. GPUs get one lane.
+a thread takes from a process-wide default when it first uses PyTorch; setting a count sets that
+default too. Each lane is a new thread that sets its own count to 1. The calling thread keeps
+its count: it only hands out progress and waits, and a short-lived thread puts the process
+default back as soon as the lanes have set theirs. A thread whose first use of PyTorch falls in
+that gap (a fraction of a millisecond per run) takes 1; PyTorch offers no way to close it. GPUs
+get one lane.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 MAX_LANES = 16
 """At most this many lanes (each holds its job's activations, ~25-40 MB). Measured on 2 cores
@@ -65,7 +71,11 @@ def run(
         return
     grad = torch.is_grad_enabled()
     inference = torch.is_inference_mode_enabled()
-    default = torch.get_num_threads()
+    try:  # the process default, as a thread that first uses PyTorch takes it
+        default = _on_new_thread(torch.get_num_threads)
+    except RuntimeError:  # no thread to be had
+        _run_here(n_jobs, job, after_job)
+        return
     cond = threading.Condition()
     state = {"next": 0, "done": 0, "ready": 0, "go": False, "stop": False}
     errors: list[BaseException] = []
@@ -81,8 +91,8 @@ def run(
     def work() -> None:
         try:
             torch.get_num_threads()  # this thread takes the process default first ...
-            torch.set_num_threads(1)  # ... then runs single-threaded
-            with cond:  # no job before the calling thread has put the default back
+            torch.set_num_threads(1)  # ... then runs single-threaded (and sets the default)
+            with cond:  # no job before the process default is back
                 state["ready"] += 1
                 cond.notify_all()
                 cond.wait_for(lambda: state["go"] or state["stop"])
@@ -98,20 +108,25 @@ def run(
                 cond.notify_all()
 
     started: list[threading.Thread] = []
+    restored = False
     try:
         for k in range(lanes):
             t = threading.Thread(target=work, name=f"inference-lane-{k}", daemon=True)
+            started.append(t)  # before start: joined even if a signal lands inside start()
             try:
                 t.start()
             except RuntimeError:  # no more threads to be had: fewer lanes do the jobs
+                started.pop()
                 break
-            started.append(t)
         if not started:
+            restored = True  # no lane set anything
             _run_here(n_jobs, job, after_job)
             return
         with cond:
             cond.wait_for(lambda: state["ready"] + len(errors) >= len(started))
-        torch.set_num_threads(default)  # the process default, for threads yet to use PyTorch
+        # Between the first lane's count and here, a thread first using PyTorch takes 1.
+        _on_new_thread(lambda: torch.set_num_threads(default))
+        restored = True
         with cond:
             state["go"] = True
             cond.notify_all()
@@ -129,18 +144,47 @@ def run(
             if after_job is not None:
                 after_job(reported)
     finally:
-        with cond:
-            state["stop"] = True
-            cond.notify_all()
-        for t in started:
-            while t.is_alive():
-                try:
-                    t.join()
-                except KeyboardInterrupt:  # a second signal: still wait for the lane
-                    continue
-        torch.set_num_threads(default)
+        _stop_and_join(cond, state, started)
+        if not restored:
+            with contextlib.suppress(RuntimeError):
+                _on_new_thread(lambda: torch.set_num_threads(default))
     if errors:
         raise errors[0]
+
+
+def _stop_and_join(
+    cond: threading.Condition, state: dict[str, Any], started: list[threading.Thread]
+) -> None:
+    """Tell the lanes to stop after their current job, and wait for them through interrupts."""
+    while True:
+        try:
+            with cond:
+                state["stop"] = True
+                cond.notify_all()
+            break
+        except KeyboardInterrupt:
+            continue
+    for t in started:
+        _join(t)
+
+
+def _join(t: threading.Thread) -> None:
+    while t.is_alive():
+        try:
+            t.join()
+        except KeyboardInterrupt:  # a second signal: still wait for the thread
+            continue
+
+
+def _on_new_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` on a new short-lived thread: PyTorch's settings of the calling thread stay."""
+    out: list[T] = []
+    t = threading.Thread(target=lambda: out.append(fn()), name="inference-lanes-setup")
+    t.start()
+    _join(t)
+    if not out:
+        raise RuntimeError("the setup thread failed")
+    return out[0]
 
 
 def _run_here(

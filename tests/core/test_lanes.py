@@ -122,6 +122,34 @@ def test_other_threads_keep_their_thread_counts(two_threads):
     assert torch.get_num_threads() == 2
 
 
+def test_the_process_default_is_put_back_not_the_callers_count(two_threads):
+    """A caller whose own count (2) differs from the process default (1) keeps its count, and
+    threads that start using PyTorch afterwards still take the default."""
+    result: dict[str, int] = {}
+    ready, go = threading.Event(), threading.Event()
+
+    def caller() -> None:
+        torch.get_num_threads()  # takes the default of the moment, 2
+        ready.set()
+        go.wait()
+        lanes.run(4, lambda i: None, 2)
+        result["caller"] = torch.get_num_threads()
+
+    def fresh() -> None:
+        result["fresh"] = torch.get_num_threads()
+
+    t = threading.Thread(target=caller)
+    t.start()
+    ready.wait()
+    torch.set_num_threads(1)  # this thread's count and the process default
+    go.set()
+    t.join()
+    t = threading.Thread(target=fresh)
+    t.start()
+    t.join()
+    assert result == {"caller": 2, "fresh": 1}
+
+
 def test_inference_kernels_run_serially_without_the_gil():
     """Lanes call them side by side without a lock: they must never use numba's threading
     layer (whose "workqueue" flavour aborts on concurrent launches)."""
