@@ -320,26 +320,22 @@ class Ensemble:
             rows_job = min(batch_size, max(-(-n // (4 * n_lanes)), lanes.MIN_JOB_ROWS))
         temporal = torch.empty((m, u, 12), dtype=torch.float32, device=device)
 
-        def temporal_job(i: int) -> None:  # temporal features of distinct series
-            start, stop = i * series_job, min((i + 1) * series_job, u)
+        def temporal_block(start: int, stop: int) -> None:  # features of distinct series
             temporal[:, start:stop] = net.temporal(torch.from_numpy(ser[start:stop]).to(device))
 
-        def head_job(i: int) -> None:
-            start, stop = i * rows_job, min((i + 1) * rows_job, n)
+        def head_block(start: int, stop: int) -> None:
             sel = torch.from_numpy(idx[start:stop]).to(device)
             out, _ = net.head(torch.from_numpy(snap[start:stop]).to(device), temporal[:, sel])
             members[:, start:stop] = out.cpu().numpy()
 
-        n_rows_jobs = -(-n // rows_job)
-
-        def rows_done(done: int) -> None:
-            progress.fraction(done / n_rows_jobs)
+        def rows_done(fraction: float) -> None:
+            progress.fraction(fraction)
             progress.check()
 
         try:
             with torch.inference_mode(), net.frozen():
-                lanes.run(-(-u // series_job), temporal_job, n_lanes, lambda _: progress.check())
-                lanes.run(n_rows_jobs, head_job, n_lanes, rows_done)
+                lanes.run_blocks(u, series_job, temporal_block, n_lanes, lambda _: progress.check())
+                lanes.run_blocks(n, rows_job, head_block, n_lanes, rows_done)
         finally:
             net.train(was_training)
         return Prediction(

@@ -827,11 +827,10 @@ class GroupedEnsemble(nn.Module):
         if series.device.type != "cpu":
             chunk = max(b, 1)
 
-        def job(i: int) -> None:
-            start, stop = i * chunk, min((i + 1) * chunk, b)
+        def block(start: int, stop: int) -> None:
             out[:, start:stop] = _temporal_chunk(series[start:stop], params, m, fused)
 
-        lanes.run(-(-b // chunk), job, lanes.for_device(series.device))
+        lanes.run_blocks(b, chunk, block, lanes.for_device(series.device))
         return out
 
     def _conv_inference_weights(self) -> tuple[Tensor, ...]:
@@ -935,14 +934,13 @@ class GroupedEnsemble(nn.Module):
         out = snapshot.new_empty((len(heads), b))
         n_lanes = lanes.for_device(snapshot.device)
         parts = max(1, min(n_lanes, b // lanes.MIN_JOB_ROWS))
-        bounds = [b * i // parts for i in range(parts + 1)]
 
-        def job(i: int) -> None:  # a block of rows, every member
-            rows = slice(bounds[i], bounds[i + 1])
+        def block(start: int, stop: int) -> None:  # a block of rows, every member
+            rows = slice(start, stop)
             for j, member in enumerate(heads):
                 member.forward(snapshot[rows], temporal[j, rows], features[j, rows], out[j, rows])
 
-        lanes.run(parts, job, n_lanes)
+        lanes.run_blocks(b, max(-(-b // parts), 1), block, n_lanes)
         return out, features
 
     def _head_autograd(self, snapshot: Tensor, temporal: Tensor) -> tuple[Tensor, Tensor]:

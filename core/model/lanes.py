@@ -152,6 +152,26 @@ def run(
         raise errors[0]
 
 
+def run_blocks(
+    total: int,
+    size: int,
+    block: Callable[[int, int], None],
+    lanes: int,
+    after_block: Callable[[float], None] | None = None,
+) -> None:
+    """:func:`run` over rows ``0 .. total`` in blocks of ``size``: ``block(start, stop)``.
+
+    ``after_block(fraction)`` gets the fraction of blocks finished (see ``after_job``).
+    """
+    n_blocks = -(-total // size)
+
+    def job(i: int) -> None:
+        block(i * size, min((i + 1) * size, total))
+
+    after = None if after_block is None else (lambda done: after_block(done / n_blocks))
+    run(n_blocks, job, lanes, after)
+
+
 def _stop_and_join(
     cond: threading.Condition, state: dict[str, Any], started: list[threading.Thread]
 ) -> None:

@@ -47,6 +47,24 @@ def test_one_lane_runs_in_order_on_the_calling_thread():
     assert order == [0, 1, 2, 3, 4]
 
 
+def test_blocks_cover_every_row_once_and_report_fractions(two_threads):
+    covered = np.zeros(1003, dtype=int)
+    fractions: list[float] = []
+
+    def block(start: int, stop: int) -> None:
+        assert stop - start <= 100
+        covered[start:stop] += 1
+
+    lanes.run_blocks(1003, 100, block, 2, fractions.append)
+    assert covered.tolist() == [1] * 1003  # 11 blocks, the last of 3 rows
+    # Reports may skip counts when both lanes finish at once; they rise to 1 in elevenths.
+    assert fractions == sorted(set(fractions)) and fractions[-1] == 1.0
+    assert all(round(f * 11, 9).is_integer() for f in fractions)
+    reports = len(fractions)
+    lanes.run_blocks(0, 100, block, 2, fractions.append)  # no rows: no block, no report
+    assert len(fractions) == reports
+
+
 def test_a_failing_job_stops_the_lanes_and_its_error_is_raised(two_threads):
     ran = []
 
