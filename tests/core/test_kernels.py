@@ -260,31 +260,46 @@ def test_series_conv_relu_pool2_equals_torch(steps, series, rows):
         kernels.series_conv_relu_pool2(torch.zeros(3, 5, 2), torch.zeros(1, 15), torch.zeros(1))
 
 
-def _tap_products_ref(steps: int, series: int, seed: int) -> tuple[torch.Tensor, ...]:
+def _conv_ref(steps: int, series: int, c_out: int, seed: int) -> tuple[torch.Tensor, ...]:
+    """Inputs of a 2-member convolution, 5 -> ``c_out`` channels, and PyTorch's Conv1d of them."""
     gen = torch.Generator().manual_seed(seed)
-    w = torch.randn(2, 5 * 3, 4, generator=gen)  # 2 members, 4 -> 3 channels, tap-major
-    x = torch.randn(2, 4, steps, series, generator=gen)
-    bias = torch.randn(2, 3, 1, 1, generator=gen)
-    return grouped._tap_products(w, x), bias, conv_replicate_ref(w, bias, x)
+    w = torch.randn(2, c_out, 5, 5, generator=gen)  # (M, C_out, C_in, taps)
+    x = torch.randn(2, 5, steps, series, generator=gen)
+    bias = torch.randn(2, c_out, generator=gen)
+    taps = w.permute(0, 3, 1, 2).reshape(2, 5 * c_out, 5)
+    return x, w, bias, conv_replicate_ref(taps, bias.view(2, c_out, 1, 1), x)
 
 
-@pytest.mark.parametrize("steps,series", [(23, 70), (23, 1), (4, 5), (3, 2)])
-def test_tap_sum_relu_pool2_equals_torch(steps, series):
-    y, bias, conv = _tap_products_ref(steps, series, 4)
-    out = kernels.tap_sum_relu_pool2(y, bias.view(-1))
+# output channels: fewer than the 4 computed together, a whole block, a block and a part
+@pytest.mark.parametrize("c_out", [3, 4, 6])
+@pytest.mark.parametrize("steps,series", [(23, 70), (23, 1), (4, 5), (3, 2), (2, 3)])
+def test_conv_relu_pool2_equals_torch(steps, series, c_out):
+    x, w, bias, conv = _conv_ref(steps, series, c_out, 4)
+    out = kernels.conv_relu_pool2(x, w, bias)
     torch.testing.assert_close(out, grouped._pool2(torch.relu(conv)), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("c_out", [3, 4, 6])
 @pytest.mark.parametrize("steps,series", [(11, 70), (11, 1), (4, 3), (5, 2), (1, 4)])
-def test_tap_sum_relu_pool4_equals_torch(steps, series):
-    y, bias, conv = _tap_products_ref(steps, series, 5)
-    out = kernels.tap_sum_relu_pool4(y, bias.view(-1))  # (M, B, C * windows), channel-major
+def test_conv_relu_pool4_equals_torch(steps, series, c_out):
+    x, w, bias, conv = _conv_ref(steps, series, c_out, 5)
+    out = kernels.conv_relu_pool4(x, w, bias)  # (M, B, C * windows), channel-major
     pooled = F.avg_pool1d(
-        torch.relu(conv).permute(0, 3, 1, 2).reshape(-1, 3, steps), 4, ceil_mode=True
+        torch.relu(conv).permute(0, 3, 1, 2).reshape(-1, c_out, steps), 4, ceil_mode=True
     )
     ref = pooled.reshape(2, series, -1)
     assert out.shape == ref.shape
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_inference_convolutions_refuse_weights_that_do_not_fit():
+    x, w, bias, _ = _conv_ref(11, 3, 4, 6)
+    with pytest.raises(ValueError, match="do not fit"):
+        kernels.conv_relu_pool2(x, w[:, :, :4], bias)  # 4 input channels for 5
+    with pytest.raises(ValueError, match="do not fit"):
+        kernels.conv_relu_pool4(x, w, bias[:, :3])
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        kernels.conv_relu_pool2(x[:, :, :1], w, bias)
 
 
 def test_training_kernels_leave_pytorchs_thread_count():

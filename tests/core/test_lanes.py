@@ -177,8 +177,8 @@ def test_inference_kernels_run_serially_without_the_gil():
         pytest.skip("numba is not installed")
     for f in (
         kernels._series_conv_rows,
-        kernels._tap_sum_relu_pool2_rows,
-        kernels._tap_sum_relu_pool4_rows,
+        kernels._conv_relu_pool2_rows,
+        kernels._conv_relu_pool4_rows,
     ):
         assert f.targetoptions.get("nogil") and not f.targetoptions.get("parallel"), f
 
