@@ -392,7 +392,7 @@ if numba is not None:
                         outr[t, b] = max(ur, z) + max(vr, z)
                         outq[t, b] = max(uq, z) + max(vq, z)
 
-        @njit(inline="always", cache=True, fastmath={"reassoc", "contract"})
+        @njit(inline="always", cache=True)  # inlined: compiled with its callers' fastmath
         def _conv_pair(h: Any, w: Any, bias: Any, o0: Any, s: Any, acc: Any) -> None:
             """A kernel-5 convolution of 4 output rows at steps ``s`` and ``s + 1``.
 
@@ -438,7 +438,7 @@ if numba is not None:
                     acc[6, b] += d0 * x0 + d1 * x1 + d2 * x2 + d3 * x3 + d4 * x4
                     acc[7, b] += d0 * x1 + d1 * x2 + d2 * x3 + d3 * x4 + d4 * x5
 
-        @njit(nogil=True, cache=True)
+        @njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
         def _conv_relu_pool2_rows(h: Any, w: Any, bias: Any, out: Any) -> None:  # pragma: no cover
             # h: (M, C, T, B); w: (M, O, C, 5); bias: (M, O); out: (M, O, T // 2, B), pairs of
             # ReLU'd steps summed
@@ -455,7 +455,7 @@ if numba is not None:
                             for b in range(b_len):
                                 o[b] = max(acc[2 * i, b], z) + max(acc[2 * i + 1, b], z)
 
-        @njit(nogil=True, cache=True)
+        @njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
         def _conv_relu_pool4_rows(h: Any, w: Any, bias: Any, out: Any) -> None:  # pragma: no cover
             # h: (M, C, T, B); out: (M, B, O * ceil(T / 4)), means of windows of 4 ReLU'd steps
             m_len, _, t_len, b_len = h.shape
