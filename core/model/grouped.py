@@ -361,15 +361,13 @@ def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int, fused: b
 
     ``params`` are the BatchNorm-folded weights in the layouts above. Activations are
     ``(member, channel, time, series)``. ``fused``: with the CPU kernels of
-    :mod:`core.model.kernels` (the same values up to float rounding), which run each layer with
-    its ReLU and pool in one pass and never write layer 1's unpooled activations.
+    :mod:`core.model.kernels` (the same values up to float rounding), which run the branch
+    member by member, each layer with its ReLU and pool in one pass.
     """
     w1, b1, w2, b2, w3, b3 = params
     b = series.shape[0]
     if fused:
-        h = kernels.series_conv_relu_pool2(_padded_series(series), w1, b1.view(-1))
-        h = kernels.conv_relu_pool2(h.view(m, CONV_CHANNELS[0], -1, b), w2, b2)
-        return kernels.conv_relu_pool4(h, w3, b3)
+        return kernels.temporal_branch(_padded_series(series), w1, b1.view(-1), w2, b2, w3, b3)
     h = torch.addmm(b1, w1, _series_windows(series)).relu_().view(m, CONV_CHANNELS[0], -1, b)
     # pools of 2 (their 1/2 is in w2 and w3); the taps read the padding at the edge steps
     taps2, taps3 = (_tap_weight(w.flatten(0, 1), m) for w in (w2, w3))

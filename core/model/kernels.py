@@ -13,17 +13,20 @@ do each chain in one pass per channel row, with the row in cache:
   the tap products' gradient directly. As everywhere in :mod:`core.model.grouped`, the
   convolutions' replicate padding is never materialised: the edge taps read the edge steps.
 
-Inference (BatchNorm folded into the convolutions, no dropout) has three more:
+Inference (BatchNorm folded into the convolutions, no dropout) has one more:
 
-* :func:`series_conv_relu_pool2`: layer 1 of every member straight from the series: each
-  output is a 15-term product of the 3 series x 5 taps window, then ReLU and pool 2, so the
-  unpooled activations (``M x 32 x 46`` values per series) are never written to memory.
-* :func:`conv_relu_pool2` and :func:`conv_relu_pool4`: layers 2 and 3 of every member, each
-  output summed over its 5 taps and input channels in a scratch row that stays in the L1 cache,
-  then ReLU and the pool (4 with ceil mode and its mean for layer 3, written in the
-  ``(M, B, 12)`` layout of the temporal features). Four output channels at two steps share each
-  input value loaded, and no tap products are written (the matrix-product form wrote 5 per
-  output and read them back: 1.4x slower end to end).
+* :func:`temporal_branch`: the whole branch, member by member, so that a member's activations
+  for a chunk of 256 series (~1 MB) stay in the core's L2 cache (layer by layer for all 25
+  members, they spilled to memory: 1.3x slower on two lanes). Per member:
+
+  - layer 1 straight from the series: each output is a 15-term product of the 3 series x 5
+    taps window, then ReLU and pool 2, two output rows per pass over the series values, so the
+    unpooled activations are never written;
+  - layers 2 and 3: each output summed over its 5 taps and input channels in a scratch row
+    that stays in the L1 cache, then ReLU and the pool (4 with ceil mode and its mean for
+    layer 3, written in the ``(M, B, 12)`` layout of the temporal features). Four output
+    channels at two steps share each input value loaded, and no tap products are written (the
+    matrix-product form wrote 5 per output and read them back: 1.4x slower end to end).
 
 The inference kernels run on one thread and release the GIL: inference runs them on its lanes,
 one per CPU thread, each on its own chunk of series (:mod:`core.model.lanes`). The training
@@ -52,6 +55,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
+
+from .densesm import N_SERIES
 
 log = logging.getLogger(__name__)
 
@@ -484,6 +489,23 @@ if numba is not None:
                             for b in range(b_len):
                                 out[m, b, col] = win[i, b] * scale
 
+        @njit(nogil=True, cache=True)
+        def _temporal_rows(
+            p: Any, w1: Any, b1: Any, w2: Any, b2: Any, w3: Any, b3: Any, out: Any
+        ) -> None:  # pragma: no cover
+            # p: (3, T + 4, B); w1: (M * C1, 15), b1: (M * C1,); w2: (M, C2, C1, 5), b2: (M, C2);
+            # w3: (M, C3, C2, 5), b3: (M, C3); out: (M, B, C3 * ceil(T // 4 / 4)). One member
+            # at a time: its activations (~1 MB for 256 series) stay in the core's L2 cache.
+            m_len, c2, c1, _ = w2.shape
+            t2, b_len = (p.shape[1] - 4) // 2, p.shape[2]
+            h1 = np.empty((1, c1, t2, b_len), dtype=np.float32)
+            h2 = np.empty((1, c2, t2 // 2, b_len), dtype=np.float32)
+            for m in range(m_len):
+                rows = slice(m * c1, (m + 1) * c1)
+                _series_conv_rows(p, w1[rows], b1[rows], h1[0])
+                _conv_relu_pool2_rows(h1, w2[m : m + 1], b2[m : m + 1], h2)
+                _conv_relu_pool4_rows(h2, w3[m : m + 1], b3[m : m + 1], out[m : m + 1])
+
     except Exception as exc:  # pragma: no cover - e.g. no writable cache folder
         unavailable = f"numba could not set up the kernels: {exc}"
 
@@ -613,66 +635,49 @@ def conv_bn_relu_drop_pool2_backward(
     return grad_y, grad_bias.to(f32), grad_gamma.to(f32), grad_beta.to(f32)
 
 
-def series_conv_relu_pool2(padded: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """Inference, layer 1 of every member: ``(3, T + 4, B)`` -> ``(R, T // 2, B)``.
+def temporal_branch(
+    padded: Tensor,
+    w1: Tensor,
+    b1: Tensor,
+    w2: Tensor,
+    b2: Tensor,
+    w3: Tensor,
+    b3: Tensor,
+) -> Tensor:
+    """Inference: the temporal branch of every member, ``(3, T + 4, B)`` -> ``(M, B, 12)``.
 
-    ``padded`` holds the 3 series replicate-padded by 2 steps on each side, time-major;
-    ``weight`` is ``(R, 15)`` (column ``3 * tap + series``, BatchNorm folded) and ``bias``
-    ``(R,)``. Each output is the sum of a pair of steps of ``relu(conv(series))`` (the pool's
-    1/2 is left to the caller).
+    ``padded`` holds the 3 series replicate-padded by 2 steps on each side, time-major. Layer 1:
+    ``w1`` ``(M * C1, 15)`` (column ``3 * tap + series``) and ``b1`` ``(M * C1,)``; layers 2
+    and 3: ``w2`` ``(M, C2, C1, 5)``, ``b2`` ``(M, C2)``, ``w3`` ``(M, C3, C2, 5)``, ``b3``
+    ``(M, C3)``; BatchNorm folded, the 1/2 of the pools after layers 1 and 2 folded into the
+    next layer's weights (the pools here sum their pairs). Each layer is a kernel-5
+    convolution with replicate padding, then ReLU; pools of 2 after layers 1 and 2, an average
+    pool of 4 with ceil mode after layer 3. Returns ``(M, B, C3 * ceil((T // 4) / 4))``,
+    channel-major (the flattening of the temporal features).
     """
-    t = padded.shape[1] - 4
-    if t < 2:
-        raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
-    out = padded.new_empty((weight.shape[0], t // 2, padded.shape[2]))
-    _series_conv_rows(
-        _np(padded.contiguous()), _np(weight.contiguous()), _np(bias.contiguous()), _np(out)
-    )
-    return out
-
-
-def _check_conv(h: Tensor, weight: Tensor, bias: Tensor) -> None:
-    m, c, _, _ = h.shape
-    if (
-        (weight.shape[0], weight.shape[2]) != (m, c)
-        or weight.shape[3] != 5
-        or bias.shape != weight.shape[:2]
-    ):
+    t, b = padded.shape[1] - 4, padded.shape[2]
+    if padded.dim() != 3 or padded.shape[0] != N_SERIES or t < 4:
         raise ValueError(
-            f"weights {tuple(weight.shape)} and bias {tuple(bias.shape)} do not fit input "
-            f"{tuple(h.shape)}: expected (M, O, C, 5) and (M, O)"
+            f"padded series must be ({N_SERIES}, T + 4, B) with T >= 4, got {tuple(padded.shape)}"
         )
-
-
-def conv_relu_pool2(h: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """Inference: per-member convolution, kernel 5, replicate padding 2, then ReLU and pool 2.
-
-    ``h`` is ``(M, C, T, B)``, ``weight`` ``(M, O, C, 5)`` (BatchNorm folded) and ``bias``
-    ``(M, O)``. Returns ``(M, O, T // 2, B)``, pairs of steps summed (the pool's 1/2 is left to
-    the caller).
-    """
-    m, _, t, b = h.shape
-    if t < 2:
-        raise ValueError(f"pool 2 needs at least 2 steps, got {t}")
-    _check_conv(h, weight, bias)
-    out = h.new_empty((m, weight.shape[1], t // 2, b))
-    _conv_relu_pool2_rows(
-        _np(h.contiguous()), _np(weight.contiguous()), _np(bias.contiguous()), _np(out)
-    )
-    return out
-
-
-def conv_relu_pool4(h: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """Inference: as :func:`conv_relu_pool2`, then ReLU and average pool 4 with ceil mode.
-
-    Returns ``(M, B, O * ceil(T / 4))``, channel-major (the flattening of the temporal
-    features).
-    """
-    m, _, t, b = h.shape
-    _check_conv(h, weight, bias)
-    out = h.new_empty((m, b, weight.shape[1] * ((t + 3) // 4)))
-    _conv_relu_pool4_rows(
-        _np(h.contiguous()), _np(weight.contiguous()), _np(bias.contiguous()), _np(out)
+    m, c2, c1, _ = w2.shape
+    c3 = w3.shape[1]
+    expected = {
+        "w1": (m * c1, 5 * N_SERIES),  # 5 taps x 3 series
+        "b1": (m * c1,),
+        "w2": (m, c2, c1, 5),
+        "b2": (m, c2),
+        "w3": (m, c3, c2, 5),
+        "b3": (m, c3),
+    }
+    given = {"w1": w1, "b1": b1, "w2": w2, "b2": b2, "w3": w3, "b3": b3}
+    for name, shape in expected.items():
+        if tuple(given[name].shape) != shape:
+            raise ValueError(f"{name} must be {shape}, got {tuple(given[name].shape)}")
+    a = {name: _np(x.contiguous()) for name, x in given.items()}
+    out = padded.new_empty((m, b, c3 * ((t // 4 + 3) // 4)))
+    _temporal_rows(
+        _np(padded.contiguous()), a["w1"], a["b1"], a["w2"], a["b2"], a["w3"], a["b3"], _np(out)
     )
     return out
 
@@ -689,10 +694,8 @@ def _warm_training() -> None:
 
 
 def _warm_inference() -> None:
-    series_conv_relu_pool2(torch.zeros(3, 8, 2), torch.zeros(1, 15), torch.zeros(1))
-    h, w, bias = torch.zeros(1, 1, 4, 2), torch.zeros(1, 1, 1, 5), torch.zeros(1, 1)
-    conv_relu_pool2(h, w, bias)
-    conv_relu_pool4(h, w, bias)
+    z = torch.zeros
+    temporal_branch(z(3, 8, 2), z(1, 15), z(1), z(1, 1, 1, 5), z(1, 1), z(1, 1, 1, 5), z(1, 1))
 
 
 def prepare(kind: str = TRAINING) -> bool:

@@ -241,65 +241,70 @@ def test_concurrent_trainings_are_safe_with_numba_workqueue_layer(tmp_path):
 
 
 # -- inference ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("steps,series,rows", [(46, 70, 12), (46, 1, 12), (5, 33, 7), (2, 3, 1)])
-def test_series_conv_relu_pool2_equals_torch(steps, series, rows):
-    gen = torch.Generator().manual_seed(3)
-    x = torch.randn(series, 3 * steps, generator=gen)
-    w = torch.randn(rows, 3, 5, generator=gen)  # (R, series, taps)
-    bias = torch.randn(rows, generator=gen)
-    padded = F.pad(x.view(series, 3, steps), (2, 2), "replicate").permute(1, 2, 0)
-    out = kernels.series_conv_relu_pool2(padded, w.permute(0, 2, 1).reshape(rows, 15), bias)
-    conv = conv_replicate_ref(  # torch's Conv1d: (1, R, T, B)
-        w.permute(2, 0, 1).reshape(1, 5 * rows, 3),
-        bias.view(1, rows, 1, 1),
-        x.view(series, 3, steps).permute(1, 2, 0).unsqueeze(0),
+def _branch_ref(x: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """The temporal branch with PyTorch's Conv1d per member: ``x`` ``(B, 3, T)``, ``layers``
+    ``[(w (M, C_out, C_in, 5), b (M, C_out))] * 3`` -> ``(M, B, C3 * windows)``."""
+    outs = []
+    for j in range(layers[0][0].shape[0]):
+        h = x
+        for i, (w, b) in enumerate(layers):
+            h = torch.relu(F.conv1d(F.pad(h, (2, 2), "replicate"), w[j], b[j]))
+            h = F.avg_pool1d(h, 4, ceil_mode=True) if i == 2 else F.avg_pool1d(h, 2)
+        outs.append(h.flatten(1))  # channel-major
+    return torch.stack(outs)
+
+
+# channels per layer: below, at and above the block of 4 output rows (layers 2 and 3), and
+# odd row counts for layer 1's pairs of rows; steps: the model's 46, and short series whose
+# last pool windows are partial
+@pytest.mark.parametrize(
+    "channels,steps,series",
+    [
+        ((32, 16, 4), 46, 70),
+        ((32, 16, 4), 46, 1),
+        ((5, 3, 6), 46, 9),
+        ((4, 6, 3), 9, 5),
+        ((3, 4, 5), 4, 3),
+        ((6, 5, 4), 22, 2),
+    ],
+)
+def test_temporal_branch_equals_torch(channels, steps, series):
+    gen = torch.Generator().manual_seed(steps + series)
+    m, (c1, c2, c3) = 2, channels
+    layers = []
+    for c_in, c_out in ((3, c1), (c1, c2), (c2, c3)):
+        layers.append(
+            (torch.randn(m, c_out, c_in, 5, generator=gen), torch.randn(m, c_out, generator=gen))
+        )
+    x = torch.randn(series, 3, steps, generator=gen)
+    (w1, b1), (w2, b2), (w3, b3) = layers
+    out = kernels.temporal_branch(
+        F.pad(x, (2, 2), "replicate").permute(1, 2, 0),
+        w1.permute(0, 1, 3, 2).reshape(m * c1, 15),  # column 3 * tap + series
+        b1.reshape(-1),
+        0.5 * w2,  # the pools' 1/2, left to the next layer's weights
+        b2,
+        0.5 * w3,
+        b3,
     )
-    ref = _pool2_ref(torch.relu(conv[0]), 1.0)
-    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
-    with pytest.raises(ValueError, match="at least 2 steps"):
-        kernels.series_conv_relu_pool2(torch.zeros(3, 5, 2), torch.zeros(1, 15), torch.zeros(1))
+    ref = _branch_ref(x, layers)
+    assert out.shape == ref.shape == (m, series, c3 * -(-(steps // 4) // 4))
+    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-5)
 
 
-def _conv_ref(steps: int, series: int, c_out: int, seed: int) -> tuple[torch.Tensor, ...]:
-    """Inputs of a 2-member convolution, 5 -> ``c_out`` channels, and PyTorch's Conv1d of them."""
-    gen = torch.Generator().manual_seed(seed)
-    w = torch.randn(2, c_out, 5, 5, generator=gen)  # (M, C_out, C_in, taps)
-    x = torch.randn(2, 5, steps, series, generator=gen)
-    bias = torch.randn(2, c_out, generator=gen)
-    taps = w.permute(0, 3, 1, 2).reshape(2, 5 * c_out, 5)
-    return x, w, bias, conv_replicate_ref(taps, bias.view(2, c_out, 1, 1), x)
-
-
-# output channels: fewer than the 4 computed together, a whole block, a block and a part
-@pytest.mark.parametrize("c_out", [3, 4, 6])
-@pytest.mark.parametrize("steps,series", [(23, 70), (23, 1), (4, 5), (3, 2), (2, 3)])
-def test_conv_relu_pool2_equals_torch(steps, series, c_out):
-    x, w, bias, conv = _conv_ref(steps, series, c_out, 4)
-    out = kernels.conv_relu_pool2(x, w, bias)
-    torch.testing.assert_close(out, grouped._pool2(torch.relu(conv)), atol=1e-5, rtol=1e-5)
-
-
-@pytest.mark.parametrize("c_out", [3, 4, 6])
-@pytest.mark.parametrize("steps,series", [(11, 70), (11, 1), (4, 3), (5, 2), (1, 4)])
-def test_conv_relu_pool4_equals_torch(steps, series, c_out):
-    x, w, bias, conv = _conv_ref(steps, series, c_out, 5)
-    out = kernels.conv_relu_pool4(x, w, bias)  # (M, B, C * windows), channel-major
-    pooled = F.avg_pool1d(
-        torch.relu(conv).permute(0, 3, 1, 2).reshape(-1, c_out, steps), 4, ceil_mode=True
-    )
-    ref = pooled.reshape(2, series, -1)
-    assert out.shape == ref.shape
-    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
-
-
-def test_inference_convolutions_refuse_weights_that_do_not_fit():
-    x, w, bias, _ = _conv_ref(11, 3, 4, 6)
-    with pytest.raises(ValueError, match="do not fit"):
-        kernels.conv_relu_pool2(x, w[:, :, :4], bias)  # 4 input channels for 5
-    with pytest.raises(ValueError, match="do not fit"):
-        kernels.conv_relu_pool4(x, w, bias[:, :3])
-    with pytest.raises(ValueError, match="at least 2 steps"):
-        kernels.conv_relu_pool2(x[:, :, :1], w, bias)
+def test_temporal_branch_refuses_what_does_not_fit():
+    z = torch.zeros
+    args = [z(3, 50, 2), z(64, 15), z(64), z(2, 16, 32, 5), z(2, 16), z(2, 4, 16, 5), z(2, 4)]
+    assert kernels.temporal_branch(*args).shape == (2, 2, 12)
+    for i, bad, match in [
+        (0, z(3, 7, 2), "T >= 4"),
+        (0, z(2, 50, 2), "padded series"),
+        (1, z(64, 14), "w1 must be"),
+        (4, z(2, 15), "b2 must be"),
+        (5, z(2, 4, 15, 5), "w3 must be"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            kernels.temporal_branch(*args[:i], bad, *args[i + 1 :])
 
 
 def test_training_kernels_leave_pytorchs_thread_count():

@@ -179,6 +179,7 @@ def test_inference_kernels_run_serially_without_the_gil():
         kernels._series_conv_rows,
         kernels._conv_relu_pool2_rows,
         kernels._conv_relu_pool4_rows,
+        kernels._temporal_rows,
     ):
         assert f.targetoptions.get("nogil") and not f.targetoptions.get("parallel"), f
 
