@@ -359,7 +359,8 @@ class _TapConvBatchNormPool2(torch.autograd.Function):
 def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int, fused: bool) -> Tensor:
     """Inference: the temporal branch of all members, ``(B, 138)`` -> ``(M, B, 12)``.
 
-    ``params`` are the BatchNorm-folded weights in the layouts above. Activations are
+    ``params``: the BatchNorm-folded weights of :meth:`GroupedEnsemble._conv_inference_weights`,
+    with layers 2 and 3 as :func:`_tap_params` lays them out unless ``fused``. Activations are
     ``(member, channel, time, series)``. ``fused``: with the CPU kernels of
     :mod:`core.model.kernels` (the same values up to float rounding), which run the branch
     member by member, each layer with its ReLU and pool in one pass.
@@ -370,10 +371,19 @@ def _temporal_chunk(series: Tensor, params: tuple[Tensor, ...], m: int, fused: b
         return kernels.temporal_branch(_padded_series(series), w1, b1.view(-1), w2, b2, w3, b3)
     h = torch.addmm(b1, w1, _series_windows(series)).relu_().view(m, CONV_CHANNELS[0], -1, b)
     # pools of 2 (their 1/2 is in w2 and w3); the taps read the padding at the edge steps
-    taps2, taps3 = (_tap_weight(w.flatten(0, 1), m) for w in (w2, w3))
-    h = _conv_taps(taps2, b2.view(m, -1, 1, 1), _pool2(h)).relu_()  # (M, 16, 23, B)
-    h = _conv_taps(taps3, b3.view(m, -1, 1, 1), _pool2(h)).relu_()  # (M, 4, 11, B)
+    h = _conv_taps(w2, b2, _pool2(h)).relu_()  # (M, 16, 23, B)
+    h = _conv_taps(w3, b3, _pool2(h)).relu_()  # (M, 4, 11, B)
     return _pool4_ceil(h).permute(0, 3, 1, 2).reshape(m, b, N_TEMPORAL)
+
+
+def _tap_params(params: tuple[Tensor, ...], m: int) -> tuple[Tensor, ...]:
+    """Inference ``params`` with layers 2 and 3 laid out for :func:`_conv_taps`.
+
+    Tap-major weights ``(M, 5 * C_out, C_in)`` and biases ``(M, C_out, 1, 1)``.
+    """
+    w1, b1, w2, b2, w3, b3 = params
+    w2, w3 = (_tap_weight(w.flatten(0, 1), m) for w in (w2, w3))
+    return (w1, b1, w2, b2.view(m, -1, 1, 1), w3, b3.view(m, -1, 1, 1))
 
 
 class _BatchNormParams(nn.Module):
@@ -803,20 +813,23 @@ class GroupedEnsemble(nn.Module):
     def _temporal_inference(self, series: Tensor) -> Tensor:
         """Inference form of :meth:`temporal` (no autograd), as matrix products.
 
-        BatchNorm is folded into the convolutions and each convolution runs as one matrix
-        product over windows of the input (im2col): layer 1 as a single product for all members
-        (they read the same series), layers 2 and 3 as one batched product over members. The
+        BatchNorm is folded into the convolutions and the factors of the average pools into
+        the next layer's weights. On CPUs with the fused kernels, :func:`kernels.temporal_branch`
+        runs the branch member by member. Otherwise each convolution runs as one matrix product
+        over windows of the input (im2col): layer 1 as a single product for all members (they
+        read the same series), layers 2 and 3 as one batched product over members; the
         activations are kept member-major and time-last, so the windows, the replicate padding
-        and the pooling are cheap strided copies, and the factors of the average pools are
-        folded into the next layer's weights. Series are processed in chunks small enough for
-        the activations (about 150 kB per series) to stay in the CPU caches: that, not the
-        arithmetic, sets the speed on CPUs.
+        and the pooling are cheap strided copies. Series are processed in chunks small enough
+        for their activations to stay in the CPU caches: that, not the arithmetic, sets the
+        speed on CPUs.
         """
         m = self.n_members
         b = series.shape[0]
         params = self._frozen["conv"] if self._frozen else self._conv_inference_weights()
         out = series.new_empty((m, b, N_TEMPORAL))
         fused = kernels.ready(kernels.INFERENCE) and kernels.enabled(series)
+        if not fused:
+            params = _tap_params(params, m)
         chunk = TEMPORAL_CHUNK if series.device.type == "cpu" else max(b, 1)
 
         def block(start: int, stop: int) -> None:
