@@ -811,7 +811,7 @@ class GroupedEnsemble(nn.Module):
         return _pool4_ceil(h.view(m, CONV_CHANNELS[2], -1, b)).reshape(m, N_TEMPORAL, b)
 
     def _temporal_inference(self, series: Tensor) -> Tensor:
-        """Inference form of :meth:`temporal` (no autograd), as matrix products.
+        """Inference form of :meth:`temporal` (no autograd): fused kernels or matrix products.
 
         BatchNorm is folded into the convolutions and the factors of the average pools into
         the next layer's weights. On CPUs with the fused kernels, :func:`kernels.temporal_branch`
