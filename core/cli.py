@@ -9,20 +9,46 @@ with status 2; Ctrl-C exits with 130 after the command has cleaned up.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import re
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from . import __version__
 from .errors import Cancelled, SoilMoistureError
 
 COMMAND_MODULES = ("models", "samples", "stations", "inputs", "mapping")
 
+_NEGATIVE_VALUE = re.compile(r"^-\.?\d[\d.]*([,;\s]+-?\.?\d[\d.]*)*(@\S+)?$")
+"""A value that starts with a minus sign and is a number or a list of numbers (a bounding box
+west of Greenwich, ``-97.5,36.6,-97.4,36.7``, optionally ``@EPSG:xxxx``): a value, not an
+option."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """The CLI's parser: ``soilmoisture: error:`` lines, negative numbers and bboxes as values."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_VALUE
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and one ``soilmoisture: error:`` line, exit with status 2."""
+        self.print_usage(sys.stderr)
+        self.exit(
+            2,
+            f"soilmoisture: error: {message}\n"
+            f"See `{self.prog} --help` for the options.\n",
+        )
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every registered sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="soilmoisture",
         description="Field-scale soil moisture with DenseSM-E and multi-scale domain adaptation.",
     )
@@ -40,14 +66,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error_message(exc: OSError) -> str:
+    """What went wrong with a file or folder, and what to do, for an OSError."""
+    where = exc.filename if exc.filename is not None else "a file"
+    what = exc.strerror or str(exc)
+    fixes = {
+        errno.EACCES: "check the permissions, or choose a path you can write to",
+        errno.EPERM: "check the permissions, or choose a path you can write to",
+        errno.EROFS: "the file system is read-only; choose another output folder",
+        errno.ENOSPC: "the disk is full; free some space or choose another output folder",
+        errno.EISDIR: "give a file, not a folder",
+        errno.ENOTDIR: "a part of the path is a file, not a folder; correct the path",
+        errno.ENOENT: "check the path",
+        errno.EEXIST: "remove it or choose another name",
+        errno.ENAMETOOLONG: "use a shorter path",
+    }
+    fix = fixes.get(exc.errno or 0, "check the path and try again")
+    return f"{what}: {str(where)!r}; {fix}. Nothing half-written was kept."
+
+
+def _report_unexpected(exc: BaseException, verbose: bool) -> int:
+    """One error line for an exception that no check turned into a message (a defect)."""
+    last = traceback.extract_tb(exc.__traceback__)[-1:]
+    where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    print(
+        f"soilmoisture: error: internal error {type(exc).__name__}: {exc}{where}. Nothing "
+        "half-written was kept. This is a defect of the tool: please report it with the command "
+        "line (run again with -v for the details).",
+        file=sys.stderr,
+    )
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit status."""
+    """Run the CLI; returns the process exit status.
+
+    Every failure ends in one ``soilmoisture: error:`` line and status 2 (130 for a cancel),
+    never in a traceback: user errors carry their own message, file-system errors say which
+    path and what to do, and anything else is reported as an internal error.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        for noisy in ("distributed", "tornado", "asyncio"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # library warnings: one log line, not a stack of source lines
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
@@ -69,6 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except OSError as exc:
+        print(f"soilmoisture: error: {_os_error_message(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the last guard of "no traceback, ever"
+        return _report_unexpected(exc, bool(args.verbose))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,7 +58,7 @@ import numpy.typing as npt
 from . import __version__
 from .adaptation import METHODS as ADAPTATION_METHODS
 from .aoi import AOI
-from .atomic import write_text
+from .atomic import check_output_dir, run_folder, write_text
 from .errors import InputError, NoDataError
 from .grid import GridWindow
 from .progress import NULL_PROGRESS, Progress
@@ -355,6 +355,42 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def input_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Identify an input for a manifest: a file (or zip) by its SHA-256, a folder by its files.
+
+    A folder's ``sha256`` hashes the sorted relative names and SHA-256 of every file below it,
+    so the same content gives the same value wherever the folder lies. An input that has
+    vanished or cannot be read is recorded with the reason instead of failing the run.
+    """
+    p = Path(path)
+    record: dict[str, Any] = {"path": str(p.resolve())}
+    try:
+        if p.is_dir():
+            h = hashlib.sha256()
+            files = sorted(f for f in p.rglob("*") if f.is_file())
+            for f in files:
+                h.update(f.relative_to(p).as_posix().encode("utf-8") + b"\0")
+                h.update(sha256_file(f).encode("ascii") + b"\n")
+            record.update({"kind": "folder", "files": len(files), "sha256": h.hexdigest()})
+        else:
+            kind = "zip" if p.suffix.lower() == ".zip" else "file"
+            record.update({"kind": kind, "bytes": p.stat().st_size, "sha256": sha256_file(p)})
+    except OSError as exc:
+        record.update({"sha256": None, "error": exc.strerror or str(exc)})
+    return record
+
+
+def _existing_outputs(outputs: dict[str, Any], root: Path) -> dict[str, Any]:
+    """The manifest's outputs with every entry whose file or folder is missing left out."""
+    kept: dict[str, Any] = {}
+    for key, value in outputs.items():
+        if isinstance(value, dict):
+            kept[key] = _existing_outputs(value, root)
+        elif value is None or (root / str(value)).exists():
+            kept[key] = value
+    return kept
 
 
 def scene_sha256(scene: SceneInputs) -> str:
@@ -1065,6 +1101,9 @@ def _adapt_config(config: AdaptMapConfig, alpha: float | None, epochs: int, seed
 def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> AdaptMapResult:
     """Run "Adapt & Map": adapt DenseSM-E to the AOI, map every date, validate, report.
 
+    The output folder is checked before any work, locked for the run, cleaned of a killed
+    run's temporary files, and its manifest (written last) lists only outputs that exist.
+
     Args:
         config: The run's configuration.
         progress: Progress and cancel reporter (stages, members, epochs, tiles).
@@ -1079,9 +1118,14 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         Cancelled: the user cancelled; no half-written output is left behind.
 
     """
+    check_output_dir(config.out_dir, subfolders=("maps", "report", "ensemble"))
+    with run_folder(config.out_dir):
+        return _run_adapt_map(config, progress or NULL_PROGRESS)
+
+
+def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult:
     from .sources.base import get_source
 
-    progress = progress or NULL_PROGRESS
     out_dir = config.out_dir
     warnings: list[str] = []
 
@@ -1221,8 +1265,6 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         ensemble_dir = out_dir / "ensemble"
         _save_ensemble(ensemble, ensemble_dir, manifest_dict)
         manifest_dict["outputs"]["ensemble"] = "ensemble"
-    manifest_path = out_dir / "manifest.json"
-    write_text(manifest_path, to_json(manifest_dict))
 
     # 8. report
     progress.message("Writing the report")
@@ -1244,6 +1286,14 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         history=history,
         progress=progress.sub(*stages.REPORT),
     )
+    # 9. the manifest, last: it lists only what exists
+    manifest_dict["outputs"]["report"] = {
+        "html": str(report_html.relative_to(out_dir)) if report_html is not None else None,
+        "json": str(report_json.relative_to(out_dir)),
+    }
+    manifest_dict["outputs"] = _existing_outputs(manifest_dict["outputs"], out_dir)
+    manifest_path = out_dir / "manifest.json"
+    write_text(manifest_path, to_json(manifest_dict))
     progress.fraction(1.0)
     progress.message(f"Done: {len(maps)} map(s) in {out_dir}")
     metrics = {k: v for k, v in validation.items() if k not in ("pairs", "reports", "pair_columns")}
@@ -1495,7 +1545,7 @@ def _manifest(
         "source": {"name": config.source, "simulated": simulated},
         "scenes": {d.isoformat(): v for d, v in sorted(cache.checksums.items())},
         "station_files": [
-            {"path": str(p.resolve()), "sha256": sha256_file(p)} for p in config.stations
+            input_record(p) for p in config.stations
         ],
         "stations": stations,
         "method": config.method,
@@ -1734,15 +1784,32 @@ def run_map_with_ensemble(
         Cancelled: the user cancelled.
 
     """
+    progress = progress or NULL_PROGRESS
+    out = check_output_dir(out_dir, subfolders=("maps",))
+    date_list = sorted({_as_date(d, "map date") for d in dates})
+    if not date_list:
+        raise InputError("no map date given; give at least one date (YYYY-MM-DD)")
+    with run_folder(out):
+        return _map_with_ensemble(
+            ensemble_dir, aoi, date_list, out, source, progress, device, reproject_crs, tile_9km
+        )
+
+
+def _map_with_ensemble(
+    ensemble_dir: str | os.PathLike[str],
+    aoi: AOI,
+    date_list: list[dt.date],
+    out: Path,
+    source: str,
+    progress: Progress,
+    device: str,
+    reproject_crs: str | None,
+    tile_9km: int,
+) -> MapResult:
     from .model.ensemble import Ensemble
     from .sources.base import get_source
     from .store import load_model_set
 
-    progress = progress or NULL_PROGRESS
-    out = Path(out_dir)
-    date_list = sorted({_as_date(d, "map date") for d in dates})
-    if not date_list:
-        raise InputError("no map date given; give at least one date (YYYY-MM-DD)")
     progress.message(f"Loading the ensemble {os.fspath(ensemble_dir)}")
     model_set = load_model_set(ensemble_dir)
     prov = dict(model_set.provenance or {})
@@ -1790,7 +1857,9 @@ def run_map_with_ensemble(
         "source": {"name": source, "simulated": simulated},
         "scenes": {d.isoformat(): v for d, v in sorted(cache.checksums.items())},
         "maps": stats,
-        "outputs": {"maps": {d.isoformat(): str(p.relative_to(out)) for d, p in maps.items()}},
+        "outputs": _existing_outputs(
+            {"maps": {d.isoformat(): str(p.relative_to(out)) for d, p in maps.items()}}, out
+        ),
     }
     write_text(out / "manifest.json", to_json(manifest))
     progress.fraction(1.0)
@@ -1841,6 +1910,8 @@ def validate_raster(
     from .stations import read_station_files
 
     progress = progress or NULL_PROGRESS
+    if out_dir is not None:
+        check_output_dir(out_dir)
     raster = read_sm_geotiff(raster_path)
     tag_date = raster.tags.get("date")
     if date is None:
@@ -1894,8 +1965,7 @@ def validate_raster(
             "date": date.isoformat(),
             "raster_tags": raster.tags,
             "station_files": [
-                {"path": str(Path(p).resolve()), "sha256": sha256_file(Path(p))}
-                for p in station_paths
+                input_record(p) for p in station_paths
             ],
             "metrics": metrics.to_dict(),
             "share_outside_0_0.6": _share_outside(pairs["pred"]),
