@@ -125,6 +125,10 @@ class AdaptConfig:
     batch_size: int = 128
     snapshot_epochs: int = 10
     """Average the weights of this many last epochs."""
+    min_epoch_steps: int = 1
+    """Fewest optimizer steps of an epoch: with few labelled samples an epoch draws them again
+    (reshuffled) until it has taken this many steps. 1 keeps one pass over the labelled samples
+    per epoch. See :meth:`steps_per_epoch`."""
     seed: int = 0
     device: str = "cpu"
     loss: str = "mse"
@@ -144,6 +148,8 @@ class AdaptConfig:
             raise InputError(f"epochs must be at least 1, got {self.epochs}")
         if not (1 <= self.snapshot_epochs):
             raise InputError(f"snapshot_epochs must be at least 1, got {self.snapshot_epochs}")
+        if self.min_epoch_steps < 1:
+            raise InputError(f"min_epoch_steps must be at least 1, got {self.min_epoch_steps}")
         if not (self.lr > 0):
             raise InputError(f"learning rate must be positive, got {self.lr}")
         if self.batch_size < 2:
@@ -152,6 +158,14 @@ class AdaptConfig:
             raise InputError(f"unknown loss {self.loss!r}; allowed: {', '.join(LOSSES)}")
         if self.beta_draws < 1:
             raise InputError(f"beta_draws must be at least 1, got {self.beta_draws}")
+
+    def steps_per_epoch(self, n_fine: int) -> int:
+        """Optimizer steps of one epoch with ``n_fine`` labelled 50 m samples.
+
+        One pass over the labelled samples in batches of ``batch_size``, or
+        ``min_epoch_steps`` steps when that pass is shorter.
+        """
+        return max(math.ceil(n_fine / self.batch_size), self.min_epoch_steps)
 
     @property
     def effective_alpha(self) -> float:
@@ -494,7 +508,8 @@ def adapt(
         model = ensemble.copy()
         model.net.to(device)
         net = model.net
-        n_steps_epoch = math.ceil(len(fx) / config.batch_size)
+        n_steps_epoch = config.steps_per_epoch(len(fx))
+        one_pass = n_steps_epoch == math.ceil(len(fx) / config.batch_size)
         total_steps = n_steps_epoch * config.epochs
 
         # bounded unlabelled stream
@@ -537,6 +552,7 @@ def adapt(
         cy_t = torch.from_numpy(cy).to(device) if cy is not None else None
         t_stream = _Stream(len(tx), config.batch_size, rng) if tx is not None else None
         c_stream = _Stream(len(cx), config.batch_size, rng) if cx is not None else None
+        f_stream = None if one_pass else _Stream(len(fx), config.batch_size, rng)
         use_coarse = cx is not None and alpha < 1.0
 
         snapshots = _SnapshotAverage(config.epochs, config.snapshot_epochs)
@@ -545,7 +561,12 @@ def adapt(
         for epoch in range(config.epochs):
             net.train()
             sums = np.zeros(4)
-            for fb in _fine_batches(len(fx), config.batch_size, rng):
+            batches = (
+                _fine_batches(len(fx), config.batch_size, rng)
+                if f_stream is None
+                else [f_stream.next() for _ in range(n_steps_epoch)]
+            )
+            for fb in batches:
                 parts = [fx_t[fb]]
                 ns = len(fb)
                 nt = 0

@@ -1,9 +1,12 @@
 """Conventional machine-learning baselines and a leave-one-station-out (LOSO) driver.
 
 The 2025 TGRS study (Zhu et al., IEEE TGRS 63:4501815) compares DenseSM-E transfer with
-conventional regressors trained directly on the few in-situ samples of the area. MSDA has to beat
-them in the same data-scarce setting, so the report trains them on the same stations and the same
-156 model inputs (``core.contract``) and validates them with the same held-out scheme.
+conventional regressors trained directly on the few in-situ samples of the area, with SMAP's
+coarse soil moisture among their predictors. MSDA has to beat them in the same data-scarce
+setting, so the report trains them on the same stations, the same 156 model inputs
+(``core.contract``) plus SMAP's 9 km value at the sample (:func:`baseline_features`), and
+validates them with the same held-out scheme. Without SMAP a tree model only sees the raw
+inputs and is a weaker opponent than the one the study set up.
 
 Baselines are looked up by name in :data:`BASELINES` (see :func:`list_baselines`):
 
@@ -49,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "BASELINES",
+    "baseline_features",
     "ONE_STATION_MESSAGE",
     "Baseline",
     "FitPredict",
@@ -144,6 +148,31 @@ def list_baselines() -> list[str]:
 
 
 # ----------------------------------------------------------------------------- fit / predict
+def baseline_features(x: ArrayLike, smap_9km: ArrayLike) -> NDArray[np.float64]:
+    """Return the baselines' features: the model inputs plus SMAP's 9 km value as a last column.
+
+    Args:
+        x: Model inputs, shape ``(n_samples, 156)``.
+        smap_9km: SMAP soil moisture (m3/m3) of each sample's 9 km cell on its date, shape
+            ``(n_samples,)``; NaN where SMAP has no value (the trees route missing values).
+
+    Returns:
+        ``(n_samples, 157)`` features.
+
+    Raises:
+        InputError: if the lengths differ.
+
+    """
+    xa = _as_x(x)
+    sm = np.asarray(smap_9km, dtype=np.float64).ravel()
+    if sm.size != xa.shape[0]:
+        raise InputError(
+            f"The inputs have {xa.shape[0]} samples but there are {sm.size} SMAP values; give "
+            "one SMAP value per sample."
+        )
+    return np.column_stack([xa, sm])
+
+
 def _as_x(x: ArrayLike) -> NDArray[np.float64]:
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 2:

@@ -28,9 +28,14 @@ How the scene is made (all seeded, deterministic for a seed):
    capacity in the growing season.
 4. **NDVI**: per-field phenology (double logistic), on the 250 m grid as 46 eight-day
    composites (MOD13Q1/MYD13Q1-like dates) with noise and occasional cloud contamination.
-5. **ERA5-like** 46 eight-day means of the same weather per 9 km cell; **SMAP-like** 9 km values:
-   block means of the truth + a bias (+0.02 m3/m3) + noise (0.02), on about two days in three,
-   linearly interpolated to the date.
+5. **ERA5-like** 46 eight-day means of the same weather per 9 km cell (precipitation as daily
+   totals in m/day, as ERA5-Land's daily aggregates give them); **SMAP-like** 9 km values: block
+   means of the truth + a bias + a retrieval error, on about two days in three, linearly
+   interpolated to the date. The error is sized like SMAP's against dense in-situ networks
+   (Colliander et al. 2017, Chan et al. 2018: ubRMSE about 0.04 m3/m3, biases of a few
+   hundredths): a mean bias of +0.02 m3/m3 with a fixed offset per 9 km cell (sd 0.015), and
+   an unbiased error of sd 0.04 made of a persistent part (AR(1), lag-one-day correlation 0.8,
+   as vegetation and surface-temperature errors last for days) and a day-to-day part.
 6. **Sentinel-1** (one ascending orbit, every 12 days): the water-cloud model of Attema & Ulaby
    (1978) with vegetation water content from NDVI after Jackson et al. (2004), over the
    semi-empirical bare-soil model of Oh, Sarabandi & Ulaby (1992), with the soil permittivity from
@@ -94,9 +99,15 @@ SENSOR = "Simulated-Probe"
 SOURCE_LABEL = "demo (simulated)"
 
 SMAP_BIAS = 0.02
-"""Bias of the simulated SMAP values against the truth block means, m3/m3."""
-SMAP_NOISE = 0.02
-"""Standard deviation of the simulated SMAP retrieval noise, m3/m3."""
+"""Mean bias of the simulated SMAP values against the truth block means, m3/m3."""
+SMAP_CELL_BIAS = 0.015
+"""Standard deviation of each 9 km cell's own fixed SMAP offset around the mean bias, m3/m3."""
+SMAP_NOISE = 0.04
+"""Standard deviation of the simulated SMAP retrieval error (its unbiased RMSE), m3/m3."""
+SMAP_PERSISTENT = 0.55
+"""Share of the retrieval error variance in the persistent (AR(1)) part."""
+SMAP_AR1 = 0.8
+"""Lag-one-day correlation of the persistent part of the SMAP error."""
 STATION_NOISE = 0.02
 """Approximate standard deviation of the simulated station sensor error, m3/m3."""
 
@@ -505,6 +516,25 @@ def _station_list(land: _Landscape) -> list[DemoStation]:
     ]
 
 
+def smap_error(rng: np.random.Generator, n_days: int) -> F64:
+    """Simulated SMAP retrieval error of the demo area's 9 km cells, ``(n_days, rows, cols)``.
+
+    The mean bias :data:`SMAP_BIAS`, a fixed offset per cell (sd :data:`SMAP_CELL_BIAS`), and an
+    unbiased error of sd :data:`SMAP_NOISE`: a stationary AR(1) part (lag-one-day correlation
+    :data:`SMAP_AR1`, :data:`SMAP_PERSISTENT` of the variance) plus independent daily noise.
+    """
+    shape = (DEMO_ROWS, DEMO_COLS)
+    offset = SMAP_BIAS + rng.normal(0.0, SMAP_CELL_BIAS, size=shape)
+    sd_ar = SMAP_NOISE * math.sqrt(SMAP_PERSISTENT)
+    sd_white = SMAP_NOISE * math.sqrt(1.0 - SMAP_PERSISTENT)
+    innovations = rng.normal(0.0, sd_ar * math.sqrt(1.0 - SMAP_AR1**2), size=(n_days, *shape))
+    ar = np.empty((n_days, *shape))
+    ar[0] = rng.normal(0.0, sd_ar, size=shape)
+    for i in range(1, n_days):
+        ar[i] = SMAP_AR1 * ar[i - 1] + innovations[i]
+    return offset + ar + rng.normal(0.0, sd_white, size=(n_days, *shape))
+
+
 def _simulate_truth(seed: int, land: _Landscape, weather: _Weather, progress: Progress) -> _Truth:
     """Run the daily surface water balance of every 50 m cell (see the module docstring)."""
     rng = np.random.default_rng((seed, 3))
@@ -562,8 +592,7 @@ def _simulate_truth(seed: int, land: _Landscape, weather: _Weather, progress: Pr
     progress.fraction(1.0)
 
     overpass = rng.random((n, DEMO_ROWS, DEMO_COLS)) < 0.7
-    noise = rng.normal(0.0, SMAP_NOISE, size=(n, DEMO_ROWS, DEMO_COLS))
-    smap9 = np.where(overpass, np.clip(truth9 + SMAP_BIAS + noise, 0.02, 0.6), np.nan)
+    smap9 = np.where(overpass, np.clip(truth9 + smap_error(rng, n), 0.02, 0.6), np.nan)
     return _Truth(
         days=days, on_acquisitions=on_acq, truth9=truth9, smap9=smap9, stations=at_stations
     )
