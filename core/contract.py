@@ -19,11 +19,25 @@ Choices recorded here (the authors' own, so that inputs match what the weights s
 * Row of the 9 km EASE-2 cell (index 12) is counted from 1, as in the authors' grid code;
   columns (13, 14) from 0.
 * Aspect (10, 11) is the sine and cosine of the cell-mean aspect, not the circular mean.
+
+Input layouts. :data:`VARIABLES` is the *raw* order (the authors' published 50 m preprocessing
+and their sample tables). What a model set was trained on is an :class:`InputLayout`: the order
+in which the 15 snapshot values reach the network, their normalisation ranges and the scale of
+the precipitation series. A model set declares its layout in its manifest; raw variables are
+mapped to it by :meth:`InputLayout.normalise`. Two layouts are known (:data:`LAYOUTS`):
+
+* ``densesm_9km``: what the published 9 km weights' own input statistics show (day-of-year pair
+  last, row in 0..1, precipitation about ten times the daily totals); see
+  ``docs/input-contract.md`` for the evidence. The published set declares it.
+* ``authors_50m``: the contract of the authors' 50 m preprocessing and paper (the raw order and
+  ranges of :data:`VARIABLES`), for reproducing the papers' 50 m experiments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -239,6 +253,204 @@ def raw_snapshot(
     parts = [vv, vh, angle, ds, dc, sand, clay, bdod, elevation, slope, as_, ac, r, cs, cc]
     arrays = np.broadcast_arrays(*[np.asarray(p, dtype=np.float64) for p in parts])
     return np.stack(arrays, axis=-1)
+
+
+SNAPSHOT_NAMES: tuple[str, ...] = tuple(v[0] for v in _SNAPSHOT_VARIABLES)
+"""Names of the 15 raw snapshot variables, in the raw (sample-table) order."""
+SERIES_MEAN_NAMES: tuple[str, ...] = tuple(f"{name}_mean" for name in SERIES_NAMES)
+"""Names of the three series means the network takes after the snapshot values."""
+
+
+@dataclass(frozen=True)
+class InputLayout:
+    """How a model set's network takes its inputs: order, ranges, precipitation scale.
+
+    Attributes:
+        name: registry name, stored in a model set's manifest (``input_layout``).
+        title: one line for people.
+        snapshot: the 15 raw snapshot names (:data:`SNAPSHOT_NAMES`) in the order the network
+            takes them.
+        ranges: ``(min, max)`` of each entry of ``snapshot``, in the same order.
+        precipitation_scale: factor applied to real daily precipitation totals (m/day) before
+            normalisation, so that the series looks like what the weights were trained on.
+        circular_aspect: aspect of a 9 km sample as the means of the sine and cosine of its
+            cells' aspects (True), or as the sine and cosine of the mean aspect in degrees.
+        evidence: where the layout comes from (shown in ``docs/input-contract.md``).
+
+    """
+
+    name: str
+    title: str
+    snapshot: tuple[str, ...]
+    ranges: tuple[tuple[float, float], ...]
+    precipitation_scale: float = 1.0
+    circular_aspect: bool = False
+    evidence: str = ""
+
+    def __post_init__(self) -> None:
+        if sorted(self.snapshot) != sorted(SNAPSHOT_NAMES):
+            raise ValueError(
+                f"layout {self.name!r}: snapshot must order exactly {SNAPSHOT_NAMES}, got "
+                f"{self.snapshot}"
+            )
+        if len(self.ranges) != N_SNAPSHOT or any(hi <= lo for lo, hi in self.ranges):
+            raise ValueError(f"layout {self.name!r}: needs 15 (min, max) ranges with max > min")
+        if not self.precipitation_scale > 0:
+            raise ValueError(f"layout {self.name!r}: precipitation_scale must be > 0")
+
+    @property
+    def order(self) -> npt.NDArray[np.int64]:
+        """Raw snapshot index of each network position (``raw15[..., order]``)."""
+        return np.array([SNAPSHOT_NAMES.index(n) for n in self.snapshot], dtype=np.int64)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Names of the 18 snapshot inputs of the network, in its order."""
+        return self.snapshot + SERIES_MEAN_NAMES
+
+    def _bounds(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        lo = np.array([r[0] for r in self.ranges], dtype=np.float64)
+        hi = np.array([r[1] for r in self.ranges], dtype=np.float64)
+        return lo, hi
+
+    def normalise_snapshot(self, raw15: FloatArray) -> npt.NDArray[np.float32]:
+        """Raw snapshot values ``(..., 15)`` in the raw order -> normalised, in this layout."""
+        raw = np.asarray(raw15, dtype=np.float64)
+        if raw.shape[-1] != N_SNAPSHOT:
+            raise InputError(f"expected {N_SNAPSHOT} snapshot variables, got {raw.shape[-1]}")
+        lo, hi = self._bounds()
+        return _minmax(raw[..., self.order], lo, hi)
+
+    def normalise_series(self, values: FloatArray, name: str) -> npt.NDArray[np.float32]:
+        """Normalise one raw series (any shape) for this layout (precipitation scaled)."""
+        k = SERIES_NAMES.index(name)
+        lo, hi = _SERIES[k][3], _SERIES[k][4]
+        scale = self.precipitation_scale if name == "tp" else 1.0
+        v = np.asarray(values, dtype=np.float64)
+        return _minmax(v * scale if scale != 1.0 else v, lo, hi)
+
+    def normalise(self, raw153: FloatArray) -> npt.NDArray[np.float32]:
+        """Raw variables ``(..., 153)`` in the raw order -> 153 normalised, in this layout.
+
+        The 15 snapshot values are reordered and normalised with this layout's ranges; the
+        series keep their places (NDVI, temperature, precipitation) and precipitation is scaled
+        by :attr:`precipitation_scale`. NaN stays NaN.
+        """
+        raw = np.asarray(raw153, dtype=np.float64)
+        if raw.shape[-1] != N_NORMALISED:
+            raise InputError(
+                f"expected {N_NORMALISED} raw variables in the last axis, got {raw.shape[-1]}"
+            )
+        out = np.empty(raw.shape, dtype=np.float32)
+        out[..., :N_SNAPSHOT] = self.normalise_snapshot(raw[..., :N_SNAPSHOT])
+        for k, name in enumerate(SERIES_NAMES):
+            sl = slice(N_SNAPSHOT + k * N_STEPS, N_SNAPSHOT + (k + 1) * N_STEPS)
+            out[..., sl] = self.normalise_series(raw[..., sl], name)
+        return out
+
+    def model_inputs(self, raw153: FloatArray) -> npt.NDArray[np.float32]:
+        """Raw variables ``(N, 153)`` -> the 156 network inputs of this layout."""
+        return to_model_inputs(self.normalise(raw153))
+
+    def physical(self, position: int, value: float) -> float:
+        """The raw value a normalised snapshot input (``position`` 0..17) stands for.
+
+        Series means (positions 15-17) come back in the series' units, precipitation divided
+        by :attr:`precipitation_scale` (so in real m/day).
+        """
+        if position < N_SNAPSHOT:
+            lo, hi = self.ranges[position]
+            return float(value * (hi - lo) + lo)
+        k = position - N_SNAPSHOT
+        lo, hi = _SERIES[k][3], _SERIES[k][4]
+        out = float(value * (hi - lo) + lo)
+        return out / self.precipitation_scale if SERIES_NAMES[k] == "tp" else out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (stored in manifests and run reports)."""
+        return {
+            "name": self.name,
+            "snapshot": list(self.snapshot),
+            "ranges": [list(r) for r in self.ranges],
+            "precipitation_scale": self.precipitation_scale,
+            "circular_aspect": self.circular_aspect,
+        }
+
+
+_RAW_RANGES = {v.name: (v.min, v.max) for v in VARIABLES[:N_SNAPSHOT]}
+
+AUTHORS_50M = InputLayout(
+    name="authors_50m",
+    title="the authors' 50 m preprocessing and paper table (raw order and ranges)",
+    snapshot=SNAPSHOT_NAMES,
+    ranges=tuple(_RAW_RANGES[n] for n in SNAPSHOT_NAMES),
+    precipitation_scale=1.0,
+    evidence="the authors' published 50 m preprocessing code and the 2024 paper's Table 2",
+)
+
+_NINE_KM_ORDER = (
+    "vv", "vh", "angle", "sand", "clay", "bdod", "elevation", "slope",
+    "aspect_sin", "aspect_cos", "row9", "col9_sin", "col9_cos", "doy_sin", "doy_cos",
+)  # fmt: skip
+
+DENSESM_9KM = InputLayout(
+    name="densesm_9km",
+    title="the published 9 km weights' own input statistics (day of year last, row in 0..1)",
+    snapshot=_NINE_KM_ORDER,
+    ranges=tuple((0.0, 1.0) if n == "row9" else _RAW_RANGES[n] for n in _NINE_KM_ORDER),
+    precipitation_scale=10.0,
+    circular_aspect=True,
+    evidence="the BatchNorm statistics of the 25 published members (docs/input-contract.md)",
+)
+
+LAYOUTS: Mapping[str, InputLayout] = {lay.name: lay for lay in (DENSESM_9KM, AUTHORS_50M)}
+"""Known input layouts by name."""
+PUBLISHED_LAYOUT = DENSESM_9KM
+"""The layout the published 9 km set is trained on (and the default of sets that name none)."""
+
+
+def get_layout(name: str | InputLayout | None) -> InputLayout:
+    """Look up an input layout by name (None: :data:`PUBLISHED_LAYOUT`).
+
+    Raises:
+        InputError: the name is not a known layout.
+    """
+    if name is None:
+        return PUBLISHED_LAYOUT
+    if isinstance(name, InputLayout):
+        return name
+    try:
+        return LAYOUTS[str(name)]
+    except KeyError:
+        raise InputError(
+            f"unknown input layout {name!r}; known layouts: {', '.join(LAYOUTS)}"
+        ) from None
+
+
+def layout_markdown() -> str:
+    """The snapshot order and ranges of every layout, as a Markdown table.
+
+    ``docs/input-contract.md`` embeds this table; a test keeps the two identical.
+    """
+    names = list(LAYOUTS)
+    head = "| network input | " + " | ".join(f"`{n}`" for n in names) + " |"
+    lines = [head, "|---|" + "---|" * len(names)]
+    for pos in range(N_SNAPSHOT):
+        cells = []
+        for n in names:
+            lay = LAYOUTS[n]
+            lo, hi = lay.ranges[pos]
+            cells.append(f"{lay.snapshot[pos]} ({lo:g}..{hi:g})")
+        lines.append(f"| {pos} | " + " | ".join(cells) + " |")
+    for k, mean_name in enumerate(SERIES_MEAN_NAMES):
+        lines.append(f"| {N_SNAPSHOT + k} | " + " | ".join([mean_name] * len(names)) + " |")
+    scales = " | ".join(f"x {LAYOUTS[n].precipitation_scale:g}" for n in names)
+    lines.append(f"| precipitation scale | {scales} |")
+    aspect = " | ".join(
+        "mean of sin, cos" if LAYOUTS[n].circular_aspect else "sin, cos of mean" for n in names
+    )
+    lines.append(f"| aspect of a 9 km sample | {aspect} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table() -> str:

@@ -5,7 +5,7 @@ module. Three forms are offered:
 
 * :func:`cell_inputs_50m`: the full ``(N, 156)`` inputs of given 50 m cells (labelled station
   cells, small batches). It is the reference form: it assembles the 153 raw variables per cell
-  and calls :func:`core.contract.normalise` and :func:`core.contract.to_model_inputs`.
+  and maps them with :meth:`core.contract.InputLayout.model_inputs`.
 * :func:`map_inputs_50m`: a memory-lean form for whole maps. Every 50 m cell under one 250 m
   NDVI pixel shares the NDVI series, and every cell in one 9 km cell shares the weather, so the
   138 series values are stored once per (250 m pixel, 9 km cell) pair. As the grids nest exactly,
@@ -17,6 +17,9 @@ module. Three forms are offered:
 
 Choices recorded here:
 
+* Every function takes the model set's :class:`~core.contract.InputLayout` (default: the
+  published set's); raw variables are assembled in the raw order of :data:`core.contract.VARIABLES`
+  and the layout orders, normalises and scales them for the network.
 * Rows/columns 12-14 of every 50 m cell are those of its parent 9 km cell
   (:func:`core.contract.grid_terms` applies the authors' row-from-1 convention).
 * The day of year (3-4) is that of ``scene.date`` (the SAR acquisition date).
@@ -34,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import contract
+from .contract import InputLayout, get_layout
 from .errors import InputError
 from .grid import block_mean, factor
 from .sources.base import SceneInputs
@@ -115,13 +119,19 @@ def raw_inputs_50m(
     return np.concatenate([snap, ndvi, t2m, tp], axis=1).astype(np.float64)
 
 
-def cell_inputs_50m(scene: SceneInputs, rows: npt.ArrayLike, cols: npt.ArrayLike) -> F32:
+def cell_inputs_50m(
+    scene: SceneInputs,
+    rows: npt.ArrayLike,
+    cols: npt.ArrayLike,
+    layout: InputLayout | str | None = None,
+) -> F32:
     """Build the 156 model inputs of given 50 m cells.
 
     Args:
         scene: the scene.
         rows: window-relative 50 m rows.
         cols: window-relative 50 m columns.
+        layout: the model set's input layout (default: the published set's).
 
     Returns:
         float32 array ``(N, 156)``; a row holds NaN where one of the cell's inputs is missing
@@ -132,7 +142,7 @@ def cell_inputs_50m(scene: SceneInputs, rows: npt.ArrayLike, cols: npt.ArrayLike
 
     """
     raw = raw_inputs_50m(scene, rows, cols)
-    return contract.to_model_inputs(contract.normalise(raw))
+    return get_layout(layout).model_inputs(raw)
 
 
 @dataclass
@@ -181,24 +191,29 @@ class SharedInputs:
         return np.concatenate([self.snapshot[sl], self.series[self.series_index[sl]]], axis=1)
 
 
-def _series_250m(scene: SceneInputs, pr: I64, pc: I64) -> F32:
+def _series_250m(scene: SceneInputs, pr: I64, pc: I64, layout: InputLayout) -> F32:
     """Normalised series ``(U, 138)`` of 250 m pixels (window-relative rows ``pr``, cols ``pc``).
 
     The weather of a pixel is that of the 9 km cell containing it (the grids nest exactly).
     """
-    ndvi = contract.normalise_series(scene.ndvi[:, pr, pc].T, "ndvi")
-    t2m = contract.normalise_series(scene.temperature[:, pr // K250, pc // K250].T, "t2m")
-    tp = contract.normalise_series(scene.precipitation[:, pr // K250, pc // K250].T, "tp")
+    ndvi = layout.normalise_series(scene.ndvi[:, pr, pc].T, "ndvi")
+    t2m = layout.normalise_series(scene.temperature[:, pr // K250, pc // K250].T, "t2m")
+    tp = layout.normalise_series(scene.precipitation[:, pr // K250, pc // K250].T, "tp")
     return np.concatenate([ndvi, t2m, tp], axis=1)
 
 
-def map_inputs_50m(scene: SceneInputs, mask: npt.ArrayLike | None = None) -> SharedInputs:
+def map_inputs_50m(
+    scene: SceneInputs,
+    mask: npt.ArrayLike | None = None,
+    layout: InputLayout | str | None = None,
+) -> SharedInputs:
     """Model inputs of every valid 50 m cell of the scene, series shared per 250 m pixel.
 
     Args:
         scene: the scene.
         mask: optional ``(H50, W50)`` boolean array, True for the cells to map (e.g. the AOI
             polygon); all cells of the window when None.
+        layout: the model set's input layout (default: the published set's).
 
     Returns:
         :class:`SharedInputs` with cells in row-major order.
@@ -207,6 +222,7 @@ def map_inputs_50m(scene: SceneInputs, mask: npt.ArrayLike | None = None) -> Sha
         InputError: the mask does not have the window's 50 m shape.
 
     """
+    lay = get_layout(layout)
     h50, w50 = scene.vv.shape
     if mask is None:
         want = np.ones((h50, w50), dtype=bool)
@@ -241,7 +257,7 @@ def map_inputs_50m(scene: SceneInputs, mask: npt.ArrayLike | None = None) -> Sha
     w250 = w50 // K50_PER_250
     pix = (rows // K50_PER_250) * w250 + cols // K50_PER_250
     used, series_index = np.unique(pix, return_inverse=True)
-    series = _series_250m(scene, used // w250, used % w250)
+    series = _series_250m(scene, used // w250, used % w250, lay)
     means = contract.series_means(series)
 
     n = rows.size
@@ -249,7 +265,7 @@ def map_inputs_50m(scene: SceneInputs, mask: npt.ArrayLike | None = None) -> Sha
     for start in range(0, n, _CHUNK):
         sl = slice(start, min(n, start + _CHUNK))
         raw = _raw_snapshot_cells(scene, rows[sl], cols[sl])
-        snapshot[sl, : contract.N_SNAPSHOT] = contract.normalise_snapshot(raw)
+        snapshot[sl, : contract.N_SNAPSHOT] = lay.normalise_snapshot(raw)
     snapshot[:, contract.N_SNAPSHOT :] = means[series_index]
     return SharedInputs(
         snapshot=snapshot,
@@ -263,12 +279,18 @@ def map_inputs_50m(scene: SceneInputs, mask: npt.ArrayLike | None = None) -> Sha
     )
 
 
-def raw_inputs_9km(scene: SceneInputs) -> npt.NDArray[np.float64]:
+def raw_inputs_9km(scene: SceneInputs, circular_aspect: bool = False) -> npt.NDArray[np.float64]:
     """Assemble the 153 raw contract variables of every 9 km cell, ``(H9 * W9, 153)``.
 
     50 m inputs are block means of the valid 50 m values over each 9 km cell, NDVI the block
     mean of the valid 250 m values per step, weather as delivered. Cells in row-major order; NaN
     where a cell has no valid value of an input.
+
+    Args:
+        scene: the scene.
+        circular_aspect: aspect terms (10, 11) as the block means of the 50 m cells' sine and
+            cosine (near 0 over varied terrain) instead of the sine and cosine of the block-mean
+            aspect in degrees (see :attr:`core.contract.InputLayout.circular_aspect`).
     """
     h9, w9 = scene.window9.shape
     st = scene.static
@@ -291,17 +313,24 @@ def raw_inputs_9km(scene: SceneInputs) -> npt.NDArray[np.float64]:
         row9=(scene.window9.row0 + r9).astype(np.float64),
         col9=(scene.window9.col0 + c9).astype(np.float64),
     )
+    if circular_aspect:
+        sin_a, cos_a = contract.aspect_terms(st.aspect)
+        snap[:, 10] = bm(sin_a)
+        snap[:, 11] = bm(cos_a)
     ndvi = block_mean(scene.ndvi, K250).reshape(contract.N_STEPS, -1).T
     t2m = np.asarray(scene.temperature, dtype=np.float32).reshape(contract.N_STEPS, -1).T
     tp = np.asarray(scene.precipitation, dtype=np.float32).reshape(contract.N_STEPS, -1).T
     return np.concatenate([snap, ndvi, t2m, tp], axis=1).astype(np.float64)
 
 
-def cell_inputs_9km(scene: SceneInputs) -> tuple[F32, F32, I64, I64]:
+def cell_inputs_9km(
+    scene: SceneInputs, layout: InputLayout | str | None = None
+) -> tuple[F32, F32, I64, I64]:
     """Labelled 9 km samples of the window for the coarse (SMAP) loss.
 
     Args:
         scene: the scene.
+        layout: the model set's input layout (default: the published set's).
 
     Returns:
         ``(x, smap, rows9, cols9)``: inputs ``(M, 156)`` float32, SMAP label ``(M,)`` in m3/m3,
@@ -309,10 +338,11 @@ def cell_inputs_9km(scene: SceneInputs) -> tuple[F32, F32, I64, I64]:
         ``col0`` for global indices). Cells without SMAP or with a missing input are left out.
 
     """
-    raw = raw_inputs_9km(scene)
+    lay = get_layout(layout)
+    raw = raw_inputs_9km(scene, circular_aspect=lay.circular_aspect)
     label = np.asarray(scene.smap, dtype=np.float32).ravel()
     ok = np.isfinite(raw).all(axis=1) & np.isfinite(label)
-    x = contract.to_model_inputs(contract.normalise(raw[ok]))
+    x = lay.model_inputs(raw[ok])
     idx = np.flatnonzero(ok).astype(np.int64)
     rows9, cols9 = np.divmod(idx, scene.window9.ncols)
     return x, label[ok], rows9, cols9

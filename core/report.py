@@ -465,7 +465,67 @@ th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 .warn { color: #b2182b; font-weight: bold; }
+.status-ok { background: #d9f0d3; } .status-caution { background: #fee8a6; }
+.status-bad { background: #f4a582; font-weight: bold; } .status-unavailable { color: #666; }
 """
+
+
+_STATUS_WORDS = {
+    "ok": "OK",
+    "caution": "unusual",
+    "bad": "far outside",
+    "unavailable": "n/a",
+}
+
+
+def _checks_html(checks: Mapping[str, Any] | None) -> str:
+    """The "Checks of the inputs" section: the 9 km self-check and the input health table."""
+    if not checks:
+        return "<p>No input checks were made for this run.</p>"
+    out = []
+    sc = checks.get("smap_self_check")
+    if sc:
+        st = str(sc.get("status", "unavailable"))
+        out.append(
+            f'<p class="status-{st}" id="smap-self-check"><b>9 km self-check '
+            f"({html.escape(_STATUS_WORDS.get(st, st))}):</b> {html.escape(str(sc['message']))}"
+            + (
+                f" &mdash; n {int(sc['n'])}, RMSE {_fmt(sc['rmse'])}, bias {_fmt(sc['bias'])}, "
+                f"R {_fmt(sc['r'], 2)}"
+                if sc.get("n")
+                else ""
+            )
+            + "</p>"
+        )
+    health = checks.get("input_health")
+    if health:
+        st = str(health.get("status", "unavailable"))
+        layout = checks.get("input_layout", {}).get("name", health.get("layout", ""))
+        out.append(
+            f'<p class="status-{st}" id="input-health"><b>Input health '
+            f"({html.escape(_STATUS_WORDS.get(st, st))}):</b> each network input of this run "
+            f"(layout <code>{html.escape(str(layout))}</code>) as a z-score against "
+            f"{html.escape(str(health.get('statistics_of', 'the training inputs')))}. "
+            "|z| &ge; 2 is unusual, |z| &ge; 3 far outside what the model saw.</p>"
+        )
+        rows = []
+        for e in health.get("inputs", []):
+            worst = max(e["z_by_date"].values(), key=abs) if e["z_by_date"] else math.nan
+            unit = html.escape(str(e.get("unit", "")))
+            rows.append(
+                f'<tr class="status-{e["status"]}"><td>{html.escape(str(e["label"]))}</td>'
+                f"<td>{_fmt(e['run_mean'], 4)} {unit}</td>"
+                f"<td>{_fmt(e['training_mean'], 4)} {unit}</td>"
+                f"<td>{_fmt(e['z'], 2)}</td><td>{_fmt(worst, 2)}</td>"
+                f"<td>{html.escape(_STATUS_WORDS.get(e['status'], e['status']))}</td></tr>"
+            )
+        out.append(
+            "<table><tr><th>input</th><th>this run (mean)</th><th>training (mean)</th>"
+            "<th>z</th><th>z, worst date</th><th>status</th></tr>" + "".join(rows) + "</table>"
+        )
+        for w in health.get("warnings", []):
+            out.append(f'<p class="warn">{html.escape(str(w))}</p>')
+    return "\n".join(out)
 
 
 def _render_html(
@@ -478,6 +538,7 @@ def _render_html(
     notes: Sequence[str],
     share_outside: float,
     simulated: bool,
+    checks: Mapping[str, Any] | None = None,
 ) -> str:
     banner = ""
     if simulated:
@@ -510,6 +571,8 @@ def _render_html(
 <p class="explain">Generated {html.escape(generated)}.</p>
 <h2>Run summary</h2>
 <table>{summary_rows}</table>
+<h2>Checks of the inputs</h2>
+{_checks_html(checks)}
 <h2>Accuracy against in-situ soil moisture</h2>
 {_comparison_tables(metrics)}
 <h2>Per-station metrics</h2>
@@ -539,6 +602,7 @@ def write_report(
     pair_columns: Mapping[str, str] | None = None,
     map_mean: ArrayLike | None = None,
     map_spread: ArrayLike | None = None,
+    checks: Mapping[str, Any] | None = None,
 ) -> ReportPaths:
     """Write the validation report of a run (HTML + JSON + PNG charts) atomically.
 
@@ -566,6 +630,8 @@ def write_report(
             the full name. Methods without a column get no scatter chart.
         map_mean: Optional 2-D soil moisture map for a quick-look chart.
         map_spread: Optional 2-D ensemble spread map for a quick-look chart.
+        checks: Optional input checks of the run (``input_layout``, ``input_health``,
+            ``smap_self_check``, as made by :mod:`core.health`), shown after the summary.
 
     Returns:
         The :class:`ReportPaths` of the written files.
@@ -625,6 +691,10 @@ def write_report(
             "notes": [str(n) for n in notes],
             "methods": {name: rep.to_dict() for name, rep in metrics.items()},
             "charts": {key: f"{FILES_DIR}/{p.name}" for key, p in pngs.items()},
+            "input_checks": _jsonable(
+                {k: v for k, v in (checks or {}).items() if k != "warnings"}
+            )
+            or None,
         }
         json_text = json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False)
         html_text = _render_html(
@@ -636,6 +706,7 @@ def write_report(
             notes=notes,
             share_outside=float(share_outside),
             simulated=simulated,
+            checks=checks,
         )
 
         # Publish: charts, then JSON, then the HTML last (its presence = a complete report).

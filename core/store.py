@@ -111,7 +111,17 @@ PUBLISHED_PROVENANCE: dict[str, Any] = {
     "model": "DenseSM-E, 25 members DenseSM-d-w (d = 1..5, w = 8..128)",
     "reference": "Zhu et al. 2024, Remote Sensing of Environment 301:113944",
     "trained_at": "9 km, against SMAP L3 enhanced passive soil moisture",
+    # The order, ranges and precipitation scale the weights were trained on, read off their own
+    # input statistics (core.contract.DENSESM_9KM; docs/input-contract.md has the evidence).
+    "input_layout": "densesm_9km",
 }
+
+ORIGIN_LABELS: dict[str, str] = {
+    "published": "published (checksums of the published DenseSM 9 km files)",
+    "own": "user's own (not the published weights)",
+    "modified": "MODIFIED (differs from the published DenseSM 9 km files)",
+}
+"""What :attr:`ModelSet.origin` says, in words."""
 
 MAX_MEMBER_BYTES = 256 * 1024**2
 """Largest member file accepted from an archive (the published ones are below 2 MB)."""
@@ -179,6 +189,33 @@ class ModelSet:
     def member_names(self) -> list[str]:
         """Names of the members, in the set's fixed order."""
         return [m.name for m in self.members]
+
+    @property
+    def origin(self) -> str:
+        """Where the weights come from, judged against the published checksums in this code.
+
+        ``"published"``: the 25 members are byte for byte the published DenseSM 9 km files (and
+        matched their checksums when opened). ``"modified"``: the set presents itself as the
+        published ensemble (installed as such, or a folder of its files) but at least one
+        member differs from the published file, even if the set's own checksum list was
+        changed to match. ``"own"``: a set made by the user (adapted or pretrained with this
+        tool), which the published checksums cannot vouch for.
+        """
+        published = len(self.members) == len(PUBLISHED_MEMBERS) and all(
+            PUBLISHED_SHA256.get(m.path.name) == m.sha256 for m in self.members
+        )
+        if published:
+            return "published" if self.checksum_ok else "modified"
+        claims = self.kind == "pretrained" and (
+            self.provenance.get("reference") == PUBLISHED_PROVENANCE["reference"]
+            or "matches_published_checksums" in self.provenance
+        )
+        return "modified" if claims else "own"
+
+    @property
+    def origin_label(self) -> str:
+        """The origin in words, for listings and run logs."""
+        return ORIGIN_LABELS[self.origin]
 
     def state_dicts(self, progress: Progress | None = None) -> dict[str, dict[str, torch.Tensor]]:
         """Load every member's weights on the CPU, in the set's fixed member order.

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_text
 from ..errors import InputError
 from ._progress import TerminalProgress
 
 STATION_COLUMNS = ("station", "station_id", "site")
+KEY_COLUMNS = ("row_id", "sample_id", "id", "network", *STATION_COLUMNS, "date", "time",
+               "timestamp", "row50", "col50")
+"""Columns that identify a sample; those present in both tables align the predictions."""
+OUT_OF_RANGE_COLUMN = "sm_out_of_range"
+"""Column of ``predict``'s output marking predictions outside the physical range."""
+PERCENT_MEDIAN = 1.5
+"""A prediction column whose median exceeds this (m3/m3) is taken to be in percent."""
 
 
 def register(sub: Any) -> None:
@@ -23,7 +32,11 @@ def register(sub: Any) -> None:
         "predict",
         help="predict soil moisture for a sample table with an ensemble",
         description="Writes the ensemble mean, the spread and each member's value per row, "
-        "keeping the table's metadata columns.",
+        "keeping the table's metadata columns. The table's columns \"0\"..\"152\" are fed to "
+        "the network as they are: they must already be normalised in the input layout the "
+        "model set was trained on (the published set's is `densesm_9km`, not the raw order of "
+        "the authors' 50 m tables; see docs/input-contract.md). Adapt & Map and map build "
+        "their inputs in the model set's own layout.",
     )
     p.add_argument("--samples", required=True, type=Path, help="sample table (CSV or Parquet)")
     p.add_argument("--out", required=True, type=Path, help="predictions table (CSV or Parquet)")
@@ -81,23 +94,56 @@ def register(sub: Any) -> None:
     e.add_argument("--samples", required=True, type=Path, help="labelled sample table")
     e.add_argument("--pred", required=True, type=Path, help="predictions table from `predict`")
     e.add_argument("--column", default="sm_mean", help="prediction column (default sm_mean)")
+    e.add_argument(
+        "--pred-unit",
+        choices=("m3/m3", "%"),
+        default="m3/m3",
+        help="unit of the prediction column (default m3/m3)",
+    )
     e.add_argument("--json", type=Path, help="also write the metrics as JSON")
     e.set_defaults(func=_evaluate)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from ..model.ensemble import Ensemble
-    from ..samples import read_samples, write_predictions
+    import numpy as np
 
+    from ..atomic import check_output_file
+    from ..metrics import PHYSICAL_RANGE, outside_physical_range, physical_range_note
+    from ..samples import CSV_SUFFIXES, PARQUET_SUFFIXES, read_samples, write_predictions
+    from .models import load_ensemble
+
+    check_output_file(args.out, CSV_SUFFIXES + PARQUET_SUFFIXES)
+    _check_input_file(args.samples, "--samples")
+    ensemble = load_ensemble(args.models, device=args.device)
     table = read_samples(args.samples, require_label=False, role="samples")
-    ensemble = Ensemble.load(args.models, device=args.device)
     with TerminalProgress() as progress:
         progress.message(f"predicting {len(table):,} samples with {ensemble.n_members} members")
         pred = ensemble.predict(table.x156, progress=progress)
     members = dict(zip(ensemble.member_names, pred.members, strict=True))
-    write_predictions(args.out, table.meta, pred.mean, pred.spread, members)
+    flag = outside_physical_range(pred.mean)
+    meta = table.meta.copy() if table.meta is not None else None
+    if meta is not None and flag.any():
+        meta[OUT_OF_RANGE_COLUMN] = flag
+    write_predictions(args.out, meta, pred.mean, pred.spread, members)
     print(f"wrote {args.out} ({len(table):,} rows, ensemble {ensemble.name})")
+    note = physical_range_note(pred.mean, "sm_mean")
+    if note:
+        lo, hi = PHYSICAL_RANGE
+        print(
+            f"warning: {note} The rows are marked in the column {OUT_OF_RANGE_COLUMN!r} "
+            f"(true outside {lo:g}..{hi:g}).",
+            file=sys.stderr,
+        )
+        return 0 if np.isfinite(pred.mean).any() else 2
     return 0
+
+
+def _check_input_file(path: Path, option: str) -> None:
+    """Fail at once, with a clear message, for an input that is missing or not a file."""
+    if not Path(path).exists():
+        raise InputError(f"{option} {str(path)!r} does not exist; check the path")
+    if Path(path).is_dir():
+        raise InputError(f"{option} {str(path)!r} is a folder; give the table file")
 
 
 def _beta(value: str) -> float | str:
@@ -111,8 +157,9 @@ def _beta(value: str) -> float | str:
 
 def _adapt(args: argparse.Namespace) -> int:
     from ..adaptation import AdaptConfig, adapt, get_method
-    from ..model.ensemble import Ensemble
+    from ..atomic import check_output_dir
     from ..samples import read_samples
+    from .models import load_ensemble
 
     config = AdaptConfig(
         method=args.method,
@@ -125,6 +172,16 @@ def _adapt(args: argparse.Namespace) -> int:
         snapshot_epochs=min(10, args.epochs),
     )
     method = get_method(args.method)
+    check_output_dir(args.out)
+    for option, value in (("--fine", args.fine), ("--coarse", args.coarse),
+                          ("--target", args.target)):
+        if value is not None:
+            _check_input_file(value, option)
+    if method.uses_coarse and args.coarse is None:
+        raise InputError(f"method {method.name} needs --coarse (labelled 9 km samples)")
+    if method.uses_domain and args.target is None:
+        raise InputError(f"method {method.name} needs --target (unlabelled 50 m samples)")
+    ensemble = load_ensemble(args.models, device=args.device)
     fine = read_samples(args.fine, require_label=True, role="fine (50 m labelled)")
     coarse = target = None
     if method.uses_coarse:
@@ -135,7 +192,6 @@ def _adapt(args: argparse.Namespace) -> int:
         if args.target is None:
             raise InputError(f"method {method.name} needs --target (unlabelled 50 m samples)")
         target = read_samples(args.target, require_label=False, role="target (50 m unlabelled)")
-    ensemble = Ensemble.load(args.models, device=args.device)
     assert fine.y is not None  # require_label=True
     with TerminalProgress() as progress:
         result = adapt(
@@ -158,7 +214,7 @@ def _adapt(args: argparse.Namespace) -> int:
         }
     )
     saved = result.ensemble.save(args.out, kind="adapted", provenance=provenance)
-    result.history.to_csv(Path(args.out) / "history.csv", index=False)
+    write_text(Path(args.out) / "history.csv", result.history.to_csv(index=False))
     last = result.history.iloc[-1]
     print(
         f"adapted {result.ensemble.n_members} members with {method.label} "
@@ -173,8 +229,11 @@ def _adapt(args: argparse.Namespace) -> int:
 
 def _pretrain(args: argparse.Namespace) -> int:
     from ..adaptation import PretrainConfig, pretrain
+    from ..atomic import check_output_dir
     from ..samples import read_samples
 
+    check_output_dir(args.out)
+    _check_input_file(args.coarse, "--coarse")
     coarse = read_samples(args.coarse, require_label=True, role="coarse (9 km labelled)")
     config = PretrainConfig(
         epochs=args.epochs,
@@ -190,13 +249,15 @@ def _pretrain(args: argparse.Namespace) -> int:
         kind="pretrained",
         provenance={
             "recipe": "9 km pretraining (method.md section 2)",
+            # sample tables are in the raw order of the authors' tables (docs/input-contract.md)
+            "input_layout": "authors_50m",
             "coarse": str(args.coarse),
             "epochs": args.epochs,
             "seed": args.seed,
             "val_rmse": result.val_rmse,
         },
     )
-    result.history.to_csv(Path(args.out) / "history.csv", index=False)
+    write_text(Path(args.out) / "history.csv", result.history.to_csv(index=False))
     vals = list(result.val_rmse.values())
     if vals:
         print(f"validation RMSE per member: {min(vals):.4f}-{max(vals):.4f} m3/m3")
@@ -207,33 +268,131 @@ def _pretrain(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from ..atomic import check_output_file
     from ..metrics import evaluate
     from ..samples import read_samples
 
+    if args.json is not None:
+        check_output_file(args.json, (".json",), "--json")
+    _check_input_file(args.samples, "--samples")
+    _check_input_file(args.pred, "--pred")
     table = read_samples(args.samples, require_label=True, role="samples")
-    pred_path = Path(args.pred)
-    if pred_path.suffix.lower() in (".parquet", ".pq"):
-        pred = pd.read_parquet(pred_path, columns=[args.column])
-    else:
-        pred = pd.read_csv(pred_path, usecols=[args.column])
-    if len(pred) != len(table):
+    pred = _read_predictions(Path(args.pred))
+    if args.column not in pred.columns:
+        shown = [c for c in pred.columns if str(c).startswith("sm_")] or list(pred.columns)
         raise InputError(
-            f"{pred_path} has {len(pred):,} rows but {args.samples} has {len(table):,}; "
-            "evaluate the predictions made for this table"
+            f"{args.pred} has no column {args.column!r}; its prediction columns are "
+            f"{', '.join(map(str, shown[:12]))}. Choose one with --column."
         )
-    df = pd.DataFrame({"obs": table.y, "pred": pred[args.column].to_numpy()})
-    station = next((c for c in STATION_COLUMNS if c in table.meta.columns), None)
+    meta = table.meta if table.meta is not None else pd.DataFrame(index=range(len(table)))
+    values, how = _align(meta, pred, args)
+    notes = [how]
+    numeric = pd.to_numeric(pd.Series(values), errors="coerce")
+    text = numeric.isna() & pd.Series(values).notna() & (pd.Series(values).astype(str).str.strip()
+                                                         .str.lower() != "nan")
+    if text.any():
+        first = int(text.to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"{args.pred}: column {args.column!r} holds {int(text.sum()):,} values that are not "
+            f"numbers (first: {values[first]!r} in data row {first + 1}); give the predictions "
+            "column written by `soilmoisture predict`."
+        )
+    p = numeric.to_numpy(dtype="float64")
+    if args.pred_unit == "%":
+        p = p / 100.0
+        notes.append("predictions converted from percent to m3/m3 (--pred-unit %)")
+    else:
+        finite = p[~pd.isna(p)]
+        if finite.size and float(pd.Series(finite).median()) > PERCENT_MEDIAN:
+            raise InputError(
+                f"{args.pred}: column {args.column!r} has a median of "
+                f"{float(pd.Series(finite).median()):.3g}, which is not a soil moisture in m3/m3 "
+                "(0-0.6); if the predictions are in percent, add --pred-unit %."
+            )
+    missing = int(pd.isna(p).sum())
+    if missing:
+        notes.append(f"{missing:,} rows without a prediction (NaN) left out of the metrics")
+    df = pd.DataFrame({"obs": table.y, "pred": p})
+    station = next((c for c in STATION_COLUMNS if c in meta.columns), None)
     if station is not None:
-        net = table.meta["network"].astype(str) + "/" if "network" in table.meta.columns else ""
-        df["station"] = (net + table.meta[station].astype(str)).to_numpy()
+        net = meta["network"].astype(str) + "/" if "network" in meta.columns else ""
+        df["station"] = (net + meta[station].astype(str)).to_numpy()
+    if int((~pd.isna(p)).sum()) == 0:
+        raise InputError(f"{args.pred}: column {args.column!r} holds no prediction (all NaN)")
     report = evaluate(df)
+    for note in notes:
+        print(f"note: {note}")
     _print_metrics(report)
     if args.json:
-        from ..atomic import write_text
-
-        write_text(args.json, json.dumps(report.to_dict(), indent=2))
+        payload = report.to_dict()
+        payload["notes"] = notes
+        write_text(args.json, json.dumps(payload, indent=2, default=str))
         print(f"wrote {args.json}")
     return 0
+
+
+def _read_predictions(path: Path) -> Any:
+    """The predictions table (every column as read), or an InputError saying what is wrong."""
+    import pandas as pd
+
+    name = path.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        if name.endswith((".csv", ".csv.gz", ".txt")):
+            return pd.read_csv(path, low_memory=False)
+    except (ValueError, OSError, pd.errors.ParserError, ImportError) as exc:
+        raise InputError(f"--pred {str(path)!r} cannot be read as a table: {exc}") from None
+    raise InputError(f"--pred {str(path)!r} must be a CSV or Parquet file (.csv, .parquet)")
+
+
+def _align(meta: Any, pred: Any, args: argparse.Namespace) -> tuple[Any, str]:
+    """The prediction column in the samples' row order, and how it was aligned.
+
+    Key columns present in both tables (row id, station, date, ...) align the rows when they
+    identify each row; otherwise the rows are taken in order, and key columns the tables share
+    must then agree row by row.
+    """
+    keys = [c for c in KEY_COLUMNS if c in meta.columns and c in pred.columns]
+    column = args.column
+    if keys:
+        left = meta[keys].astype(str).reset_index(drop=True)
+        right = pred[keys].astype(str).reset_index(drop=True)
+        unique = not left.duplicated().any() and not right.duplicated().any()
+        if unique:
+            merged = left.merge(
+                right.assign(_value=pred[column].to_numpy()), on=keys, how="left", indicator=True
+            )
+            unmatched = int((merged["_merge"] != "both").sum())
+            if unmatched == len(left):
+                raise InputError(
+                    f"none of the {len(left):,} samples of {args.samples} has a prediction in "
+                    f"{args.pred} (matched on {', '.join(keys)}); evaluate the predictions "
+                    "made for this table"
+                )
+            how = f"predictions aligned to the samples by {', '.join(keys)}"
+            if unmatched:
+                how += f"; {unmatched:,} samples have no prediction and are left out"
+            return merged["_value"].to_numpy(), how
+    if len(pred) != len(meta):
+        raise InputError(
+            f"{args.pred} has {len(pred):,} rows but {args.samples} has {len(meta):,}"
+            + (f", and the columns {', '.join(keys)} do not identify each row" if keys else "")
+            + "; evaluate the predictions made for this table"
+        )
+    if keys:
+        left = meta[keys].astype(str).reset_index(drop=True)
+        right = pred[keys].astype(str).reset_index(drop=True)
+        differ = (left != right).any(axis=1)
+        if differ.any():
+            first = int(differ.to_numpy().nonzero()[0][0])
+            raise InputError(
+                f"{args.pred} and {args.samples} disagree on {', '.join(keys)} in "
+                f"{int(differ.sum()):,} rows (first: data row {first + 1}); the predictions "
+                "were not made for this table in this order"
+            )
+        return pred[column].to_numpy(), f"rows taken in order; {', '.join(keys)} agree"
+    return pred[column].to_numpy(), "rows taken in order (the tables share no key column)"
 
 
 def _print_metrics(report: Any) -> None:

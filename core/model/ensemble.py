@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..contract import N_INPUTS, N_MODEL_SNAPSHOT
+from ..contract import (
+    AUTHORS_50M,
+    N_INPUTS,
+    N_MODEL_SNAPSHOT,
+    PUBLISHED_LAYOUT,
+    InputLayout,
+    get_layout,
+)
 from ..errors import InputError
 from ..progress import Progress
 
@@ -113,6 +120,25 @@ the one-off compilation on a new machine takes about 7 s on two cores. A map til
 prepared."""
 
 
+def declared_layout(model_set: ModelSet) -> str:
+    """Name of the input layout a model set expects.
+
+    The layout its manifest declares (``provenance.input_layout``). Sets written before layouts
+    were declared: the published weights (kind ``pretrained`` with the published checksums) take
+    :data:`~core.contract.PUBLISHED_LAYOUT`; any other set was trained or adapted on inputs in the
+    raw order of the authors' 50 m contract, so it takes ``authors_50m``.
+    """
+    from ..store import PUBLISHED_SHA256
+
+    declared = (model_set.provenance or {}).get("input_layout")
+    if declared:
+        return get_layout(str(declared)).name
+    published = model_set.kind == "pretrained" and all(
+        PUBLISHED_SHA256.get(m.path.name) == m.sha256 for m in model_set.members
+    )
+    return PUBLISHED_LAYOUT.name if published else AUTHORS_50M.name
+
+
 class Ensemble:
     """A DenseSM ensemble ready to predict or to be adapted.
 
@@ -171,6 +197,7 @@ class Ensemble:
             "model_set": model_set.name,
             "kind": model_set.kind,
             "source": model_set.source,
+            "input_layout": declared_layout(model_set),
         }
         return cls.from_state_dicts(
             model_set.state_dicts(), name=model_set.name, device=device, provenance=provenance
@@ -201,6 +228,11 @@ class Ensemble:
         return cls.from_state_dicts(states, name="untrained", device=device)
 
     # -- properties ---------------------------------------------------------------------------
+    @property
+    def input_layout(self) -> InputLayout:
+        """The input layout the members expect (:mod:`core.contract`); carried into adapted sets."""
+        return get_layout(self.provenance.get("input_layout"))
+
     @property
     def member_names(self) -> list[str]:
         """Member names, in output order."""

@@ -88,3 +88,38 @@ def test_docs_table_is_generated_from_the_code():
     start = text.index("<!-- contract-table:start -->\n") + len("<!-- contract-table:start -->\n")
     end = text.index("<!-- contract-table:end -->")
     assert text[start:end] == contract.markdown_table()
+
+
+def test_docs_layout_table_is_generated_from_the_code():
+    text = DOC.read_text(encoding="utf-8")
+    start = text.index("<!-- layout-table:start -->\n") + len("<!-- layout-table:start -->\n")
+    end = text.index("<!-- layout-table:end -->")
+    assert text[start:end] == contract.layout_markdown()
+
+
+def test_layouts_map_raw_variables_by_hand():
+    raw = np.zeros((1, 153))
+    raw[0, :15] = [-12, -18, 37.55, 1.0, 0.0, 400, 200, 140, 550, 4, 1.0, 0.0, 0.25, 0.0, -1.0]
+    raw[0, 107:153] = 0.002  # 2 mm/day
+    pub = contract.DENSESM_9KM.normalise(raw)[0]
+    a50 = contract.AUTHORS_50M.normalise(raw)[0]
+    np.testing.assert_array_equal(a50, contract.normalise(raw)[0])  # the raw contract
+    expect_pub = [18 / 35, 17 / 35, (37.55 - 29.1) / 16.9, 0.4, 0.2, 0.5, 0.1, 0.1,
+                  1.0, 0.5, 0.25, 0.5, 0.0, 1.0, 0.5]  # fmt: skip
+    np.testing.assert_allclose(pub[:15], expect_pub, atol=1e-6)
+    assert a50[12] == pytest.approx(0.625) and a50[3] == pytest.approx(1.0)
+    assert pub[107] == pytest.approx(0.02 / 0.3) and a50[107] == pytest.approx(0.002 / 0.3)
+    assert contract.DENSESM_9KM.physical(17, float(pub[107])) == pytest.approx(0.002)
+    assert contract.DENSESM_9KM.physical(10, 0.25) == pytest.approx(0.25)
+    assert contract.DENSESM_9KM.input_names[13:] == ("doy_sin", "doy_cos", "ndvi_mean",
+                                                      "t2m_mean", "tp_mean")  # fmt: skip
+
+
+def test_layout_lookup_and_validation():
+    assert contract.get_layout(None) is contract.PUBLISHED_LAYOUT
+    assert contract.get_layout("authors_50m") is contract.AUTHORS_50M
+    with pytest.raises(InputError, match="unknown input layout"):
+        contract.get_layout("nope")
+    with pytest.raises(ValueError, match="snapshot"):
+        contract.InputLayout("x", "x", contract.SNAPSHOT_NAMES[:-1] + ("vv",),
+                             contract.AUTHORS_50M.ranges)  # fmt: skip

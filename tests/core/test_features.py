@@ -14,6 +14,7 @@ from core.grid import GridWindow
 from core.sources.base import SceneInputs, StaticInputs
 
 ROW0, COL0 = 400, 900  # a 9 km cell over the central US
+A50 = "authors_50m"  # the raw order: the hand-arithmetic tests below index it directly
 
 
 def _const_scene(h9: int = 1, w9: int = 1, date: dt.date = dt.date(2020, 7, 1)) -> SceneInputs:
@@ -120,7 +121,7 @@ def _hand_raw153(scene: SceneInputs, r: int, c: int) -> np.ndarray:
 
 def test_cell_inputs_by_hand_arithmetic() -> None:
     scene = _const_scene()
-    x = features.cell_inputs_50m(scene, [0, 179, 90], [0, 179, 45])
+    x = features.cell_inputs_50m(scene, [0, 179, 90], [0, 179, 45], A50)
     assert x.shape == (3, 156) and x.dtype == np.float32
     doy = 183  # 2020-07-01, a leap year
     expect = {
@@ -165,7 +166,7 @@ def test_values_outside_the_range_are_clipped() -> None:
 
 def test_50m_cells_take_their_parent_9km_row_and_col() -> None:
     scene = _const_scene(h9=2, w9=2)
-    x = features.cell_inputs_50m(scene, [0, 179, 180, 359, 200], [0, 180, 179, 359, 10])
+    x = features.cell_inputs_50m(scene, [0, 179, 180, 359, 200], [0, 180, 179, 359, 10], A50)
     parents = [(0, 0), (0, 1), (1, 0), (1, 1), (1, 0)]
     for k, (pr, pc) in enumerate(parents):
         row9, col9 = ROW0 + pr, COL0 + pc
@@ -177,7 +178,7 @@ def test_50m_cells_take_their_parent_9km_row_and_col() -> None:
 
 
 def test_day_of_year_comes_from_the_scene_date() -> None:
-    x = features.cell_inputs_50m(_const_scene(date=dt.date(2021, 1, 1)), [0], [0])
+    x = features.cell_inputs_50m(_const_scene(date=dt.date(2021, 1, 1)), [0], [0], A50)
     assert x[0, 3] == pytest.approx((math.sin(2 * math.pi / 365) + 1) / 2, abs=1e-6)
     assert x[0, 4] == pytest.approx((math.cos(2 * math.pi / 365) + 1) / 2, abs=1e-6)
 
@@ -213,7 +214,7 @@ def test_shared_inputs_equal_cell_inputs_and_the_contract_by_hand(
 ) -> None:
     monkeypatch.setattr(features, "_CHUNK", 7000)  # exercise the chunked snapshot build
     scene = _random_scene(1, 2)
-    shared = features.map_inputs_50m(scene)
+    shared = features.map_inputs_50m(scene, layout=A50)
     n = len(shared)
     assert shared.snapshot.shape == (n, 18) and shared.series.shape[1] == 138
     assert shared.series_index.shape == (n,) and shared.rows.shape == (n,)
@@ -221,7 +222,7 @@ def test_shared_inputs_equal_cell_inputs_and_the_contract_by_hand(
     for start in range(0, n, 20000):
         sl = slice(start, start + 20000)
         full = np.concatenate([shared.snapshot[sl], shared.series[shared.series_index[sl]]], 1)
-        ref = features.cell_inputs_50m(scene, shared.rows[sl], shared.cols[sl])
+        ref = features.cell_inputs_50m(scene, shared.rows[sl], shared.cols[sl], A50)
         assert np.array_equal(full, ref)
         assert np.array_equal(shared.inputs(start, start + 20000), ref)
     # a few cells against the contract applied to hand-built raw variables
@@ -286,7 +287,7 @@ def test_9km_samples_are_block_means_with_smap_labels() -> None:
     scene.ndvi[:, :18, 36:72] = 5000.0  # block mean 4000
     scene.temperature[:, 0, 1] = 280.0
     scene.smap[0, 2] = np.nan  # no SMAP: the third cell is left out
-    x, smap, rows9, cols9 = features.cell_inputs_9km(scene)
+    x, smap, rows9, cols9 = features.cell_inputs_9km(scene, A50)
     assert x.shape == (2, 156) and x.dtype == np.float32
     assert list(rows9) == [0, 0] and list(cols9) == [0, 1]
     assert np.allclose(smap, 0.25)
@@ -306,3 +307,67 @@ def test_9km_cell_without_any_valid_input_is_left_out() -> None:
     scene.static.slope[:, 180:] = np.nan
     x, smap, rows9, cols9 = features.cell_inputs_9km(scene)
     assert x.shape == (1, 156) and list(cols9) == [0]
+
+
+# -- the published 9 km set's layout --------------------------------------------------------------
+
+
+def test_published_layout_by_hand_arithmetic() -> None:
+    """Day of year last, row in 0..1, precipitation x 10, as the weights' statistics show."""
+    scene = _const_scene()
+    x = features.cell_inputs_50m(scene, [0, 90], [0, 45])  # default: the published layout
+    assert np.array_equal(x, features.cell_inputs_50m(scene, [0, 90], [0, 45], "densesm_9km"))
+    doy = 183
+    expect = {
+        0: (-12 + 30) / 35,
+        1: (-18 + 35) / 35,
+        2: (37.55 - 29.1) / (46 - 29.1),
+        3: 0.4,  # sand
+        4: 0.2,  # clay
+        5: (140 - 100) / 80,
+        6: 550 / 5500,
+        7: 4 / 40,
+        8: 1.0,  # sin(aspect 90 deg)
+        9: 0.5,  # cos(aspect 90 deg)
+        10: (ROW0 + 1) / 1624,  # row counted from 1, range 0..1
+        11: (math.sin(2 * math.pi * COL0 / 3856) + 1) / 2,
+        12: (math.cos(2 * math.pi * COL0 / 3856) + 1) / 2,
+        13: (math.sin(2 * math.pi * doy / 365) + 1) / 2,
+        14: (math.cos(2 * math.pi * doy / 365) + 1) / 2,
+        15: (np.mean(100.0 * np.arange(46)) + 2000) / 12000,
+        16: (290 - 263.15) / 45,
+        # mean of the normalised steps, each clipped at 1 (10 x 0.030 m/day and more)
+        17: np.mean(np.minimum(10 * 0.001 * np.arange(46) / 0.3, 1.0)),
+        18 + 92: 0.0,
+        18 + 100: 10 * 0.008 / 0.3,
+        18 + 137: 0.3 / 0.3,  # 10 x 0.045 = 0.45 m/day, clipped at 0.3
+    }
+    for i, v in expect.items():
+        np.testing.assert_allclose(x[:, i], v, atol=2e-6, err_msg=f"input {i}")
+
+
+def test_published_layout_is_a_reordering_of_the_raw_variables() -> None:
+    scene = _random_scene(1, 2)
+    rows, cols = np.array([0, 50, 170, 90]), np.array([0, 200, 359, 17])
+    a = features.cell_inputs_50m(scene, rows, cols, A50)
+    p = features.cell_inputs_50m(scene, rows, cols)
+    raw_to_9km = [0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 3, 4]
+    same = [i for i in range(15) if i != 10]  # all but the row, whose range differs
+    np.testing.assert_array_equal(p[:, same], a[:, raw_to_9km][:, same])
+    np.testing.assert_allclose(p[:, 10], 2 * a[:, 12] - 1, atol=1e-6)  # (r + 1) / 2 -> r
+    np.testing.assert_array_equal(p[:, 18:110], a[:, 18:110])  # NDVI, temperature as they are
+    shared = features.map_inputs_50m(scene)
+    ref = features.cell_inputs_50m(scene, shared.rows[:500], shared.cols[:500])
+    assert np.array_equal(shared.inputs(0, 500), ref)
+
+
+def test_9km_aspect_in_the_published_layout_is_the_circular_mean() -> None:
+    scene = _const_scene(h9=1, w9=1)
+    scene.static.aspect[:, :90] = 10.0
+    scene.static.aspect[:, 90:] = 350.0  # mean in degrees 180 (south); circular mean 0 (north)
+    x_pub, *_ = features.cell_inputs_9km(scene)
+    x_a50, *_ = features.cell_inputs_9km(scene, A50)
+    assert x_a50[0, 11] == pytest.approx(0.0, abs=1e-6)  # cos(180 deg) = -1 -> 0
+    cos10 = math.cos(math.radians(10))
+    assert x_pub[0, 9] == pytest.approx((cos10 + 1) / 2, abs=1e-6)  # mean of the cosines
+    assert x_pub[0, 8] == pytest.approx(0.5, abs=1e-6)  # the sines cancel
