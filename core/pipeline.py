@@ -1949,6 +1949,8 @@ def _map_with_ensemble(
         progress.sub(0.05, 0.98),
     )
     simulated = bool(src.simulated) or any(v["simulated"] for v in cache.checksums.values())
+    checks = _map_input_health(ensemble, model_set.kind, aoi, cache, date_list, progress)
+    warnings = list(warnings) + checks["input_health"]["warnings"]
     manifest = {
         "format": 1,
         "kind": "soilmoisture map run (saved ensemble, no retraining)",
@@ -1965,6 +1967,8 @@ def _map_with_ensemble(
         "source": {"name": source, "simulated": simulated},
         "scenes": {d.isoformat(): v for d, v in sorted(cache.checksums.items())},
         "maps": stats,
+        "input_layout": ensemble.input_layout.name,
+        "input_checks": checks,
         "outputs": _existing_outputs(
             {"maps": {d.isoformat(): str(p.relative_to(out)) for d, p in maps.items()}}, out
         ),
@@ -1979,6 +1983,40 @@ def _map_with_ensemble(
         warnings=warnings,
         simulated=simulated,
     )
+
+
+def _map_input_health(
+    ensemble: Any,
+    kind: str,
+    aoi: AOI,
+    cache: _SceneCache,
+    dates: Sequence[dt.date],
+    progress: Progress,
+) -> dict[str, Any]:
+    """Input health of sampled AOI cells of the map dates against the ensemble's own statistics.
+
+    For an adapted set those are the statistics of the data it was adapted on (its BatchNorm
+    kept tracking them), so a new area or season unlike the adaptation's shows up here.
+    """
+    from .health import input_health, norm_statistics
+
+    x, _, _, counts = _target_samples(
+        aoi, cache, dates, 3000, 0, progress.sub(0.98, 0.99), ensemble.input_layout
+    )
+    by_date, start = {}, 0
+    for d, n in counts.items():
+        by_date[d] = x[start : start + n]
+        start += n
+    mean, sd = norm_statistics(ensemble.state_dicts())
+    what = "adapted on" if kind == "adapted" else "trained on"
+    health = input_health(
+        ensemble.input_layout,
+        mean,
+        sd,
+        by_date,
+        statistics_of=f"the data the ensemble {ensemble.name!r} was {what}",
+    )
+    return {"input_layout": ensemble.input_layout.to_dict(), "input_health": health}
 
 
 # ---------------------------------------------------------------------- raster validation

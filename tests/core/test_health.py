@@ -188,3 +188,25 @@ def test_model_sets_declare_their_layout(pretrained_dir: Path, tmp_path: Path) -
     legacy = load_model_set(installed.name)
     legacy.provenance.pop("input_layout")
     assert declared_layout(legacy) == "densesm_9km"
+
+
+def test_mapping_with_a_saved_set_checks_inputs_against_its_own_statistics(
+    pretrained_dir: Path, tmp_path: Path
+) -> None:
+    from core.pipeline import run_map_with_ensemble
+    from core.store import install
+
+    installed = install(pretrained_dir)
+    res = run_map_with_ensemble(
+        installed.path,
+        AOI.from_bbox(*DEMO_AOI_BBOX, name="demo"),
+        [dt.date(2020, 8, 31)],
+        tmp_path / "map",
+        source="demo",
+    )
+    manifest = json.loads((res.out_dir / "manifest.json").read_text())
+    assert manifest["input_layout"] == "densesm_9km"
+    health = manifest["input_checks"]["input_health"]
+    assert "trained on" in health["statistics_of"]
+    assert [e["name"] for e in health["inputs"]] == list(contract.DENSESM_9KM.input_names)
+    assert list(health["inputs"][0]["z_by_date"]) == ["2020-08-31"]
