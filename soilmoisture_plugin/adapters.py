@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -26,12 +26,13 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.aoi import AOI, MAX_AOI_KM2
 from ..core.errors import InputError
 from ..core.grid import cell_size
-from ..core.stations import folder_station_files
 from .compat import GEOMETRY_POLYGON, field_type
 from .i18n import tr
+
+if TYPE_CHECKING:  # the engine's AOI needs shapely and pyproj: imported when first used
+    from ..core.aoi import AOI
 
 EASE2 = "EPSG:6933"
 WARN_FRACTION = 0.8
@@ -63,6 +64,8 @@ def aoi_from_geometry(
         raise InputError(tr("the area of interest is empty: draw or choose a polygon"))
     if geometry.type() != GEOMETRY_POLYGON:
         raise InputError(tr("the area of interest must be a polygon, not a point or a line"))
+    from ..core.aoi import AOI
+
     return AOI.from_wkt(geometry.asWkt(), crs=crs_text(crs), name=name)
 
 
@@ -72,6 +75,8 @@ def aoi_from_extent(
     """Return an engine AOI from a rectangle in ``crs``."""
     if extent is None or extent.isEmpty():
         raise InputError(tr("the extent is empty: give xmin, ymin, xmax, ymax with xmin < xmax"))
+    from ..core.aoi import AOI
+
     return AOI.from_bbox(
         extent.xMinimum(),
         extent.yMinimum(),
@@ -124,13 +129,19 @@ def area_km2(geometry: QgsGeometry, crs: QgsCoordinateReferenceSystem) -> float:
     return g.area() / 1e6
 
 
-def describe_area(area: float, limit_km2: float = MAX_AOI_KM2) -> tuple[str, str]:
+def describe_area(area: float, limit_km2: float | None = None) -> tuple[str, str]:
     """Return the live area text and a warning (empty when far from the limit).
+
+    Args:
+        area: Area in km2.
+        limit_km2: The largest area a run accepts (the engine's limit when None).
 
     Returns:
         ``("12.3 km2, about 4,920 cells of 50 m", warning)``.
 
     """
+    if limit_km2 is None:
+        limit_km2 = max_aoi_km2()
     cells = area / CELL50_KM2
     text = tr("{area:,.1f} km², about {cells:,.0f} cells of 50 m").format(area=area, cells=cells)
     if area > limit_km2:
@@ -144,6 +155,13 @@ def describe_area(area: float, limit_km2: float = MAX_AOI_KM2) -> tuple[str, str
     else:
         warning = ""
     return text, warning
+
+
+def max_aoi_km2() -> float:
+    """The engine's largest area of interest in km2 (imported on first use)."""
+    from ..core.aoi import MAX_AOI_KM2
+
+    return float(MAX_AOI_KM2)
 
 
 def parse_extent(text: str) -> tuple[QgsRectangle, QgsCoordinateReferenceSystem]:
@@ -208,6 +226,8 @@ def expand_station_paths(paths: Iterable[Path]) -> list[Path]:
     Runs record each input file (with its checksum) in their manifest, so folders are expanded,
     by the engine's own rule (read-me and metadata side files left out).
     """
+    from ..core.stations import folder_station_files
+
     files: list[Path] = []
     for path in paths:
         files.extend(folder_station_files(path)[0] if path.is_dir() else [path])

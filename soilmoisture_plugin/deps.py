@@ -1,41 +1,135 @@
-"""Check the heavy optional dependencies without importing them.
+"""The engine's Python packages: which are missing, where the plugin installs them, and how.
 
-torch (the models) and earthengine-api (the ``ee`` module, the Earth Engine source) are looked up
-with :func:`importlib.util.find_spec`, which only searches the import path: QGIS starts as fast
-with the plugin as without it, and a missing package never breaks loading.
+Nothing here imports an engine package: each is looked up with :func:`importlib.util.find_spec`,
+which only searches the import path, so the plugin loads in any QGIS and QGIS starts as fast with
+it as without it.
+
+The plugin installs missing packages with pip into a folder it owns (:func:`packages_dir`, inside
+the QGIS profile, one per Python version and platform), never into QGIS's own site-packages. That
+folder is appended to ``sys.path`` when the plugin starts (:func:`activate`), after QGIS's own
+folders, so the packages QGIS ships (numpy, GDAL) always win over a copy pip brought along.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import platform
-from dataclasses import dataclass
+import shutil
+import sys
+import sysconfig
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
-PINS: dict[str, str] = {"torch": "torch==2.13.0", "ee": "earthengine-api==1.7.50"}
-"""Import name -> pip requirement (the versions the engine is tested with)."""
 
-PURPOSE: dict[str, str] = {
-    "torch": QT_TRANSLATE_NOOP(
-        "@default", "adaptation and mapping (Adapt & Map, Map with an ensemble)"
+@dataclass(frozen=True)
+class Requirement:
+    """One Python package of the engine."""
+
+    module: str
+    """Import name (``sklearn``)."""
+    package: str
+    """Name users know and pip installs (``scikit-learn``)."""
+    spec: str
+    """pip requirement, with the version the engine is tested with (``scikit-learn>=1.3``)."""
+    purpose: str
+    """What it is needed for (marked for translation; translate when shown)."""
+    needed: bool = True
+    """True when Adapt & Map cannot run without it; False for one optional feature."""
+
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement(
+        "torch",
+        "torch",
+        "torch==2.13.0",
+        QT_TRANSLATE_NOOP("@default", "the deep networks (Adapt & Map, Map with an ensemble)"),
     ),
-    "ee": QT_TRANSLATE_NOOP("@default", "the Google Earth Engine data source"),
-}
-"""What each package is needed for (translated when shown)."""
+    Requirement(
+        "shapely", "shapely", "shapely>=2.0", QT_TRANSLATE_NOOP("@default", "areas of interest")
+    ),
+    Requirement("pyproj", "pyproj", "pyproj>=3.4", QT_TRANSLATE_NOOP("@default", "projections")),
+    Requirement(
+        "rasterio",
+        "rasterio",
+        "rasterio>=1.3",
+        QT_TRANSLATE_NOOP("@default", "reading and writing rasters"),
+    ),
+    Requirement(
+        "pandas", "pandas", "pandas>=1.5", QT_TRANSLATE_NOOP("@default", "station time series")
+    ),
+    Requirement(
+        "scipy", "scipy", "scipy>=1.10", QT_TRANSLATE_NOOP("@default", "statistics and smoothing")
+    ),
+    Requirement(
+        "matplotlib",
+        "matplotlib",
+        "matplotlib>=3.6",
+        QT_TRANSLATE_NOOP("@default", "the charts of the validation report"),
+    ),
+    Requirement(
+        "sklearn",
+        "scikit-learn",
+        "scikit-learn>=1.3",
+        QT_TRANSLATE_NOOP("@default", "the random forest comparison"),
+    ),
+    Requirement(
+        "xgboost",
+        "xgboost",
+        "xgboost>=2.0",
+        QT_TRANSLATE_NOOP("@default", "the XGBoost comparison"),
+    ),
+    Requirement(
+        "ee",
+        "earthengine-api",
+        "earthengine-api==1.7.50",
+        QT_TRANSLATE_NOOP("@default", "the Google Earth Engine data source"),
+        needed=False,
+    ),
+)
+"""Every package the plugin's runs need beyond QGIS itself, in the order they are listed."""
+
+BY_MODULE: dict[str, Requirement] = {r.module: r for r in REQUIREMENTS}
+
+PINS: dict[str, str] = {r.module: r.spec for r in REQUIREMENTS}
+"""Import name -> pip requirement."""
+
+PURPOSE: dict[str, str] = {r.module: r.purpose for r in REQUIREMENTS}
+"""Import name -> what it is needed for (translate when shown)."""
+
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+"""PyTorch's own index of CPU-only wheels (PyPI's Linux torch is a 2+ GB CUDA build)."""
+TORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu128"
+"""PyTorch's index of CUDA wheels for Windows (PyPI's Windows torch is CPU-only)."""
+
+PACKAGES_ENV = "SOILMOISTURE_PACKAGES"
+"""Environment variable that overrides :func:`packages_dir` (tests, shared installs)."""
 
 
 @dataclass(frozen=True)
 class DependencyReport:
-    """Which optional dependencies are importable."""
+    """Which of the engine's packages are importable."""
 
     missing: tuple[str, ...]
-    """Import names not found (subset of :data:`PINS`)."""
+    """Import names not found (subset of :data:`PINS`, in :data:`REQUIREMENTS` order)."""
 
     @property
     def torch(self) -> bool:
-        """True when torch can be imported (runs are possible)."""
-        return "torch" not in self.missing
+        """True when every package a run needs can be imported (runs are possible)."""
+        return self.can_run
+
+    @property
+    def can_run(self) -> bool:
+        """True when every package Adapt & Map needs can be imported."""
+        return not self.missing_needed
+
+    @property
+    def missing_needed(self) -> tuple[str, ...]:
+        """The missing packages without which nothing runs."""
+        return tuple(m for m in self.missing if BY_MODULE[m].needed)
 
     @property
     def earthengine(self) -> bool:
@@ -47,17 +141,42 @@ class DependencyReport:
         """True when nothing is missing."""
         return not self.missing
 
+    def packages(self) -> list[str]:
+        """Names of the missing packages as users know them (``scikit-learn``)."""
+        return [BY_MODULE[m].package for m in self.missing]
+
     def requirements(self) -> list[str]:
         """Pip requirements of the missing packages."""
         return [PINS[name] for name in self.missing]
 
     def install_command(self) -> str:
-        """Return the exact command that installs the missing packages into QGIS's Python."""
+        """Return a command that installs the missing packages where the plugin finds them."""
         return install_command(self.requirements())
+
+    def summary(self) -> str:
+        """One short line naming what is missing (for a message bar or a tooltip)."""
+        names = self.packages()
+        if not names:
+            return ""
+        shown = ", ".join(names[:3])
+        more = len(names) - 3
+        from .i18n import tr
+
+        if more > 0:
+            return tr("{count} Python packages are missing: {names} and {more} more.").format(
+                count=len(names), names=shown, more=more
+            )
+        if len(names) == 1:
+            return tr("A Python package is missing: {names}.").format(names=shown)
+        return tr("{count} Python packages are missing: {names}.").format(
+            count=len(names), names=shown
+        )
 
 
 def is_available(module: str) -> bool:
     """Return True if ``module`` can be imported, without importing it."""
+    if module in sys.modules:
+        return sys.modules[module] is not None
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
@@ -65,26 +184,258 @@ def is_available(module: str) -> bool:
 
 
 def check_dependencies() -> DependencyReport:
-    """Look up every optional dependency (cheap: no import)."""
-    return DependencyReport(missing=tuple(name for name in PINS if not is_available(name)))
+    """Look up every package of :data:`REQUIREMENTS` (cheap: no import)."""
+    missing = tuple(r.module for r in REQUIREMENTS if not is_available(r.module))
+    return DependencyReport(missing=missing)
 
 
-def install_command(requirements: list[str], system: str | None = None) -> str:
-    """Return the pip command for QGIS's Python on this operating system.
+# -- where the packages go ----------------------------------------------------------------------
+def platform_tag(version: tuple[int, int] | None = None, plat: str | None = None) -> str:
+    """Return ``python3.11-linux-x86_64``: compiled packages only work on one Python and system."""
+    major, minor = version or sys.version_info[:2]
+    plat = (plat or sysconfig.get_platform()).replace(".", "_").replace(" ", "_")
+    return f"python{major}.{minor}-{plat}"
+
+
+def packages_dir(
+    profile_dir: str | Path | None = None,
+    environ: dict[str, str] | None = None,
+    tag: str | None = None,
+) -> Path:
+    """Return the folder the plugin installs packages into and adds to ``sys.path``.
 
     Args:
-        requirements: pip requirement strings.
-        system: ``platform.system()`` value (for tests); the running system by default.
+        profile_dir: The QGIS profile folder (``QgsApplication.qgisSettingsDirPath()`` when
+            None): ``~/.local/share/QGIS/QGIS3/profiles/default`` on Linux,
+            ``%APPDATA%/QGIS/QGIS3/profiles/default`` on Windows,
+            ``~/Library/Application Support/QGIS/QGIS3/profiles/default`` on macOS.
+        environ: Environment (for tests); ``SOILMOISTURE_PACKAGES`` overrides the folder.
+        tag: :func:`platform_tag` (for tests).
 
     Returns:
-        One shell command line: on Windows for the OSGeo4W Shell, on macOS for the QGIS app's
-        bundled Python, elsewhere for the system Python QGIS uses.
+        ``<profile>/soilmoisture/packages/<python version and platform>``; outside the plugin's
+        own folder, so updating the plugin keeps the packages.
+
+    """
+    env = os.environ if environ is None else environ
+    if env.get(PACKAGES_ENV):
+        return Path(env[PACKAGES_ENV])
+    if profile_dir is None:
+        from qgis.core import QgsApplication
+
+        profile_dir = QgsApplication.qgisSettingsDirPath()
+    return Path(profile_dir) / "soilmoisture" / "packages" / (tag or platform_tag())
+
+
+def activate(folder: Path | None = None) -> Path | None:
+    """Append the plugin's package folder to ``sys.path`` (once) when it exists.
+
+    Appended, not prepended: QGIS's own packages (numpy, GDAL's bindings) keep precedence.
+
+    Returns:
+        The folder added (or already there), None when there is none yet.
+
+    """
+    try:
+        folder = folder or packages_dir()
+    except Exception:  # noqa: BLE001 (no QGIS application yet: nothing to add)
+        return None
+    if not folder.is_dir():
+        return None
+    text = str(folder)
+    if text not in sys.path:
+        sys.path.append(text)
+        importlib.invalidate_caches()
+    return folder
+
+
+# -- the Python QGIS runs --------------------------------------------------------------------
+def python_candidates(
+    system: str,
+    executable: str,
+    exec_prefix: str,
+    version: tuple[int, int],
+) -> list[Path]:
+    """Return where QGIS's Python interpreter may be, most likely first.
+
+    Inside the QGIS desktop ``sys.executable`` is QGIS itself, so the interpreter is found
+    from the Python installation QGIS embeds.
+
+    Args:
+        system: ``platform.system()``: ``Linux``, ``Windows`` or ``Darwin``.
+        executable: ``sys.executable``.
+        exec_prefix: ``sys.exec_prefix``.
+        version: ``sys.version_info[:2]``.
+
+    """
+    major, minor = version
+    exe = Path(executable) if executable else None
+    out: list[Path] = []
+    if exe is not None and exe.name.lower().startswith("python"):
+        out.append(exe)
+    if system == "Windows":
+        # OSGeo4W and the standalone installer: <root>\apps\Python3xx\python.exe
+        out.append(Path(exec_prefix) / "python.exe")
+        if exe is not None:
+            root = exe.parent.parent  # <root>\bin\qgis-bin.exe -> <root>
+            out.append(root / "apps" / f"Python{major}{minor}" / "python.exe")
+    elif system == "Darwin":
+        # QGIS.app: Contents/MacOS/QGIS next to Contents/MacOS/bin/python3
+        if exe is not None:
+            out.append(exe.parent / "bin" / f"python{major}.{minor}")
+            out.append(exe.parent / "bin" / "python3")
+        out.append(Path(exec_prefix) / "bin" / f"python{major}.{minor}")
+        out.append(Path(exec_prefix) / "bin" / "python3")
+    else:
+        out.append(Path(exec_prefix) / "bin" / f"python{major}.{minor}")
+        out.append(Path(exec_prefix) / "bin" / "python3")
+    return list(dict.fromkeys(out))
+
+
+def find_python(
+    system: str | None = None,
+    executable: str | None = None,
+    exec_prefix: str | None = None,
+    version: tuple[int, int] | None = None,
+    exists: Callable[[Path], bool] = Path.is_file,
+) -> Path | None:
+    """Return QGIS's Python interpreter, or None when none of the usual places has it."""
+    for candidate in python_candidates(
+        system or platform.system(),
+        sys.executable if executable is None else executable,
+        sys.exec_prefix if exec_prefix is None else exec_prefix,
+        version or (sys.version_info[0], sys.version_info[1]),
+    ):
+        if exists(candidate):
+            return candidate
+    return None
+
+
+# -- what pip is asked ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InstallPlan:
+    """The pip run that installs the missing packages."""
+
+    python: Path
+    target: Path
+    requirements: tuple[str, ...]
+    constraints: tuple[str, ...] = ()
+    extra_index: str = ""
+    args: tuple[str, ...] = field(default=())
+
+    def command(self, constraints_file: Path | None = None) -> list[str]:
+        """Return the argument list (``constraints_file`` holds :attr:`constraints`)."""
+        cmd = [
+            str(self.python),
+            "-m",
+            "pip",
+            "install",
+            "--target",
+            str(self.target),
+            "--upgrade",
+            "--no-input",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+        ]
+        if constraints_file is not None:
+            cmd += ["--constraint", str(constraints_file)]
+        if self.extra_index:
+            cmd += ["--extra-index-url", self.extra_index]
+        return cmd + list(self.args) + list(self.requirements)
+
+
+def pip_requirements(
+    modules: list[str] | tuple[str, ...], system: str | None = None, device: str = "cpu"
+) -> tuple[list[str], str]:
+    """Return the pip requirements of ``modules`` and the extra index for torch.
+
+    CPU builds by default: XGBoost's ``xgboost-cpu`` wheel (no 200 MB NCCL library) and torch
+    from PyTorch's CPU index on Linux and Windows (PyPI's Linux build is CUDA, 2+ GB). With
+    ``device="cuda"``, the CUDA builds. macOS wheels are CPU (and Apple GPU) builds already.
+
+    Args:
+        modules: Import names from :data:`REQUIREMENTS`.
+        system: ``platform.system()`` (for tests).
+        device: ``"cpu"`` or ``"cuda"``.
+
+    Returns:
+        (requirements, extra index URL or ``""``).
 
     """
     system = system or platform.system()
+    reqs: list[str] = []
+    for module in modules:
+        spec = PINS[module]
+        if module == "xgboost" and device == "cpu" and system != "Darwin":
+            spec = spec.replace("xgboost", "xgboost-cpu", 1)
+        reqs.append(spec)
+    index = ""
+    if "torch" in modules and system != "Darwin":
+        if device == "cpu":
+            index = TORCH_CPU_INDEX
+        elif system == "Windows":
+            index = TORCH_CUDA_INDEX
+    return reqs, index
+
+
+def installed_version(distribution: str) -> str | None:
+    """Return the version of an installed distribution, or None (no import of it)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def constraints_for_qgis() -> list[str]:
+    """Pin the packages QGIS already has, so pip picks builds that work with them.
+
+    numpy above all: QGIS's GDAL bindings are built against its numpy, and a package compiled
+    for a newer numpy fails to import with QGIS's.
+    """
+    out = []
+    for dist, module in (("numpy", "numpy"), *((r.package, r.module) for r in REQUIREMENTS)):
+        if not is_available(module):
+            continue
+        version = installed_version(dist)
+        if version and all(c.isdigit() or c == "." for c in version):
+            out.append(f"{dist}=={version}")
+    return out
+
+
+def install_command(requirements: list[str], target: Path | None = None) -> str:
+    """Return a shell command that installs ``requirements`` into the plugin's package folder.
+
+    The same as the dock's "Install dependencies" button runs, for people who prefer a
+    terminal (Debian and Ubuntu refuse ``pip install --user`` into the system Python; a
+    ``--target`` folder is allowed).
+    """
+    try:
+        folder = target or packages_dir()
+    except Exception:  # noqa: BLE001 (no QGIS application: show the placeholder)
+        folder = Path("<QGIS profile>/soilmoisture/packages")
+    python = find_python() or Path("python3")
     reqs = " ".join(f'"{r}"' for r in requirements)
+    return f'"{python}" -m pip install --target "{folder}" {reqs}'
+
+
+def which_pip_hint(system: str | None = None) -> str:
+    """Return how to get pip for QGIS's Python on this system (translated)."""
+    from .i18n import tr
+
+    system = system or platform.system()
     if system == "Windows":
-        return f"python -m pip install {reqs}"  # in the OSGeo4W Shell
+        return tr("Run the OSGeo4W Setup (or reinstall QGIS) and select the package python3-pip.")
     if system == "Darwin":
-        return f"/Applications/QGIS.app/Contents/MacOS/bin/python3 -m pip install --user {reqs}"
-    return f"python3 -m pip install --user {reqs}"
+        return tr("Run in a Terminal: {python} -m ensurepip").format(
+            python=find_python() or "python3"
+        )
+    if shutil.which("apt-get"):
+        return tr("Run in a terminal: sudo apt install python3-pip")
+    if shutil.which("dnf"):
+        return tr("Run in a terminal: sudo dnf install python3-pip")
+    return tr("Install pip for {python} with your system's package manager.").format(
+        python=find_python() or "python3"
+    )

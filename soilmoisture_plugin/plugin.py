@@ -3,7 +3,7 @@
 - ``initProcessing``: registers the Processing provider (also called by QGIS when the plugin is
   used headless, e.g. from ``qgis_process``).
 - ``initGui``: installs the translator, the menu entry and toolbar button that show the dock,
-  and warns (message bar) when torch or earthengine-api is missing.
+  and says (message bar, one short line and a button) when engine packages are missing.
 - ``unload``: undoes each of these exactly.
 """
 
@@ -18,7 +18,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from .compat import MSG_WARNING
-from .deps import DependencyReport, check_dependencies
+from .deps import DependencyReport, activate, check_dependencies
 from .i18n import install_translator, remove_translator, tr
 
 ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icon.svg"
@@ -36,6 +36,7 @@ class SoilMoisturePlugin:
     def __init__(self, iface: Any) -> None:
         """Keep the QGIS interface; nothing heavy is imported here."""
         self.iface = iface
+        activate()  # the folder the plugin installs packages into, when there is one
         self.dependencies: DependencyReport = check_dependencies()
         self.provider: Any = None
         self.dock: Any = None
@@ -69,21 +70,27 @@ class SoilMoisturePlugin:
             self._warn_missing_dependencies()
 
     def _warn_missing_dependencies(self) -> None:
-        """Show which packages are missing and the exact command that installs them."""
-        from .deps import PURPOSE
+        """Say in one short line what is missing, with a button to the full text and installer."""
+        from qgis.PyQt.QtWidgets import QPushButton
 
-        uses = "; ".join(
-            tr("{package} is needed for {purpose}").format(package=p, purpose=tr(PURPOSE[n]))
-            for n, p in zip(
-                self.dependencies.missing, self.dependencies.requirements(), strict=True
-            )
+        bar = self.iface.messageBar()
+        text = tr("{summary} The plugin can install what is missing.").format(
+            summary=self.dependencies.summary()
         )
-        text = tr("{uses}. Install into QGIS's Python with: {command} and restart QGIS.").format(
-            uses=uses, command=self.dependencies.install_command()
-        )
-        self._dependency_message = self.iface.messageBar().pushMessage(
-            tr("Soil Moisture"), text, MSG_WARNING, 0
-        )
+        item = bar.createMessage(tr("Soil Moisture"), text)
+        button = QPushButton(tr("Install dependencies…"))
+        button.setObjectName("soilmoisture_install_dependencies")
+        button.clicked.connect(self.show_dependencies)
+        item.layout().addWidget(button)
+        self._dependency_message = bar.pushWidget(item, MSG_WARNING, 0)
+
+    def show_dependencies(self) -> Any:
+        """Open the dialog that lists the missing packages and installs them; returns it."""
+        from .gui.packages import PackagesDialog
+
+        dialog = PackagesDialog(self.dependencies, self.iface.mainWindow())
+        dialog.show()
+        return dialog
 
     def show_dock(self) -> Any:
         """Create the dock on first use and show it; returns it."""

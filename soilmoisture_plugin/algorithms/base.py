@@ -40,6 +40,7 @@ from ..adapters import (
     union_geometry,
 )
 from ..compat import FLAG_ADVANCED, TYPE_FILE, TYPE_VECTOR_POLYGON
+from ..deps import DependencyReport, check_dependencies
 from ..i18n import tr
 from ..progress import FeedbackProgress
 from ..styling import style_soil_moisture, style_spread
@@ -65,6 +66,14 @@ DEVICES: tuple[tuple[str, str], ...] = (
     ("cpu", "CPU"),
     ("cuda", QT_TRANSLATE_NOOP("@default", "CUDA (GPU)")),
 )
+
+
+def missing_packages_message(report: DependencyReport) -> str:
+    """Say which packages are missing and how to install them (Processing, qgis_process)."""
+    return tr(
+        "{summary} Install them from the Soil Moisture dock (Install dependencies) or with: "
+        "{command}"
+    ).format(summary=report.summary(), command=report.install_command())
 
 
 def advanced(param: QgsProcessingParameterDefinition) -> QgsProcessingParameterDefinition:
@@ -122,6 +131,27 @@ class SoilMoistureAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self) -> QgsProcessingAlgorithm:  # noqa: N802 (QGIS API)
         """Return a fresh instance of the same algorithm."""
         return type(self)()
+
+    needs_packages = True
+    """False for an algorithm that runs without the engine's Python packages."""
+
+    def prepareAlgorithm(  # noqa: N802 (QGIS API)
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback | None,
+    ) -> bool:
+        """Refuse to start, with what to install, when the engine's packages are missing.
+
+        Raises:
+            QgsProcessingException: A package a run needs cannot be imported.
+
+        """
+        if self.needs_packages:
+            report = check_dependencies()
+            if not report.can_run:
+                raise QgsProcessingException(missing_packages_message(report))
+        return True
 
     # -- shared parameters --------------------------------------------------------------------
     def add_aoi_parameters(self) -> None:
@@ -255,6 +285,8 @@ class SoilMoistureAlgorithm(QgsProcessingAlgorithm):
             ) from exc
         except SoilMoistureError as exc:
             raise QgsProcessingException(str(exc)) from exc
+        except ImportError as exc:
+            raise QgsProcessingException(missing_packages_message(check_dependencies())) from exc
 
     @staticmethod
     def load_styled_rasters(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qgis.core import (
     QgsApplication,
@@ -50,7 +50,6 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ...core.aoi import AOI, MAX_AOI_KM2
 from ...core.errors import SoilMoistureError
 from ..adapters import (
     aoi_from_geometry,
@@ -58,6 +57,7 @@ from ..adapters import (
     area_km2,
     describe_area,
     expand_station_paths,
+    max_aoi_km2,
     parse_extent,
     station_rows,
     stations_layer,
@@ -69,6 +69,9 @@ from ..settings import PluginSettings
 from ..styling import soil_moisture_layers
 from ..tasks import EngineTask
 from .maptool import AoiMapTool, make_rubber_band
+
+if TYPE_CHECKING:  # needs shapely: imported by the adapters when an area is made
+    from ...core.aoi import AOI
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 SEARCH_DAYS = 30
@@ -516,7 +519,7 @@ class SoilMoistureDock(QgsDockWidget):
                     area=aoi.area_km2, cells=aoi.n_cells50
                 )
             )
-            self.area_warning.setText(describe_area(aoi.area_km2, MAX_AOI_KM2)[1])
+            self.area_warning.setText(describe_area(aoi.area_km2, max_aoi_km2())[1])
             geometry = QgsGeometry.fromWkt(aoi.lonlat_geometry().wkt)
             target = self._canvas_crs()
             if target != WGS84:

@@ -120,7 +120,7 @@ def test_class_factory_init_gui_and_unload_leave_nothing(
     assert plugin.dock is None and plugin.action is None and plugin.provider is None
 
 
-def test_missing_dependencies_warn_with_the_install_command(
+def test_missing_dependencies_warn_in_one_line_with_an_install_button(
     plugin_package: ModuleType, qgis_iface: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deps = module("soilmoisture_plugin.deps")
@@ -128,13 +128,26 @@ def test_missing_dependencies_warn_with_the_install_command(
     real = deps.is_available
     monkeypatch.setattr(deps, "is_available", lambda name: False if name == "torch" else real(name))
     monkeypatch.setattr(plugin_mod, "check_dependencies", deps.check_dependencies)
-    qgis_iface.messageBar().clear_messages()
+    pushed: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(
+        qgis_iface.messageBar(),
+        "pushWidget",
+        lambda widget, level=None, duration=0: pushed.append((widget, level)) or widget,
+        raising=False,
+    )
     plugin = plugin_package.classFactory(qgis_iface)
     try:
         plugin.initGui()
         assert not plugin.dependencies.torch
-        warnings = qgis_iface.messageBar().get_messages(Qgis.Warning)
-        assert any('pip install --user "torch==2.13.0"' in w for w in warnings), warnings
+        assert len(pushed) == 1
+        item, level = pushed[0]
+        assert level == Qgis.Warning
+        assert item.text() == (
+            "A Python package is missing: torch. The plugin can install what is missing."
+        )
+        dialog = plugin.show_dependencies()
+        assert '"torch==2.13.0"' in dialog.text() and "--target" in dialog.text()
+        dialog.close()
         dock = plugin.show_dock()
         assert not dock.run_button.isEnabled()
         assert "pip install" in dock.run_button.toolTip()
@@ -164,13 +177,10 @@ def test_no_heavy_import_when_loading(plugin_package: ModuleType) -> None:
     assert out.stdout.strip().splitlines()[-1] == "False False False", out.stderr
 
 
-def test_install_command_per_platform(plugin_package: ModuleType) -> None:
+def test_install_command_targets_the_plugin_folder(
+    plugin_package: ModuleType, tmp_path: Path
+) -> None:
     deps = module("soilmoisture_plugin.deps")
-    assert (
-        deps.install_command(["torch==2.13.0"], "Linux")
-        == 'python3 -m pip install --user "torch==2.13.0"'
-    )
-    assert deps.install_command(["earthengine-api==1.7.50"], "Windows").startswith(
-        "python -m pip install"
-    )
-    assert "QGIS.app" in deps.install_command(["torch"], "Darwin")
+    command = deps.install_command(["torch==2.13.0"], target=tmp_path / "pkgs")
+    assert command.endswith(f'-m pip install --target "{tmp_path / "pkgs"}" "torch==2.13.0"')
+    assert "--user" not in command
