@@ -20,7 +20,7 @@ import sys
 import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
@@ -255,7 +255,7 @@ def python_candidates(
     executable: str,
     exec_prefix: str,
     version: tuple[int, int],
-) -> list[Path]:
+) -> list[PurePath]:
     """Return where QGIS's Python interpreter may be, most likely first.
 
     Inside the QGIS desktop ``sys.executable`` is QGIS itself, so the interpreter is found
@@ -269,13 +269,16 @@ def python_candidates(
 
     """
     major, minor = version
-    exe = Path(executable) if executable else None
-    out: list[Path] = []
+    kind: type[PurePath] = PureWindowsPath if system == "Windows" else PurePosixPath
+    exe = kind(executable) if executable else None
+    prefix = kind(exec_prefix) if exec_prefix else None
+    out: list[PurePath] = []
     if exe is not None and exe.name.lower().startswith("python"):
         out.append(exe)
     if system == "Windows":
         # OSGeo4W and the standalone installer: <root>\apps\Python3xx\python.exe
-        out.append(Path(exec_prefix) / "python.exe")
+        if prefix is not None:
+            out.append(prefix / "python.exe")
         if exe is not None:
             root = exe.parent.parent  # <root>\bin\qgis-bin.exe -> <root>
             out.append(root / "apps" / f"Python{major}{minor}" / "python.exe")
@@ -284,11 +287,12 @@ def python_candidates(
         if exe is not None:
             out.append(exe.parent / "bin" / f"python{major}.{minor}")
             out.append(exe.parent / "bin" / "python3")
-        out.append(Path(exec_prefix) / "bin" / f"python{major}.{minor}")
-        out.append(Path(exec_prefix) / "bin" / "python3")
-    else:
-        out.append(Path(exec_prefix) / "bin" / f"python{major}.{minor}")
-        out.append(Path(exec_prefix) / "bin" / "python3")
+        if prefix is not None:
+            out.append(prefix / "bin" / f"python{major}.{minor}")
+            out.append(prefix / "bin" / "python3")
+    elif prefix is not None:
+        out.append(prefix / "bin" / f"python{major}.{minor}")
+        out.append(prefix / "bin" / "python3")
     return list(dict.fromkeys(out))
 
 
@@ -306,8 +310,8 @@ def find_python(
         sys.exec_prefix if exec_prefix is None else exec_prefix,
         version or (sys.version_info[0], sys.version_info[1]),
     ):
-        if exists(candidate):
-            return candidate
+        if exists(Path(candidate)):
+            return Path(candidate)
     return None
 
 

@@ -44,6 +44,7 @@ class SoilMoisturePlugin:
         self.menu = MENU
         self._translator = install_translator()
         self._dependency_message: Any = None
+        self._packages_dialog: Any = None
 
     # -- Processing ------------------------------------------------------------------------
     def initProcessing(self) -> None:  # noqa: N802 (QGIS API)
@@ -88,9 +89,27 @@ class SoilMoisturePlugin:
         """Open the dialog that lists the missing packages and installs them; returns it."""
         from .gui.packages import PackagesDialog
 
-        dialog = PackagesDialog(self.dependencies, self.iface.mainWindow())
-        dialog.show()
-        return dialog
+        if self._packages_dialog is None:
+            self._packages_dialog = PackagesDialog(
+                self.dependencies, self.iface.mainWindow(), on_change=self._dependencies_changed
+            )
+        self._packages_dialog.show()
+        self._packages_dialog.raise_()
+        return self._packages_dialog
+
+    def _dependencies_changed(self, report: DependencyReport) -> None:
+        """Packages were installed: every part of the plugin uses them at once."""
+        self.dependencies = report
+        if self.provider is not None:
+            self.provider.dependencies = report
+        if self.dock is not None:
+            self.dock.set_dependencies(report)
+        if report.can_run and self._dependency_message is not None:
+            try:
+                self.iface.messageBar().popWidget(self._dependency_message)
+            except RuntimeError:  # already closed by the user
+                pass
+            self._dependency_message = None
 
     def show_dock(self) -> Any:
         """Create the dock on first use and show it; returns it."""
@@ -98,6 +117,7 @@ class SoilMoisturePlugin:
             from .gui.dock import SoilMoistureDock
 
             self.dock = SoilMoistureDock(self.iface, self.dependencies)
+            self.dock.packagesRequested.connect(self.show_dependencies)
             self.dock.setObjectName("SoilMoistureDock")
             self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
             self.dock.visibilityChanged.connect(self._dock_visibility)
@@ -142,5 +162,12 @@ class SoilMoisturePlugin:
             except RuntimeError:  # already closed by the user (C++ object deleted)
                 pass
             self._dependency_message = None
+        if self._packages_dialog is not None:
+            if self._packages_dialog.task is not None:
+                self._packages_dialog.task.detach()
+            self._packages_dialog.close()
+            self._packages_dialog.setParent(None)
+            self._packages_dialog.deleteLater()
+            self._packages_dialog = None
         remove_translator(self._translator)
         self._translator = None

@@ -22,7 +22,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QDate, Qt, QUrl
+from qgis.PyQt.QtCore import QDate, Qt, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices, QPixmap
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
@@ -94,7 +94,13 @@ def _error_style(label: QLabel, error: bool) -> None:
 
 
 class SoilMoistureDock(QgsDockWidget):
-    """The plugin's dock: the whole Adapt & Map workflow on one panel."""
+    """The plugin's dock: the whole Adapt & Map workflow on one panel.
+
+    Signals:
+        packagesRequested(): the user asked for the Python packages dialog.
+    """
+
+    packagesRequested = pyqtSignal()  # noqa: N815 (Qt naming)
 
     def __init__(
         self, iface: Any, dependencies: DependencyReport, parent: QWidget | None = None
@@ -316,8 +322,25 @@ class SoilMoistureDock(QgsDockWidget):
         self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
         self.output_widget.setDialogTitle(tr("Output folder"))
         form.addRow(tr("Output folder"), self.output_widget)
+        self.packages_button = QPushButton(tr("Python packages…"))
+        self.packages_button.setObjectName("packages_button")
+        self.packages_button.setToolTip(
+            tr("Install or remove the Python packages the plugin needs (torch, shapely, …)")
+        )
+        self.packages_button.clicked.connect(self.packagesRequested.emit)
+        form.addRow(tr("Packages"), self.packages_button)
         lay.addLayout(form)
         return box
+
+    def set_dependencies(self, report: DependencyReport) -> None:
+        """Use a new dependency report (after the packages were installed)."""
+        self.dependencies = report
+        if report.earthengine:
+            for w in (self.ee_sign_in_button, self.ee_connect_button, self.ee_project_edit):
+                w.setEnabled(True)
+            self.ee_state.setText(tr("Not signed in to Earth Engine."))
+            _error_style(self.ee_state, False)
+        self._update_run_state()
 
     def _build_earth_engine(self) -> QWidget:
         box, lay = self._group(tr("Earth Engine"), "ee_group")
@@ -348,8 +371,9 @@ class SoilMoistureDock(QgsDockWidget):
             for w in (self.ee_sign_in_button, self.ee_connect_button, self.ee_project_edit):
                 w.setEnabled(False)
             self.ee_state.setText(
-                tr("earthengine-api is not installed. Install it with: {command}").format(
-                    command=self.dependencies.install_command()
+                tr(
+                    "earthengine-api is not installed: install it with Options > Python "
+                    "packages…"
                 )
             )
             _error_style(self.ee_state, True)
@@ -791,8 +815,9 @@ class SoilMoistureDock(QgsDockWidget):
     def _source_changed(self) -> None:
         if self.source_combo.currentData() == "gee" and not self.dependencies.earthengine:
             self.status_label.setText(
-                tr("The Earth Engine source needs earthengine-api: {command}").format(
-                    command=self.dependencies.install_command()
+                tr(
+                    "The Earth Engine source needs earthengine-api: install it with Options > "
+                    "Python packages…"
                 )
             )
         self._update_run_state()
@@ -873,13 +898,14 @@ class SoilMoistureDock(QgsDockWidget):
     def _update_run_state(self) -> None:
         running = self.run_task is not None
         reason = ""
-        if not self.dependencies.torch:
-            reason = tr("torch is not installed. Install it with: {command}").format(
-                command=self.dependencies.install_command()
+        if not self.dependencies.can_run:
+            reason = tr("{summary} Install them with Options > Python packages…").format(
+                summary=self.dependencies.summary()
             )
         elif self.source_combo.currentData() == "gee" and not self.dependencies.earthengine:
-            reason = tr("The Earth Engine source needs earthengine-api: {command}").format(
-                command=self.dependencies.install_command()
+            reason = tr(
+                "The Earth Engine source needs earthengine-api: install it with Options > "
+                "Python packages…"
             )
         elif self.aoi is None:
             reason = tr("Choose an area of interest first.")

@@ -150,7 +150,7 @@ def test_missing_dependencies_warn_in_one_line_with_an_install_button(
         dialog.close()
         dock = plugin.show_dock()
         assert not dock.run_button.isEnabled()
-        assert "pip install" in dock.run_button.toolTip()
+        assert "Python packages" in dock.run_button.toolTip()
     finally:
         plugin.unload()
 
