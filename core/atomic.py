@@ -116,7 +116,7 @@ def check_output_file(
     from .errors import InputError
 
     path = Path(target)
-    if path.suffix.lower() not in extensions:
+    if not path.name.lower().endswith(extensions):
         raise InputError(
             f"{option} {str(path)!r} must end with {' or '.join(extensions)}; "
             "give a file name with one of these extensions."

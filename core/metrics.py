@@ -81,6 +81,9 @@ __all__ = [
     "pearson_r_ci",
     "bootstrap_ci",
     "evaluate",
+    "PHYSICAL_RANGE",
+    "outside_physical_range",
+    "physical_range_note",
 ]
 
 #: Physical validity range of volumetric soil moisture in m3/m3 (inclusive).
@@ -246,6 +249,36 @@ def share_outside_range(values: ArrayLike) -> float:
         return math.nan
     lo, hi = VALID_RANGE
     return float(np.mean((v < lo) | (v > hi)))
+
+
+#: Predictions outside this range (m3/m3) are physically implausible: a broken or modified
+#: model, inputs outside the training domain, or a unit mix-up. They are flagged, never written
+#: silently (the genuine members on in-range inputs reach about -0.15 at the extremes).
+PHYSICAL_RANGE: tuple[float, float] = (-0.05, 0.8)
+
+
+def outside_physical_range(values: ArrayLike) -> NDArray[np.bool_]:
+    """Mask of finite values outside :data:`PHYSICAL_RANGE` (NaN cells are not flagged)."""
+    v = np.asarray(values, dtype=np.float64)
+    lo, hi = PHYSICAL_RANGE
+    return np.isfinite(v) & ((v < lo) | (v > hi))
+
+
+def physical_range_note(values: ArrayLike, what: str) -> str | None:
+    """One sentence about the values of ``what`` outside :data:`PHYSICAL_RANGE`, or None."""
+    v = np.asarray(values, dtype=np.float64)
+    bad = outside_physical_range(v)
+    count = int(bad.sum())
+    if not count:
+        return None
+    finite = int(np.isfinite(v).sum())
+    lo, hi = PHYSICAL_RANGE
+    worst = v[bad]
+    return (
+        f"{what}: {count:,} of {finite:,} values lie outside the physical range {lo:g}..{hi:g} "
+        f"m3/m3 (from {float(worst.min()):.3g} to {float(worst.max()):.3g}); check the model "
+        "set (`soilmoisture models list`) and the inputs before using them."
+    )
 
 
 # -------------------------------------------------------------------- confidence intervals

@@ -21,6 +21,7 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -143,11 +144,31 @@ class Series:
 
 @dataclass(frozen=True)
 class TextSource:
-    """A decoded station file: display name (for messages), base file name and text."""
+    """A station file: display name (for messages), base file name and content.
+
+    The content is kept as read (bytes, with the encoding found for them) or as text; parsers
+    decode it piece by piece (:func:`_line_chunks`), so a large file is never held twice.
+    """
 
     name: str
     filename: str
-    text: str
+    content: str | bytes
+    encoding: str = "utf-8-sig"
+
+    @property
+    def text(self) -> str:
+        """The whole content as text (decodes everything: for small files and messages)."""
+        if isinstance(self.content, bytes):
+            return self.content.decode(self.encoding)
+        return self.content
+
+    def prefix(self, size: int) -> tuple[str, bool]:
+        """The first ``size`` characters (bytes) as text, and whether that is everything."""
+        piece = self.content[:size]
+        complete = size >= len(self.content)
+        if isinstance(piece, bytes):
+            return piece.decode(self.encoding, errors="ignore"), complete
+        return piece, complete
 
 
 @dataclass(frozen=True)
@@ -208,15 +229,100 @@ def _is_float(tok: str) -> bool:
     return True
 
 
-def _first_lines(text: str, n: int) -> list[tuple[int, str]]:
-    """Return the first ``n`` non-empty lines with their 1-based line numbers."""
-    out: list[tuple[int, str]] = []
-    for i, ln in enumerate(text.splitlines(), start=1):
-        if ln.strip():
-            out.append((i, ln))
-            if len(out) == n:
-                break
-    return out
+def _first_lines(text: str | TextSource, n: int) -> list[tuple[int, str]]:
+    """Return the first ``n`` non-empty lines with their 1-based line numbers.
+
+    Only the head of the content is split (a growing prefix), so sniffing a large file costs
+    no more than its first lines.
+    """
+    src = text if isinstance(text, TextSource) else TextSource("", "", text)
+    size = 1 << 16
+    while True:
+        head, complete = src.prefix(size)
+        lines = head.splitlines()
+        if not complete and lines:
+            lines = lines[:-1]  # the last line of a prefix may be cut
+        out: list[tuple[int, str]] = []
+        for i, ln in enumerate(lines, start=1):
+            if ln.strip():
+                out.append((i, ln))
+                if len(out) == n:
+                    return out
+        if complete:
+            return out
+        size *= 4
+
+
+CHUNK_CHARS = 1 << 22
+"""Characters (bytes) of a station file parsed at a time (bounds the parser's memory)."""
+
+
+def _next_break(buf: str | bytes, start: int) -> int:
+    """Index of the last character of the line break at or after ``start`` (-1: none)."""
+    if isinstance(buf, bytes):
+        found = [i for i in (buf.find(b"\n", start), buf.find(b"\r", start)) if i >= 0]
+    else:
+        found = [i for i in (buf.find("\n", start), buf.find("\r", start)) if i >= 0]
+    if not found:
+        return -1
+    cut = min(found)
+    if buf[cut : cut + 2] in ("\r\n", b"\r\n"):
+        cut += 1
+    return cut
+
+
+def _line_chunks(
+    src: TextSource, start: int = 0, first_line: int = 1, chunk_chars: int = CHUNK_CHARS
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(line number of the first line, lines)`` for consecutive pieces of a file.
+
+    Each piece ends at a line break (LF, CR LF or a lone CR), so line numbers are exact; only
+    one piece's lines exist at a time.
+    """
+    buf = src.content
+    n = len(buf)
+    line_no = first_line
+    pos = start
+    while pos < n:
+        end = min(pos + chunk_chars, n)
+        if end < n:
+            if isinstance(buf, bytes):
+                cut = max(buf.rfind(b"\n", pos, end), buf.rfind(b"\r", pos, end))
+            else:
+                cut = max(buf.rfind("\n", pos, end), buf.rfind("\r", pos, end))
+            if cut < 0:  # one very long line: extend to its end
+                cut = _next_break(buf, end)
+                cut = n - 1 if cut < 0 else cut
+            elif buf[cut : cut + 2] in ("\r\n", b"\r\n"):
+                cut += 1
+            end = cut + 1
+        piece = buf[pos:end]
+        text = piece.decode(src.encoding) if isinstance(piece, bytes) else piece
+        del piece
+        lines = text.splitlines()
+        del text
+        yield line_no, lines
+        line_no += len(lines)
+        pos = end
+
+
+def _data_rows(
+    src: TextSource, start: int = 0, first_line: int = 1
+) -> Iterator[list[tuple[int, list[str]]]]:
+    """Yield, piece by piece, the non-blank lines as ``(line number, tokens)``."""
+    for first, lines in _line_chunks(src, start, first_line):
+        yield [(first + k, ln.split()) for k, ln in enumerate(lines) if ln.strip()]
+
+
+def _line_offset(src: TextSource, line_index: int) -> int:
+    """Offset of the 0-based line ``line_index`` in the content (lines as ``splitlines``)."""
+    pos = 0
+    for _ in range(line_index):
+        cut = _next_break(src.content, pos)
+        if cut < 0:
+            return len(src.content)
+        pos = cut + 1
+    return pos
 
 
 def _station_span(tokens: Sequence[str], start: int) -> int | None:
@@ -256,34 +362,74 @@ def _first_line_note(lines: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]) 
 
 def _parse_ismn_values(
     src: TextSource,
-    rows: list[tuple[int, list[str]]],
+    chunks: Iterator[list[tuple[int, list[str]]]],
     date_idx: int,
     value_idx: int,
 ) -> tuple[pd.DatetimeIndex, npt.NDArray[np.float64], npt.NDArray[np.object_],
            npt.NDArray[np.int64], list[str]]:
-    """Parse times, values, flags and line numbers of ISMN data lines; warn about bad lines."""
+    """Parse times, values, flags and line numbers of ISMN data lines; warn about bad lines.
+
+    The lines come piece by piece (:func:`_data_rows`); only one piece's tokens exist at a
+    time, and equal flags share one string, so memory stays a small multiple of the readings.
+    """
     need = value_idx + 2
-    good = [(i, t) for i, t in rows if len(t) >= need]
-    short = [i for i, t in rows if len(t) < need]
-    stamps = [f"{t[date_idx]} {t[date_idx + 1]}" for _, t in good]
-    times = pd.DatetimeIndex(
-        pd.to_datetime(stamps, format=_ISMN_TIME_FORMAT, errors="coerce", utc=True)
-    )
-    values = pd.to_numeric(pd.Series([t[value_idx] for _, t in good], dtype=object),
-                           errors="coerce").to_numpy(dtype=np.float64)
-    flags = np.array([t[value_idx + 1] for _, t in good], dtype=object)
-    lines = np.array([i for i, _ in good], dtype=np.int64)
-    bad = np.asarray(times.isna()) | np.isnan(values)
+    flag_pool: dict[str, str] = {}
+    cap = _line_bound(src)
+    t_all = np.empty(cap, dtype=np.int64)
+    sm_all = np.empty(cap, dtype=np.float64)
+    fl_all = np.empty(cap, dtype=object)
+    ln_all = np.empty(cap, dtype=np.int64)
+    n = 0
+    n_bad = 0
+    first_bad: int | None = None
+    for rows in chunks:
+        good = [(i, t) for i, t in rows if len(t) >= need]
+        short = [i for i, t in rows if len(t) < need]
+        stamps = [f"{t[date_idx]} {t[date_idx + 1]}" for _, t in good]
+        times = pd.DatetimeIndex(
+            pd.to_datetime(stamps, format=_ISMN_TIME_FORMAT, errors="coerce", utc=True)
+        )
+        del stamps
+        values = pd.to_numeric(pd.Series([t[value_idx] for _, t in good], dtype=object),
+                               errors="coerce").to_numpy(dtype=np.float64)
+        flags = np.array([flag_pool.setdefault(t[value_idx + 1], t[value_idx + 1])
+                          for _, t in good], dtype=object)
+        lines = np.array([i for i, _ in good], dtype=np.int64)
+        del good, rows
+        bad = np.asarray(times.isna()) | np.isnan(values)
+        n_bad += len(short) + int(bad.sum())
+        firsts = [*short[:1], *lines[bad][:1].tolist()]
+        if firsts:
+            first_bad = min([*firsts, *([first_bad] if first_bad is not None else [])])
+        keep = ~bad
+        k = int(keep.sum())
+        t_all[n : n + k] = times.asi8[keep]
+        sm_all[n : n + k] = values[keep]
+        fl_all[n : n + k] = flags[keep]
+        ln_all[n : n + k] = lines[keep]
+        n += k
     warnings: list[str] = []
-    n_bad = len(short) + int(bad.sum())
     if n_bad:
-        first = min([*short, *lines[bad].tolist()])
         warnings.append(
             f"{src.name}: {n_bad} lines that are not 'date time value flag' readings skipped "
-            f"(first at line {first})"
+            f"(first at line {first_bad})"
         )
-    keep = ~bad
-    return times[keep], values[keep], flags[keep], lines[keep], warnings
+    times_out = _utc_index(t_all[:n])
+    del t_all
+    return times_out, sm_all[:n], fl_all[:n], ln_all[:n], warnings
+
+
+def _utc_index(ns: npt.NDArray[np.int64]) -> pd.DatetimeIndex:
+    """UTC timestamps from nanoseconds since 1970, without the copies of ``pd.to_datetime``."""
+    return pd.DatetimeIndex(np.ascontiguousarray(ns).view("M8[ns]")).tz_localize("UTC")
+
+
+def _line_bound(src: TextSource) -> int:
+    """An upper bound of the number of lines of a file (for preallocating its readings)."""
+    c = src.content
+    if isinstance(c, bytes):
+        return c.count(b"\n") + c.count(b"\r") + 1
+    return c.count("\n") + c.count("\r") + 1
 
 
 # -- formats ---------------------------------------------------------------------------------
@@ -298,7 +444,7 @@ class IsmnHeaderValues:
 
     def sniff(self, src: TextSource) -> bool:
         """Check that the first line is a station header and the next one a dated reading."""
-        head = _first_lines(src.text, 2)
+        head = _first_lines(src, 2)
         if not head:
             return False
         tokens = head[0][1].split()
@@ -310,9 +456,9 @@ class IsmnHeaderValues:
 
     def parse(self, src: TextSource, options: ReadOptions) -> ParseResult:
         """Parse one header + values file into one series."""
-        lines = src.text.splitlines()
-        header_no = next(i for i, ln in enumerate(lines) if ln.strip())
-        tokens = lines[header_no].split()
+        header_line, header = _first_lines(src, 1)[0]
+        header_no = header_line - 1
+        tokens = header.split()
         span = _station_span(tokens, 1)
         assert span is not None  # sniffed
         lat, lon, elev, dfrom, dto = (float(t) for t in tokens[span : span + 5])
@@ -329,10 +475,8 @@ class IsmnHeaderValues:
             sensor=sensor or (from_name["sensor"] if from_name else "unknown"),
             source=src.name,
         )
-        rows = [
-            (i + 1, ln.split()) for i, ln in enumerate(lines[header_no + 1 :], start=header_no + 1)
-            if ln.strip()
-        ]
+        start = _line_offset(src, header_no + 1)
+        rows = _data_rows(src, start, header_no + 2)
         times, values, flags, nums, warnings = _parse_ismn_values(src, rows, 0, 2)
         return ParseResult([Series(meta, times, values, flags, nums)], warnings)
 
@@ -352,7 +496,7 @@ class IsmnCeop:
 
     def sniff(self, src: TextSource) -> bool:
         """Check that the first line starts with two date-times followed by a station."""
-        head = _first_lines(src.text, 1)
+        head = _first_lines(src, 1)
         if not head or not _CEOP_RE.match(head[0][1].strip()):
             return False
         tokens = head[0][1].split()
@@ -360,7 +504,7 @@ class IsmnCeop:
 
     def parse(self, src: TextSource, options: ReadOptions) -> ParseResult:
         """Parse one CEOP file into one series (metadata from its first line and name)."""
-        head = _first_lines(src.text, 1)
+        head = _first_lines(src, 1)
         tokens = head[0][1].split()
         span = _station_span(tokens, 6)
         assert span is not None  # sniffed
@@ -377,7 +521,7 @@ class IsmnCeop:
             sensor=from_name["sensor"] if from_name else "unknown",
             source=src.name,
         )
-        rows = [(i, ln.split()) for i, ln in enumerate(src.text.splitlines(), 1) if ln.strip()]
+        rows = _data_rows(src)
         times, values, flags, nums, warnings = _parse_ismn_values(src, rows, 0, span + 5)
         return ParseResult([Series(meta, times, values, flags, nums)], warnings)
 
@@ -407,7 +551,7 @@ def _unit_kind(unit: str) -> str | None:
     return None
 
 
-def _csv_header(text: str) -> tuple[str, list[str]] | None:
+def _csv_header(text: str | TextSource) -> tuple[str, list[str]] | None:
     """Delimiter and normalised column names of a delimited first line, if it looks like one."""
     head = _first_lines(text, 1)
     if not head:
@@ -435,17 +579,19 @@ class StationCsv:
 
     def sniff(self, src: TextSource) -> bool:
         """Check that the first line is a delimited header with the required columns."""
-        header = _csv_header(src.text)
+        header = _csv_header(src)
         return header is not None and all(c in header[1] for c in _CSV_REQUIRED)
 
     def parse(self, src: TextSource, options: ReadOptions) -> ParseResult:
         """Parse a station CSV into one series per (network, station, location, depth)."""
-        header = _csv_header(src.text)
+        header = _csv_header(src)
         assert header is not None
         sep, cols = header
         try:
+            buffer = (io.BytesIO(src.content) if isinstance(src.content, bytes)
+                      else io.StringIO(src.content))
             df = pd.read_csv(
-                io.StringIO(src.text), sep=sep, dtype=str, keep_default_na=False,
+                buffer, sep=sep, encoding=src.encoding, dtype=str, keep_default_na=False,
                 skip_blank_lines=True, skipinitialspace=True,
             )
         except (pd.errors.ParserError, ValueError) as exc:
@@ -456,10 +602,13 @@ class StationCsv:
         df.columns = cols
         warnings: list[str] = []
         # Line numbers: header is line 1, data rows follow (blank lines are skipped by pandas).
-        data_lines = [i for i, ln in enumerate(src.text.splitlines(), 1) if ln.strip()][1:]
-        if len(data_lines) != len(df):  # quoted multi-line fields: fall back to row numbers
-            data_lines = list(range(2, len(df) + 2))
-        line = np.asarray(data_lines, dtype=np.int64)
+        line = np.concatenate([
+            first + np.flatnonzero(np.fromiter((bool(ln.strip()) for ln in lines), bool,
+                                               len(lines)))
+            for first, lines in _line_chunks(src)
+        ])[1:].astype(np.int64)
+        if len(line) != len(df):  # quoted multi-line fields: fall back to row numbers
+            line = np.arange(2, len(df) + 2, dtype=np.int64)
         n = len(df)
         if n == 0:
             raise InputError(f"{src.name}: the CSV has a header but no rows")
@@ -554,12 +703,12 @@ def detect_format(src: TextSource) -> StationFormat:
         if fmt.sniff(src):
             return fmt
     detail = ""
-    header = _csv_header(src.text)
+    header = _csv_header(src)
     if header is not None and src.filename.lower().endswith((".csv", ".txt")):
         missing = [c for c in _CSV_REQUIRED if c not in header[1]]
         if missing and len(header[1]) > 1:
             detail = f" It looks like a CSV but lacks the columns {', '.join(missing)}."
-    first = _first_lines(src.text, 1)
+    first = _first_lines(src, 1)
     shown = first[0][1].strip()[:60] if first else "(empty file)"
     accepted = "; ".join(f.description for f in FORMATS.values())
     raise InputError(
@@ -602,11 +751,18 @@ def folder_station_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return files, skipped
 
 
-def _decode(data: bytes) -> str:
+def _encoding(data: bytes) -> str:
+    """``utf-8-sig`` when the bytes are valid UTF-8, else ``latin-1`` (checked piece by piece)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        return data.decode("utf-8-sig")
+        for k in range(0, len(data), CHUNK_CHARS):
+            decoder.decode(data[k : k + CHUNK_CHARS])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return "latin-1"
+    return "utf-8-sig"
 
 
 def _unsafe_member(name: str) -> bool:
@@ -643,12 +799,14 @@ class _Reader:
         except OSError as exc:
             self.warnings.append(f"{path}: cannot be read ({exc.strerror or exc}); skipped")
             return
-        yield TextSource(str(path), path.name, _decode(data))
+        box = [TextSource(str(path), path.name, data, _encoding(data))]
+        del data
+        yield box.pop()  # the generator keeps no reference while the file is parsed
 
     def _zip_sources(self, path: Path) -> Iterator[TextSource]:
         try:
             zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             self.warnings.append(f"{path}: not a readable zip archive ({exc}); skipped")
             return
         budget = MAX_ZIP_TOTAL_BYTES
@@ -688,8 +846,12 @@ class _Reader:
                     return
                 try:
                     data = self._read_member(zf, info, budget)
-                except (zipfile.BadZipFile, RuntimeError, OSError, ValueError) as exc:
-                    self.warnings.append(f"{label}: cannot be read ({exc}); skipped")
+                except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError,
+                        RuntimeError, OSError, ValueError) as exc:
+                    self.warnings.append(
+                        f"{label}: cannot be read, the archive is damaged or uses an "
+                        f"unsupported compression ({exc}); skipped"
+                    )
                     continue
                 if data is None:
                     self.warnings.append(
@@ -698,7 +860,9 @@ class _Reader:
                     )
                     return
                 budget -= len(data)
-                yield TextSource(label, PurePosixPath(name).name, _decode(data))
+                box = [TextSource(label, PurePosixPath(name).name, data, _encoding(data))]
+                del data
+                yield box.pop()
 
     @staticmethod
     def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes | None:
@@ -719,18 +883,6 @@ class _Reader:
 
 
 # -- filtering -----------------------------------------------------------------------------
-def _series_frame(s: Series) -> pd.DataFrame:
-    m = s.meta
-    n = len(s.sm)
-    return pd.DataFrame({
-        "network": [m.network] * n, "station": [m.station] * n,
-        "lat": np.full(n, m.lat), "lon": np.full(n, m.lon),
-        "depth_from": np.full(n, m.depth_from), "depth_to": np.full(n, m.depth_to),
-        "sensor": [m.sensor] * n, "time": s.time, "sm": s.sm, "flag": s.flag,
-        "source": [m.source] * n, "line": s.line,
-    })
-
-
 def _filter_series(
     s: Series,
     aoi: AOI | None,
@@ -781,6 +933,8 @@ def _filter_series(
     keep = flag_ok & ~out_of_range
     if not keep.any():
         return None
+    if keep.all():
+        return s
     return Series(m, s.time[keep], s.sm[keep], s.flag[keep], s.line[keep])
 
 
@@ -793,24 +947,208 @@ def _inside(aoi: AOI, lat: float, lon: float) -> bool:
     return bool(shapely.contains_xy(aoi.geometry, float(x), float(y)))
 
 
-def _drop_duplicates(readings: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
-    """Keep the first reading per sensor and timestamp; count the others per file."""
-    key = ["network", "station", "depth_from", "depth_to", "sensor", "lat", "lon", "time"]
-    dup = readings.duplicated(subset=key, keep="first")
-    if dup.any():
-        first_src = readings.groupby(key, sort=False)["source"].transform("first")
-        dups = readings[dup].assign(first_src=first_src[dup])
-        for (src, orig), grp in dups.groupby(["source", "first_src"], sort=False):
-            where = "within the file" if src == orig else f"already read from {orig}"
-            warnings.append(
-                f"{src}: {len(grp)} readings with a duplicate timestamp {where} dropped (first "
-                f"at line {int(grp['line'].iloc[0])}, {grp['time'].iloc[0]:%Y-%m-%d %H:%M} UTC); "
-                "the first reading of each timestamp was kept"
-            )
-    return readings[~dup]
+_SENSOR_FIELDS = ("network", "station", "lat", "lon", "depth_from", "depth_to", "sensor")
+"""What identifies one sensor (its readings at one place and depth)."""
+
+
+def _categorical(values: Sequence[Any], codes: npt.NDArray[np.int64]) -> pd.Categorical:
+    """A categorical of ``values[codes]`` with sorted categories (string order sorts right)."""
+    cats = sorted(set(values))
+    where = {v: k for k, v in enumerate(cats)}
+    per_value = np.array([where[v] for v in values], dtype=np.int64)
+    small = per_value[codes]
+    return pd.Categorical.from_codes(small, categories=cats)
+
+
+def _assemble_readings(
+    series: list[Series], warnings: list[str]
+) -> pd.DataFrame:
+    """The kept series as one readings table, duplicates dropped, ordered, memory-lean.
+
+    The sensor columns are categoricals (one small code per reading), so a table of millions of
+    readings costs about 25 bytes per reading. The first reading of each sensor and timestamp
+    is kept (in the order the inputs were given); the others are counted per file.
+    """
+    lengths = np.array([len(x.sm) for x in series], dtype=np.int64)
+    metas = [x.meta for x in series]
+    sensor_of: dict[tuple[Any, ...], int] = {}
+    series_sensor = np.array(
+        [sensor_of.setdefault(tuple(getattr(m, f) for f in _SENSOR_FIELDS), len(sensor_of))
+         for m in metas], dtype=np.int64,
+    )
+    series_idx = np.repeat(np.arange(len(series), dtype=np.int32), lengths)
+    sid = series_sensor.astype(np.int32)[series_idx]
+    t_ns = np.concatenate([x.time.asi8 for x in series])
+    dup = _duplicates(sid, t_ns)
+    if dup is not None:
+        key = pd.DataFrame({"sid": sid, "t": t_ns})
+        _count_duplicates(key, dup, series, series_idx, warnings)
+        del key
+    keep = np.flatnonzero(~dup) if dup is not None else None
+    del dup
+    # order: network, station, sensor, time (stable: ties keep the input order)
+    sensors = list(sensor_of)
+    names = [(k[0], k[1], k[6]) for k in sensors]
+    rank_of = {v: r for r, v in enumerate(sorted(set(names)))}
+    sensor_rank = np.array([rank_of[v] for v in names], dtype=np.int32)
+    rank = sensor_rank[sid] if keep is None else sensor_rank[sid[keep]]
+    t_kept = t_ns if keep is None else t_ns[keep]
+    order: npt.NDArray[np.int64] | None
+    if _is_sorted(rank, t_kept):
+        order = keep  # None: the input order is the table's order, nothing to move
+    else:
+        perm = np.lexsort((t_kept, rank))
+        order = perm if keep is None else keep[perm]
+        del perm
+    del keep, rank, t_kept
+
+    def take(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return values if order is None else values[order]
+
+    def joined(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        return take(arrays[0] if len(arrays) == 1 else np.concatenate(arrays))
+
+    sid_o = take(sid)
+    series_o = take(series_idx)
+    del sid, series_idx
+    columns: dict[str, Any] = {}
+    for k, name in enumerate(_SENSOR_FIELDS):
+        columns[name] = _categorical([sk[k] for sk in sensors], sid_o)
+    del sid_o
+    columns["time"] = _utc_index(take(t_ns))
+    del t_ns
+    columns["sm"] = joined([x.sm for x in series])
+    columns["flag"] = pd.Categorical(joined([x.flag for x in series]))
+    columns["source"] = _categorical([m.source for m in metas], series_o)
+    return pd.DataFrame(columns, copy=False)[READING_COLUMNS]
+
+
+def _is_sorted(major: npt.NDArray[Any], minor: npt.NDArray[Any]) -> bool:
+    """Whether rows are already in (major, minor) order (then nothing needs sorting)."""
+    if major.size < 2:
+        return True
+    up = major[1:] > major[:-1]
+    same = major[1:] == major[:-1]
+    return bool(np.all(up | (same & (minor[1:] >= minor[:-1]))))
+
+
+def _duplicates(sid: npt.NDArray[Any], t_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
+    """Mask of readings whose sensor and time occurred earlier in the input (None: none do).
+
+    Data come sorted by time per sensor almost always: then one pass over neighbours proves
+    that nothing repeats, without hashing millions of keys.
+    """
+    if sid.size < 2:
+        return None
+    if _is_sorted(sid, t_ns):
+        same = (sid[1:] == sid[:-1]) & (t_ns[1:] == t_ns[:-1])
+        if not same.any():
+            return None
+        dup = np.zeros(sid.size, dtype=bool)
+        dup[1:] = same
+        return dup
+    perm = np.lexsort((t_ns, sid))  # stable: the first of equal keys stays first
+    s_sid, s_t = sid[perm], t_ns[perm]
+    same = (s_sid[1:] == s_sid[:-1]) & (s_t[1:] == s_t[:-1])
+    del s_sid, s_t
+    if not same.any():
+        return None
+    dup = np.zeros(sid.size, dtype=bool)
+    dup[perm[1:][same]] = True
+    return dup
+
+
+def _count_duplicates(
+    key: pd.DataFrame,
+    dup: npt.NDArray[np.bool_],
+    series: list[Series],
+    series_idx: npt.NDArray[np.int64],
+    warnings: list[str],
+) -> None:
+    """Warn, per file, about readings whose sensor and timestamp were already read."""
+    involved = np.flatnonzero(key.duplicated(keep=False).to_numpy())
+    sub = key.iloc[involved].assign(series=series_idx[involved], row=involved)
+    first = sub.groupby(["sid", "t"], sort=False)["series"].transform("first").to_numpy()
+    is_dup = dup[involved]
+    line = np.concatenate([x.line for x in series])
+    frame = pd.DataFrame({
+        "src": series_idx[involved][is_dup],
+        "orig": first[is_dup],
+        "row": involved[is_dup],
+    })
+    for (src_i, orig_i), grp in frame.groupby(["src", "orig"], sort=False):
+        src = series[int(src_i)].meta.source
+        orig = series[int(orig_i)].meta.source
+        where = "within the file" if src == orig else f"already read from {orig}"
+        row = int(grp["row"].iloc[0])
+        when = pd.Timestamp(int(key["t"].iloc[row]), tz="UTC")
+        warnings.append(
+            f"{src}: {len(grp)} readings with a duplicate timestamp {where} dropped (first "
+            f"at line {int(line[row])}, {when:%Y-%m-%d %H:%M} UTC); "
+            "the first reading of each timestamp was kept"
+        )
 
 
 # -- daily table ---------------------------------------------------------------------------
+def _codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
+    """Integer codes of a column and their count (categorical codes are used as they are)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64), len(column.cat.categories)
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes.astype(np.int64), len(uniques)
+
+
+def _group_ids(columns: Sequence[pd.Series]) -> npt.NDArray[np.int64]:
+    """One integer per distinct combination of ``columns`` (0..k-1, in order of appearance)."""
+    acc: npt.NDArray[np.int64] | None = None
+    size = 1
+    for col in columns:
+        c, k = _codes(col)
+        if acc is None:
+            acc, size = c, max(k, 1)
+        else:
+            acc = acc * max(k, 1) + c
+            size *= max(k, 1)
+        if size > 2**40:  # keep the mixed radix inside int64
+            acc, uniques = pd.factorize(acc)
+            size = len(uniques)
+    assert acc is not None
+    ids, _ = pd.factorize(acc)
+    return ids.astype(np.int64)
+
+
+def _per_sensor_daily(readings: pd.DataFrame) -> pd.DataFrame:
+    """Daily mean and count of each sensor's readings (UTC days), without copying the table.
+
+    Returns:
+        Columns network, station, lat, lon, depth_from, depth_to, sensor, date (tz-naive
+        midnight), mean, size.
+
+    """
+    sensor_key = list(_SENSOR_FIELDS)
+    ns = pd.DatetimeIndex(readings["time"]).asi8  # UTC nanoseconds
+    day = np.floor_divide(ns, 86_400 * 10**9)
+    del ns
+    sid = _group_ids([readings[c] for c in sensor_key])
+    gid = _group_ids([pd.Series(sid), pd.Series(day)])
+    n_groups = int(gid.max()) + 1 if gid.size else 0
+    sm = readings["sm"].to_numpy(dtype=np.float64)
+    sums = np.bincount(gid, weights=sm, minlength=n_groups)
+    counts = np.bincount(gid, minlength=n_groups)
+    first = np.full(n_groups, -1, dtype=np.int64)
+    rows = np.arange(gid.size, dtype=np.int64)
+    first[gid[::-1]] = rows[::-1]
+    del rows
+    out = readings.iloc[first][sensor_key].reset_index(drop=True)
+    for c in sensor_key:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(out[c].cat.categories.dtype)
+    out["date"] = pd.to_datetime(day[first] * 86_400 * 10**9)
+    out["mean"] = sums / counts
+    out["size"] = counts.astype(np.int64)
+    return out
+
+
 def daily_table(readings: pd.DataFrame) -> pd.DataFrame:
     """Average readings per calendar day (UTC) and per 50 m EASE-2 cell.
 
@@ -828,14 +1166,9 @@ def daily_table(readings: pd.DataFrame) -> pd.DataFrame:
     """
     if readings.empty:
         return pd.DataFrame(columns=DAILY_COLUMNS)
-    r = readings.copy()
-    r["date"] = r["time"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
-    sensor_key = ["network", "station", "lat", "lon", "depth_from", "depth_to", "sensor"]
-    per_sensor = (
-        r.groupby(sensor_key + ["date"], sort=False)["sm"].agg(["mean", "size"]).reset_index()
-    )
-    row50, col50 = lonlat_to_rowcol(per_sensor["lon"].to_numpy(), per_sensor["lat"].to_numpy(),
-                                    "50m")
+    per_sensor = _per_sensor_daily(readings)
+    row50, col50 = lonlat_to_rowcol(per_sensor["lon"].to_numpy(dtype=np.float64),
+                                    per_sensor["lat"].to_numpy(dtype=np.float64), "50m")
     per_sensor["row50"] = row50
     per_sensor["col50"] = col50
 
@@ -900,7 +1233,7 @@ def read_station_files(
     for p in paths:
         files.extend(reader.expand(Path(p)))
     problems: list[str] = []  # file-level errors, also shown in the final error
-    frames: list[pd.DataFrame] = []
+    kept_series: list[Series] = []
     metas: dict[StationMeta, None] = {}
     n_sources = 0
     for k, path in enumerate(files):
@@ -915,13 +1248,18 @@ def read_station_files(
             except InputError as exc:
                 problems.append(str(exc))
                 continue
+            finally:
+                del src  # the file's content is not needed once parsed
             warnings.extend(result.warnings)
-            for s in result.series:
-                kept = _filter_series(s, aoi, accept, max_depth_m, warnings,
+            series = result.series
+            del result
+            while series:  # each series is released as soon as it is filtered
+                kept = _filter_series(series.pop(0), aoi, accept, max_depth_m, warnings,
                                       csv_unit_hint=isinstance(fmt, StationCsv))
                 if kept is not None:
-                    frames.append(_series_frame(kept))
+                    kept_series.append(kept)
                     metas[kept.meta] = None
+                del kept
         progress.fraction((k + 1) / len(files))
     if reader.skipped:
         shown = ", ".join(reader.skipped[:5])
@@ -930,22 +1268,21 @@ def read_station_files(
             f"{len(reader.skipped)} files that are not station files (not .stm, .csv, .txt or "
             f".zip) skipped: {shown}{more}"
         )
-    if not frames:
+    if not kept_series:
         where = ", ".join(str(p) for p in paths)
         if n_sources == 0 and not problems:
+            why = ("\n  " + "\n  ".join(warnings)) if warnings else ""
             raise InputError(
-                f"no station files found in {where}; expected ISMN .stm files, station CSVs, "
-                "or folders / zip archives holding them."
+                f"no readable station file found in {where}; expected ISMN .stm files, station "
+                f"CSVs, or folders / zip archives holding them.{why}"
             )
         if len(problems) == 1 and not warnings:
             raise InputError(problems[0])
         details = "\n  ".join(problems + warnings) or "no readings"
         raise InputError(f"no usable soil moisture readings in {where}:\n  {details}")
     all_warnings = [f"{p} The file was skipped." for p in problems] + warnings
-    readings = pd.concat(frames, ignore_index=True)
-    readings = _drop_duplicates(readings, all_warnings)
-    readings = readings.sort_values(["network", "station", "sensor", "time"], kind="stable")
-    readings = readings[READING_COLUMNS].reset_index(drop=True)
+    readings = _assemble_readings(kept_series, all_warnings)
+    del kept_series
     stations: dict[tuple[Any, ...], StationMeta] = {}
     for meta in metas:
         key = (meta.network, meta.station, meta.lat, meta.lon, meta.depth_from, meta.depth_to,
@@ -963,9 +1300,8 @@ def station_summary(data: StationData) -> pd.DataFrame:
     if r.empty:
         return pd.DataFrame(columns=["network", "station", "lat", "lon", "depth", "sensor",
                                      "days", "first", "last", "sm", "readings"])
-    r = r.assign(date=r["time"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize())
-    key = ["network", "station", "lat", "lon", "depth_from", "depth_to", "sensor"]
-    daily = r.groupby(key + ["date"], sort=False)["sm"].agg(["mean", "size"]).reset_index()
+    key = list(_SENSOR_FIELDS)
+    daily = _per_sensor_daily(r)
     g = daily.groupby(key, sort=False)
     out = g.agg(days=("date", "nunique"), first=("date", "min"), last=("date", "max"),
                 sm=("mean", "mean"), readings=("size", "sum")).reset_index()

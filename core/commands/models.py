@@ -71,7 +71,7 @@ def _install(args: argparse.Namespace) -> int:
         )
     print(
         f"Installed {model_set.name!r} ({len(model_set.members)} members, checksums verified) "
-        f"in {model_set.path}"
+        f"in {model_set.path}; origin: {model_set.origin_label}"
     )
     return 0
 
@@ -85,13 +85,23 @@ def _list(args: argparse.Namespace) -> int:
             "`soilmoisture models install --from /path/to/DenseSM_9km.zip`."
         )
         return 0
-    rows = [("NAME", "KIND", "MEMBERS", "CHECKSUMS", "SOURCE")]
+    rows = [("NAME", "KIND", "MEMBERS", "CHECKSUMS", "ORIGIN", "SOURCE")]
     for s in sets:
         status = "ok" if s.checksum_ok else "FAILED"
-        rows.append((s.name, s.kind, str(len(s.members)), status, s.source or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        origin = s.origin if s.members else "-"
+        rows.append((s.name, s.kind, str(len(s.members)), status, origin, s.source or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
+        print("  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)) + "  " + r[5])
+    for s in sets:
+        if s.members and s.origin == "modified":
+            print(
+                f"{s.name}: presents itself as the published DenseSM 9 km ensemble but its "
+                "weights differ from the published files (the checksums known to this tool). "
+                f"Reinstall it from the authors' archive: `soilmoisture models install --from "
+                f"DenseSM_9km.zip --name {s.name} --force`.",
+                file=sys.stderr,
+            )
     bad = [s for s in sets if not s.checksum_ok]
     for s in bad:
         print(
@@ -106,3 +116,37 @@ def _remove(args: argparse.Namespace) -> int:
     path = store.remove(args.name)
     print(f"Removed {args.name!r} ({path})")
     return 0
+
+
+def load_ensemble(name_or_path: Any, device: str = "cpu") -> Any:
+    """Load a model set for a command and say on stderr which set it is and where it comes from.
+
+    A set whose weights differ from the published files while it presents itself as the
+    published ensemble is used (it may be deliberate) but flagged on every load.
+
+    Args:
+        name_or_path: Installed set name or model-set folder.
+        device: ``"cpu"`` or ``"cuda"``.
+
+    Returns:
+        The :class:`core.model.ensemble.Ensemble`.
+
+    Raises:
+        ModelStoreError: Unknown, incomplete or corrupt set.
+
+    """
+    from ..model.ensemble import Ensemble
+
+    model_set = store.load_model_set(name_or_path)
+    print(f"models: {model_set.name} ({model_set.kind}), {model_set.origin_label}", file=sys.stderr)
+    if model_set.origin == "modified":
+        print(
+            f"warning: model set {model_set.name!r} claims to be the published DenseSM 9 km "
+            "ensemble, but its weights differ from the published files; its predictions are not "
+            "those of the published method. Reinstall it from DenseSM_9km.zip to use the "
+            "published weights.",
+            file=sys.stderr,
+        )
+    ensemble = Ensemble.from_model_set(model_set, device=device)
+    ensemble.provenance = {**(ensemble.provenance or {}), "origin": model_set.origin}
+    return ensemble

@@ -313,8 +313,8 @@ def test_cli_install_list_remove(
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     header, row = out.splitlines()
-    assert header.split() == ["NAME", "KIND", "MEMBERS", "CHECKSUMS", "SOURCE"]
-    assert row.split()[:4] == ["cli_set", "pretrained", "25", "ok"]
+    assert header.split() == ["NAME", "KIND", "MEMBERS", "CHECKSUMS", "ORIGIN", "SOURCE"]
+    assert row.split()[:5] == ["cli_set", "pretrained", "25", "ok", "published"]
     assert main(["models", "install", "--from", "http://127.0.0.1:9/DenseSM_9km.zip"]) == 2
     err = capsys.readouterr().err
     assert "soilmoisture: error: could not download" in err
@@ -323,3 +323,54 @@ def test_cli_install_list_remove(
     assert store_entries() == []
     assert main(["models", "remove", "cli_set"]) == 2
     assert "no model set is installed yet" in capsys.readouterr().err
+
+
+def _tampered_copy(pretrained_dir: Path, dest: Path) -> Path:
+    """The published files with one member's weights changed and SHA256SUMS updated to match."""
+    import hashlib
+
+    import torch
+
+    dest.mkdir()
+    for f in pretrained_dir.glob("coarse_*.pt"):
+        shutil.copy(f, dest / f.name)
+    victim = dest / "coarse_1_8.pt"
+    sd = torch.load(victim, map_location="cpu", weights_only=True)
+    key = next(k for k, v in sd.items() if v.is_floating_point() and v.numel() > 1)
+    sd[key] = sd[key] * 1e6
+    torch.save(sd, victim)
+    lines = [
+        f"{hashlib.sha256(f.read_bytes()).hexdigest()}  {f.name}"
+        for f in sorted(dest.glob("coarse_*.pt"))
+    ]
+    (dest / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    return dest
+
+
+def test_tampered_set_with_matching_checksums_is_reported_as_modified(
+    pretrained_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tampered = _tampered_copy(pretrained_dir, tmp_path / "tampered")
+    assert main(["models", "install", "--from", str(tampered), "--name", "lookalike"]) == 0
+    assert "MODIFIED" in capsys.readouterr().out
+    assert main(["models", "install", "--from", str(pretrained_dir), "--name", "genuine"]) == 0
+    capsys.readouterr()
+    sets = {s.name: s for s in store.list_installed()}
+    assert sets["lookalike"].checksum_ok  # its own checksum list agrees with its files ...
+    assert sets["lookalike"].origin == "modified"  # ... but not the published checksums
+    assert sets["genuine"].origin == "published"
+    assert main(["models", "list"]) == 0
+    captured = capsys.readouterr()
+    rows = {line.split()[0]: line.split() for line in captured.out.splitlines()[1:]}
+    assert rows["lookalike"][4] == "modified" and rows["genuine"][4] == "published"
+    assert "lookalike: presents itself as the published" in captured.err
+    # opened in place (a plain folder of coarse_*.pt with its SHA256SUMS): also modified
+    assert store.load_model_set(tampered).origin == "modified"
+    assert store.load_model_set(pretrained_dir).origin == "published"
+
+
+def test_own_set_is_reported_as_own(published: dict, tmp_path: Path) -> None:
+    saved = store.save_model_set(
+        tmp_path / "adapted", published, kind="adapted", provenance={"method": "msda"}
+    )
+    assert store.load_model_set(saved.path).origin == "own"
