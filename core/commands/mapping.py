@@ -20,11 +20,11 @@ from typing import Any
 from ..aoi import MAX_AOI_KM2
 from ..errors import InputError
 
-DEMO_EPOCHS = 10
-"""Adaptation epochs of ``soilmoisture demo`` (the full method uses 50; the demo must finish in
-a few minutes on two CPU cores)."""
-DEMO_CV_EPOCHS = 3
-"""Epochs of each cross-validation fold in the demo."""
+DEMO_EPOCHS = 20
+"""Adaptation epochs of ``soilmoisture demo`` (the full method uses 50; the demo, with its
+validation of six adaptations, must finish in under five minutes on two CPU cores)."""
+DEMO_EPOCH_STEPS = 5
+"""Fewest optimizer steps of a demo adaptation epoch (the final ensemble and every fold)."""
 DEMO_MAP_DATE = dt.date(2020, 9, 1)
 """The demo maps the simulated Sentinel-1 acquisition closest to this date."""
 
@@ -85,7 +85,7 @@ def register(subparsers: Any) -> None:
         subparsers: the object returned by ``ArgumentParser.add_subparsers``.
 
     """
-    from ..pipeline import METHODS
+    from ..pipeline import DEFAULT_EPOCH_STEPS, METHODS
 
     # -- adapt-map -----------------------------------------------------------------------------
     p = subparsers.add_parser(
@@ -146,10 +146,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--epochs", type=int, default=50, help="adaptation epochs (default 50)")
     p.add_argument(
-        "--cv-epochs",
+        "--epoch-steps",
         type=int,
-        default=None,
-        help="epochs per cross-validation fold (default min(epochs, 10))",
+        default=DEFAULT_EPOCH_STEPS,
+        help="fewest optimizer steps of an epoch: with few station samples an epoch draws them "
+        f"again until it has taken this many (default {DEFAULT_EPOCH_STEPS}). Every "
+        "cross-validation fold is adapted exactly like the final ensemble",
     )
     p.add_argument(
         "--cv-folds",
@@ -185,7 +187,8 @@ def register(subparsers: Any) -> None:
         help="run adapt-map on the SIMULATED demo scene (no account needed)",
         description=(
             "Write the simulated demo stations and run adapt-map on the demo AOI. Every number "
-            f"is SIMULATED. Uses {DEMO_EPOCHS} epochs ({DEMO_CV_EPOCHS} per CV fold) by default "
+            f"is SIMULATED. Uses {DEMO_EPOCHS} epochs of at least {DEMO_EPOCH_STEPS} steps "
+            "(the final ensemble and each cross-validation fold alike) by default "
             "to finish in a few minutes on a laptop; the method's default is 50."
         ),
     )
@@ -194,10 +197,10 @@ def register(subparsers: Any) -> None:
         "--epochs", type=int, default=DEMO_EPOCHS, help=f"adaptation epochs (default {DEMO_EPOCHS})"
     )
     d.add_argument(
-        "--cv-epochs",
+        "--epoch-steps",
         type=int,
-        default=DEMO_CV_EPOCHS,
-        help=f"epochs per cross-validation fold (default {DEMO_CV_EPOCHS})",
+        default=DEMO_EPOCH_STEPS,
+        help=f"fewest optimizer steps of an epoch (default {DEMO_EPOCH_STEPS})",
     )
     d.add_argument("--method", default="msda", choices=METHODS, help="adaptation method")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -300,10 +303,17 @@ def register(subparsers: Any) -> None:
 
 def _adapt_map(args: argparse.Namespace) -> int:
     from ..aoi import parse_aoi
+    from ..atomic import check_output_dir
     from ..pipeline import AdaptMapConfig, run_adapt_map
+    from . import _checks
     from ._progress import TerminalProgress
 
     aoi = parse_aoi(args.aoi, limit_km2=args.max_area_km2)
+    check_output_dir(args.out, subfolders=("maps", "report", "ensemble"))
+    _checks.station_inputs(args.stations)
+    _checks.model_set(args.models)
+    _checks.period(args.train_start, args.train_end)
+    _checks.dates(_given_dates(args))
     with TerminalProgress() as progress:
         dates = _resolve_dates(args, aoi, progress)
         config = AdaptMapConfig(
@@ -320,7 +330,7 @@ def _adapt_map(args: argparse.Namespace) -> int:
             models=args.models,
             seed=args.seed,
             epochs=args.epochs,
-            cv_epochs=args.cv_epochs,
+            min_epoch_steps=args.epoch_steps,
             cv_folds=args.cv_folds,
             reproject_crs=args.reproject,
             cross_validate=not args.no_cv,
@@ -330,6 +340,18 @@ def _adapt_map(args: argparse.Namespace) -> int:
         result = run_adapt_map(config, progress)
     _print_result(result)
     return 0
+
+
+def _given_dates(args: argparse.Namespace) -> list[dt.date]:
+    """The dates written on the command line (a range's two ends)."""
+    if args.date is not None:
+        return [args.date]
+    if args.dates:
+        return list(args.dates)
+    start, end = args.date_range
+    if end < start:
+        raise InputError(f"--date-range {start}:{end} ends before it starts; swap the dates")
+    return [start, end]
 
 
 def _print_result(result: Any) -> None:
@@ -367,11 +389,15 @@ def _print_result(result: Any) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from ..aoi import AOI
+    from ..atomic import check_output_dir
     from ..pipeline import AdaptMapConfig, run_adapt_map
     from ..sources.demo import DEMO_AOI_BBOX, acquisition_dates, write_demo_stations
+    from . import _checks
     from ._progress import TerminalProgress
 
     out: Path = args.out
+    check_output_dir(out, subfolders=("stations", "maps", "report", "ensemble"))
+    _checks.model_set(args.models)
     stations = write_demo_stations(out / "stations", seed=args.seed)
     aoi = AOI.from_bbox(*DEMO_AOI_BBOX, name="demo AOI (simulated)")
     day = min(acquisition_dates(), key=lambda d: abs((d - DEMO_MAP_DATE).days))
@@ -391,7 +417,7 @@ def _demo(args: argparse.Namespace) -> int:
         models=args.models,
         seed=args.seed,
         epochs=args.epochs,
-        cv_epochs=min(args.cv_epochs, args.epochs),
+        min_epoch_steps=args.epoch_steps,
         cross_validate=not args.no_cv,
     )
     with TerminalProgress() as progress:
@@ -403,10 +429,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _map(args: argparse.Namespace) -> int:
     from ..aoi import parse_aoi
+    from ..atomic import check_output_dir
     from ..pipeline import run_map_with_ensemble
+    from . import _checks
     from ._progress import TerminalProgress
 
     aoi = parse_aoi(args.aoi, limit_km2=args.max_area_km2)
+    check_output_dir(args.out, subfolders=("maps",))
+    _checks.model_set(args.ensemble)
+    _checks.dates(_given_dates(args))
     with TerminalProgress() as progress:
         dates = _resolve_dates(args, aoi, progress)
         result = run_map_with_ensemble(
@@ -434,9 +465,15 @@ def _map(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from ..atomic import check_output_dir
     from ..pipeline import validate_raster
+    from . import _checks
     from ._progress import TerminalProgress
 
+    _checks.input_file(args.raster, "--raster")
+    _checks.station_inputs(args.stations)
+    if args.out is not None:
+        check_output_dir(args.out)
     with TerminalProgress() as progress:
         result = validate_raster(
             args.raster, args.stations, args.out, date=args.date, progress=progress
@@ -456,9 +493,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
+    from ..atomic import check_output_dir
     from ..batch import format_summary, read_jobs, run_batch
     from ._progress import TerminalProgress
 
+    check_output_dir(args.out)
     jobs = read_jobs(args.jobs, defaults={"epochs": args.epochs} if args.epochs else None)
     if not jobs:
         raise InputError(f"batch file {str(args.jobs)!r} holds no job")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import InputError
 from ._progress import TerminalProgress
 
 MAX_WARNINGS_SHOWN = 30
@@ -50,8 +49,11 @@ def run(args: argparse.Namespace) -> int:
         from ..aoi import parse_aoi
 
         aoi = parse_aoi(args.aoi)
-    if not str(args.out).lower().endswith(".csv"):
-        raise InputError(f"--out {args.out!r} must be a .csv file")
+    from ..atomic import check_output_file
+    from ._checks import station_inputs
+
+    check_output_file(args.out, (".csv",))
+    station_inputs(args.inputs, "stations")
     with TerminalProgress() as progress:
         data = read_station_files(args.inputs, aoi=aoi, progress=progress, unit=args.unit)
     write_daily_csv(data.daily, args.out)

@@ -1,0 +1,82 @@
+"""Checks that commands run before any work, so that a run that must fail fails at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..errors import InputError
+
+EARLIEST_DATE = dt.date(2014, 4, 3)
+"""First Sentinel-1 acquisition: map and training dates before it cannot have inputs."""
+
+
+def station_inputs(paths: Iterable[str | os.PathLike[str]], option: str = "--stations") -> None:
+    """Every station input exists (file, folder or zip).
+
+    Raises:
+        InputError: naming the first missing input.
+
+    """
+    for p in paths:
+        if not Path(p).exists():
+            raise InputError(
+                f"{option}: station input {os.fspath(p)!r} does not exist; give ISMN files, "
+                "folders or zip archives, or station CSVs"
+            )
+
+
+def input_file(path: str | os.PathLike[str], option: str) -> None:
+    """An input file exists and is a file.
+
+    Raises:
+        InputError: missing, or a folder.
+
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{option} {os.fspath(p)!r} does not exist; check the path")
+    if p.is_dir():
+        raise InputError(f"{option} {os.fspath(p)!r} is a folder; give the file")
+
+
+def model_set(name_or_path: str | os.PathLike[str]) -> None:
+    """The model set can be opened (its files are verified when it is loaded for the work).
+
+    Raises:
+        ModelStoreError: unknown name, or not a model-set folder.
+
+    """
+    from ..store import load_model_set
+
+    load_model_set(name_or_path, verify=False)
+
+
+def dates(days: Sequence[dt.date], option: str = "--date") -> None:
+    """Map dates lie in the Sentinel-1 era and not in the future.
+
+    Raises:
+        InputError: naming the first date outside.
+
+    """
+    today = dt.date.today()
+    for d in days:
+        if d < EARLIEST_DATE or d > today:
+            raise InputError(
+                f"{option} {d.isoformat()} is outside the Sentinel-1 record "
+                f"({EARLIEST_DATE.isoformat()} to today); give a date in it"
+            )
+
+
+def period(start: dt.date | None, end: dt.date | None) -> None:
+    """A training period whose start is not after its end.
+
+    Raises:
+        InputError: start after end, or a bound outside the Sentinel-1 record.
+
+    """
+    if start is not None and end is not None and start > end:
+        raise InputError(f"--train-start {start} is after --train-end {end}; swap them")
+    dates([d for d in (start, end) if d is not None], "training period bound")
