@@ -532,6 +532,14 @@ _BBOX_RE = re.compile(
 )
 
 
+def _is_existing_path(text: str) -> bool:
+    """Whether ``text`` names an existing file (a WKT string is too long to be a name)."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def parse_aoi(text: str | os.PathLike[str], limit_km2: float = MAX_AOI_KM2) -> AOI:
     """Build an AOI from a CLI argument.
 
@@ -544,7 +552,7 @@ def parse_aoi(text: str | os.PathLike[str], limit_km2: float = MAX_AOI_KM2) -> A
 
     """
     s = os.fspath(text)
-    if Path(s).exists():
+    if _is_existing_path(s):
         return AOI.from_file(s, limit_km2=limit_km2)
     m = _BBOX_RE.match(s)
     if m:
