@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings as warnings_module
 import zipfile
 import zlib
 from collections import Counter
@@ -539,6 +540,40 @@ _CSV_ALIASES = {
     "sensor": "sensor",
 }
 _CSV_REQUIRED = ("station", "lat", "lon", "timestamp", "sm")
+_ZONE_NAME_RE = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?!UTC\b|GMT\b|Z\b)[A-Za-z]{3,5}\s*$"
+"""A time zone abbreviation (CET, EST, ...) after a time: ambiguous, so refused."""
+MIN_YEAR = 1950
+"""Readings dated before this year are taken as typing errors."""
+MOVED_KM = 1.0
+"""One station id at places farther apart than this (km) is reported."""
+
+
+def _warn_moving_stations(
+    name: str,
+    network: npt.NDArray[np.object_],
+    station: npt.NDArray[np.object_],
+    lat: npt.NDArray[np.float64],
+    lon: npt.NDArray[np.float64],
+    warnings: list[str],
+) -> None:
+    """Warn when one station id appears at places more than :data:`MOVED_KM` apart."""
+    if not len(station):
+        return
+    places = pd.DataFrame({"net": network, "sta": station, "lat": lat, "lon": lon})
+    places = places.drop_duplicates()
+    for (net, sta), grp in places.groupby(["net", "sta"], sort=False):
+        if len(grp) < 2:
+            continue
+        la = np.radians(grp["lat"].to_numpy())
+        lo = np.radians(grp["lon"].to_numpy())
+        dy = (la.max() - la.min()) * 6371.0
+        dx = (lo.max() - lo.min()) * 6371.0 * float(np.cos(la.mean()))
+        km = float(np.hypot(dx, dy))
+        if km > MOVED_KM:
+            warnings.append(
+                f"{name}: station {net} {sta} appears at {len(grp)} places up to {km:,.0f} km "
+                "apart; check its coordinates (each place is read as a separate sensor)"
+            )
 
 
 def _unit_kind(unit: str) -> str | None:
@@ -618,13 +653,25 @@ class StationCsv:
                 return df[name].astype(str).str.strip()
             return pd.Series([default] * n, index=df.index, dtype=object)
 
+        def number(name: str) -> npt.NDArray[np.float64]:
+            text = col(name)
+            if sep != ",":  # decimal commas ("36,6") in a ';' or tab separated file
+                text = text.str.replace(",", ".", regex=False)
+            return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+
         station = col("station")
-        lat = pd.to_numeric(col("lat"), errors="coerce").to_numpy(dtype=np.float64)
-        lon = pd.to_numeric(col("lon"), errors="coerce").to_numpy(dtype=np.float64)
-        times = pd.DatetimeIndex(pd.to_datetime(col("timestamp"), errors="coerce", utc=True))
-        sm = pd.to_numeric(col("sm"), errors="coerce").to_numpy(dtype=np.float64)
+        lat = number("lat")
+        lon = number("lon")
+        stamp_txt = col("timestamp")
+        zone = stamp_txt.str.contains(_ZONE_NAME_RE, na=False).to_numpy()
+        with warnings_module.catch_warnings():
+            warnings_module.simplefilter("ignore")  # each problem is reported below instead
+            times = pd.DatetimeIndex(pd.to_datetime(stamp_txt.where(~zone, ""), errors="coerce",
+                                                    utc=True))
+        sm = number("sm")
         depth_txt = col("depth")
-        depth = pd.to_numeric(depth_txt, errors="coerce").to_numpy(dtype=np.float64)
+        depth = number("depth")
+        year = np.asarray(times.year, dtype=np.float64)
         flag = col("flag").to_numpy(dtype=object)
         network = col("network", "field").replace("", "field").to_numpy(dtype=object)
         sensor = col("sensor", "field").replace("", "field").to_numpy(dtype=object)
@@ -633,9 +680,14 @@ class StationCsv:
             ("an empty station id", (station == "").to_numpy()),
             ("an invalid lat/lon (need -90..90, -180..180)",
              ~(np.abs(lat) <= 90) | ~(np.abs(lon) <= 180)),
+            ("a time zone name instead of an offset (write e.g. 2020-06-01T12:00+01:00; "
+             "names such as CET are ambiguous)", zone),
             ("an unreadable timestamp", np.asarray(times.isna())),
+            (f"a date before {MIN_YEAR} or in the future",
+             (year < MIN_YEAR) | np.asarray(times > pd.Timestamp.now(tz="UTC"))),
             ("a non-numeric soil moisture", np.isnan(sm)),
             ("a non-numeric depth", (depth_txt != "").to_numpy() & np.isnan(depth)),
+            ("a negative depth (depths are metres below the surface)", depth < 0),
         ]
         # units: the row's unit column, else the option
         unit_txt = col("unit")
@@ -670,6 +722,8 @@ class StationCsv:
         depth_from = np.where(np.isnan(depth), 0.0, depth)
 
         keep = ~drop
+        _warn_moving_stations(src.name, network[keep], station.to_numpy(dtype=object)[keep],
+                              lat[keep], lon[keep], warnings)
         frame = pd.DataFrame({
             "network": network[keep], "station": station.to_numpy(dtype=object)[keep],
             "lat": lat[keep], "lon": lon[keep], "depth_from": depth_from[keep],
@@ -778,16 +832,29 @@ class _Reader:
     def __init__(self, warnings: list[str]) -> None:
         self.warnings = warnings
         self.skipped: list[str] = []
+        self.seen: set[Path] = set()
 
     def expand(self, path: Path) -> list[Path]:
-        """Files to read for one input path (a folder is searched recursively)."""
+        """Files to read for one input path (a folder is searched recursively).
+
+        A file given twice (directly or through folders) is read once, and said so.
+        """
         if not path.exists():
             raise InputError(f"station input {str(path)!r} does not exist")
         if path.is_dir():
             files, skipped = folder_station_files(path)
             self.skipped.extend(str(p) for p in skipped)
-            return files
-        return [path]
+        else:
+            files = [path]
+        fresh = []
+        for f in files:
+            key = f.resolve()
+            if key in self.seen:
+                self.warnings.append(f"{f}: given more than once; read once")
+                continue
+            self.seen.add(key)
+            fresh.append(f)
+        return fresh
 
     def sources(self, path: Path) -> Iterator[TextSource]:
         """Yield the decoded station files of one file or zip archive."""
