@@ -57,7 +57,8 @@ SOIL_ASSETS = {
     "bdod": ("projects/soilgrids-isric/bdod_mean", "bdod_0-5cm_mean"),
 }
 SRTM_ASSET = "USGS/SRTMGL1_003"
-GLO30_ASSET = "COPERNICUS/DEM/GLO30"
+GLO30_ASSET = "COPERNICUS/DEM/GLO30_2024_1"
+"""Copernicus GLO-30 DEM, 2024 release (successor of the deprecated ``COPERNICUS/DEM/GLO30``)."""
 SRTM_LAT_RANGE = (-56.0, 60.0)
 MOD13Q1 = "MODIS/061/MOD13Q1"
 MYD13Q1 = "MODIS/061/MYD13Q1"
@@ -76,6 +77,13 @@ NEAREST_SEARCH_DAYS = 36
 """How far around a date without a scene the nearest dates are looked for."""
 RECENT_DAYS = 60
 """Metadata about dates closer to today than this may still change: not cached."""
+LISTING_MAX_DAYS = 366
+"""Longest period one collection listing covers: a listing aborts past 5,000 elements, so long
+periods are listed year by year."""
+NDVI_QA_MAX = 1
+"""MODIS ``SummaryQA`` kept: 0 good, 1 marginal (2 snow/ice and 3 cloudy are masked)."""
+NDVI_VALID_MIN = -2000
+"""Smallest valid raw MODIS NDVI (the fill value is -3000)."""
 
 UNMASKED = {"value": NODATA, "sameFootprint": False}
 
@@ -225,12 +233,23 @@ def _ndvi_band(asset_id: str) -> str:
     return "ndvi_" + asset_id.replace("/", "_")
 
 
+def ndvi_quality(image: Any) -> Any:
+    """MODIS NDVI with fill values and poor pixels masked (``SummaryQA`` above 1: snow, cloud)."""
+    ndvi = image.select("NDVI")
+    ok = image.select("SummaryQA").lte(NDVI_QA_MAX).And(ndvi.gte(NDVI_VALID_MIN))
+    return ndvi.updateMask(ok)
+
+
 def ndvi_image(asset_ids: Sequence[str]) -> Any:
-    """One band per MODIS composite (raw NDVI x 10000), area-averaged from the 231 m grid."""
+    """One band per MODIS composite (raw NDVI x 10000), QA-masked, area-averaged from 231 m.
+
+    The mean runs over the pixels that pass :func:`ndvi_quality`; a 250 m cell without any is
+    NODATA (NaN on arrival).
+    """
     import ee
 
     images = [
-        ee.Image(a).select("NDVI").reduceResolution(ee.Reducer.mean(), False, MAX_PIXELS)
+        ndvi_quality(ee.Image(a)).reduceResolution(ee.Reducer.mean(), False, MAX_PIXELS)
         for a in asset_ids
     ]
     names = [_ndvi_band(a) for a in asset_ids]
@@ -272,18 +291,44 @@ def smap_image(asset_ids: Sequence[str]) -> Any:
     return _stack(images, names).toFloat().unmask(**UNMASKED)
 
 
+def periods(
+    start: dt.date, end: dt.date, days: int = LISTING_MAX_DAYS
+) -> list[tuple[dt.date, dt.date]]:
+    """Split ``start <= d < end`` into consecutive periods of at most ``days`` days."""
+    out: list[tuple[dt.date, dt.date]] = []
+    lo = start
+    while lo < end:
+        hi = min(end, lo + dt.timedelta(days=days))
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def listing(asset: str, start: dt.date, end: dt.date) -> Any:
+    """Ids and start times of a collection's images, ``start <= t < end``, year by year.
+
+    Returns an ``ee.List`` of ``{"index": [...], "t": [...]}`` dictionaries, one per period of
+    at most :data:`LISTING_MAX_DAYS` days (no single listing can reach the 5,000-element limit).
+    """
+    import ee
+
+    parts = []
+    for lo, hi in periods(start, end):
+        col = ee.ImageCollection(asset).filterDate(_iso(lo), _iso(hi))
+        parts.append(
+            ee.Dictionary(
+                {
+                    "index": col.aggregate_array("system:index"),
+                    "t": col.aggregate_array("system:time_start"),
+                }
+            )
+        )
+    return ee.List(parts)
+
+
 def scene_metadata(window9: GridWindow, date: dt.date) -> Any:
     """Ids and dates of the NDVI composites, ERA5 days and SMAP days the scene may need."""
     import ee
-
-    def listing(asset: str, start: dt.date, end: dt.date) -> Any:
-        col = ee.ImageCollection(asset).filterDate(_iso(start), _iso(end))
-        return ee.Dictionary(
-            {
-                "index": col.aggregate_array("system:index"),
-                "t": col.aggregate_array("system:time_start"),
-            }
-        )
 
     year = dt.timedelta(days=ts.NDVI_WINDOW_DAYS + 1)
     smap = dt.timedelta(days=SMAP_HALF_WINDOW_DAYS)
@@ -387,8 +432,10 @@ class EarthEngineSource:
     ) -> list[S1Acquisition]:
         """Sentinel-1 acquisitions over the window, ``start``..``end`` inclusive.
 
-        Same-day slices of one pass and relative orbit form one acquisition; coverage is the
-        share of the window covered by the union of their footprints.
+        Listed one calendar year per request (a listing aborts past 5,000 elements; whole
+        years are also reused from the cache by other periods). Same-day slices of one pass
+        and relative orbit form one acquisition; coverage is the share of the window covered
+        by the union of their footprints.
 
         Raises:
             InputError: when ``end`` is before ``start``.
@@ -400,21 +447,29 @@ class EarthEngineSource:
         progress = progress or NULL_PROGRESS
         progress.check()
         self.connect()
-        stop = end + dt.timedelta(days=1)
-        request = ValueRequest(
-            s1_footprints(window9, start, stop),
-            "Sentinel-1 acquisition list",
-            params={"kind": "s1", "window9": window9, "start": start, "end": end},
-            cacheable=stop < dt.date.today() - dt.timedelta(days=RECENT_DAYS),
-        )
-        answer = self.values.compute(request)
+        features: list[dict[str, Any]] = []
+        years = range(start.year, end.year + 1)
+        for k, year in enumerate(years):
+            lo, hi = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+            request = ValueRequest(
+                s1_footprints(window9, lo, hi),
+                "Sentinel-1 acquisition list",
+                params={"kind": "s1", "window9": window9, "start": lo,
+                        "end": hi - dt.timedelta(days=1)},
+                cacheable=hi < dt.date.today() - dt.timedelta(days=RECENT_DAYS),
+            )
+            answer = self.values.compute(request, progress)
+            features.extend(answer.get("features", []))
+            progress.fraction((k + 1) / len(years))
         groups: dict[tuple[dt.date, str, int], list[dict[str, Any]]] = {}
         platforms: dict[tuple[dt.date, str, int], set[str]] = {}
-        for f in answer.get("features", []):
+        for f in features:
             p = f.get("properties", {})
             try:
                 key = (_day(float(p["t"])), str(p["pass"]), int(p["orbit"]))
             except (KeyError, TypeError, ValueError):
+                continue
+            if not start <= key[0] <= end:
                 continue
             groups.setdefault(key, []).append(f)
             if p.get("platform"):
@@ -474,34 +529,24 @@ class EarthEngineSource:
                 "NDVI / weather / SMAP listing",
                 params={"kind": "scene", "window9": window9, "date": date},
                 cacheable=date < dt.date.today() - dt.timedelta(days=RECENT_DAYS + 400),
-            )
+            ),
+            progress,
         )
         plan = _plan(meta, date)
-        w50, w250 = window9.to_level("50m"), window9.to_level("250m")
-        requests = {
-            "s1": PixelRequest(
-                s1_image(window9, date, acq.orbit_pass, acq.relative_orbit), w50,
-                ("vv", "vh", "angle"), label="Sentinel-1",
-            ),
-            "soil": PixelRequest(soil_image(), w50, ("sand", "clay", "bdod"), label="soil"),
-            "terrain": PixelRequest(
-                terrain_image(window9), w50, ("elevation", "slope", "aspect"), label="terrain"
-            ),
-            "ndvi": PixelRequest(
-                ndvi_image(plan["ndvi_assets"]), w250,
-                tuple(_ndvi_band(a) for a in plan["ndvi_assets"]), label="NDVI",
-            ),
-            "era5": PixelRequest(
-                era5_image(plan["era5_indices"]), window9,
-                tuple(f"{v}_{i}" for i in plan["era5_indices"] for v in ("t", "p")),
-                label="ERA5-Land",
-            ),
-            "smap": PixelRequest(
-                smap_image(plan["smap_assets"]), window9,
-                tuple(f"{p}_{k}" for k in range(len(plan["smap_assets"])) for p in SMAP_PREFIXES),
-                label="SMAP",
-            ),
-        }
+        requests = scene_requests(
+            window9,
+            {
+                "s1": s1_image(window9, date, acq.orbit_pass, acq.relative_orbit),
+                "soil": soil_image(),
+                "terrain": terrain_image(window9),
+                "ndvi": ndvi_image(plan["ndvi_assets"]),
+                "era5": era5_image(plan["era5_indices"]),
+                "smap": smap_image(plan["smap_assets"]),
+            },
+            plan["ndvi_assets"],
+            plan["era5_indices"],
+            len(plan["smap_assets"]),
+        )
         arrays: dict[str, dict[str, np.ndarray]] = {}
         lo = 0.05
         step = (1.0 - lo) / len(requests)
@@ -593,6 +638,55 @@ class EarthEngineSource:
         )
 
 
+def scene_requests(
+    window9: GridWindow,
+    expressions: dict[str, Any],
+    ndvi_assets: Sequence[str],
+    era5_indices: Sequence[str],
+    n_smap_days: int,
+) -> dict[str, PixelRequest]:
+    """The six pixel requests of a scene, with the band ids the expressions produce.
+
+    S1, soil and terrain on the 50 m grid, NDVI on the 250 m grid, ERA5-Land and SMAP on 9 km.
+    """
+    w50, w250 = window9.to_level("50m"), window9.to_level("250m")
+    return {
+        "s1": PixelRequest(expressions["s1"], w50, ("vv", "vh", "angle"), label="Sentinel-1"),
+        "soil": PixelRequest(expressions["soil"], w50, ("sand", "clay", "bdod"), label="soil"),
+        "terrain": PixelRequest(
+            expressions["terrain"], w50, ("elevation", "slope", "aspect"), label="terrain"
+        ),
+        "ndvi": PixelRequest(
+            expressions["ndvi"], w250, tuple(_ndvi_band(a) for a in ndvi_assets), label="NDVI"
+        ),
+        "era5": PixelRequest(
+            expressions["era5"], window9,
+            tuple(f"{v}_{i}" for i in era5_indices for v in ("t", "p")), label="ERA5-Land",
+        ),
+        "smap": PixelRequest(
+            expressions["smap"], window9,
+            tuple(f"{p}_{k}" for k in range(n_smap_days) for p in SMAP_PREFIXES), label="SMAP",
+        ),
+    }
+
+
+def nominal_scene_requests(window9: GridWindow, date: dt.date) -> dict[str, PixelRequest]:
+    """The pixel requests of a scene at their largest, without Earth Engine (``--dry-run``).
+
+    Assumes the fullest listing: 46 NDVI composites (Terra and Aqua), the 368 weather days and
+    every SMAP day within 30 days of the date. Expressions are placeholders: nothing is sent.
+    """
+    start = date - dt.timedelta(days=ts.NDVI_WINDOW_DAYS)
+    ndvi = [
+        f"{MOD13Q1 if k % 2 == 0 else MYD13Q1}/{start + dt.timedelta(days=8 * k):%Y_%m_%d}"
+        for k in range(ts.N_STEPS)
+    ]
+    era5 = [f"{d:%Y%m%d}" for d in ts.era5_days(start)]
+    placeholder = {name: f"dry-run:{name}" for name in
+                   ("s1", "soil", "terrain", "ndvi", "era5", "smap")}
+    return scene_requests(window9, placeholder, ndvi, era5, 2 * SMAP_HALF_WINDOW_DAYS + 1)
+
+
 def no_scene_message(date: dt.date, near: Sequence[S1Acquisition]) -> str:
     """Build the message for a date without a scene, naming the nearest dates that have one."""
     if not near:
@@ -616,9 +710,15 @@ def no_scene_message(date: dt.date, near: Sequence[S1Acquisition]) -> str:
 
 
 def _listing(meta: dict[str, Any], name: str) -> list[tuple[dt.date, str]]:
-    part = meta.get(name) or {}
-    pairs = zip(part.get("index", []), part.get("t", []), strict=False)
-    return [(_day(float(t)), str(i)) for i, t in pairs]
+    """``(date, index)`` pairs of a listing (one dictionary, or a list of per-period ones)."""
+    parts = meta.get(name) or []
+    if isinstance(parts, dict):
+        parts = [parts]
+    out: list[tuple[dt.date, str]] = []
+    for part in parts:
+        pairs = zip(part.get("index", []), part.get("t", []), strict=False)
+        out.extend((_day(float(t)), str(i)) for i, t in pairs)
+    return out
 
 
 def _plan(meta: dict[str, Any], date: dt.date) -> dict[str, Any]:

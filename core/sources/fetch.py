@@ -2,14 +2,20 @@
 
 Layers, each a :class:`PixelFetcher`:
 
-- :class:`EarthEngineFetcher` sends one request to ``ee.data.computePixels`` (NUMPY_NDARRAY).
-- :class:`TiledFetcher` splits a request under the size limits (bands first, then spatially on
-  multiples of 180 px), runs the tiles in a bounded thread pool, retries transient errors with
-  exponential back-off, splits a tile again on "memory limit" / "timed out" / size errors, and
-  reports ``tile i/n`` progress with a cancel check between tiles.
-- :class:`CachingFetcher` serves requests from the on-disk :class:`~core.cache.ArrayCache`.
+- :class:`EarthEngineFetcher` sends one request to ``ee.data.computePixels`` (NUMPY_NDARRAY)
+  with a per-request deadline, in the grid form the service was found to accept
+  (:func:`probe_grid_form`).
+- :class:`TiledFetcher` splits a request under the service's limits (bands first, then
+  spatially on multiples of 180 px; band groups also keep the NPY header of the answer under
+  NumPy's 10,000-byte default, which the client's decoder enforces), runs the tiles in a bounded
+  thread pool, retries transient errors with exponential back-off, splits a tile again on
+  "memory limit" / "timed out" / size errors, and reports ``tile i/n`` progress. A cancel is
+  honoured within a fraction of a second even with requests in flight: they are abandoned.
+- :class:`CachingFetcher` serves requests from the on-disk :class:`~core.cache.ArrayCache`; it
+  stores a request only once all of it has arrived.
 
-Tests replace the bottom layer by a synthetic fetcher (or fake ``computePixels``).
+Unit tests of the tiling logic use a synthetic fetcher; the Earth Engine layers are tested
+through the real client over a fake HTTP transport (``tests/core/ee_fakes.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import numpy as np
 from ..cache import ArrayCache
 from ..errors import Cancelled, DataSourceError, InputError
 from ..grid import GridWindow
-from ..progress import NULL_PROGRESS, Progress
+from ..progress import NULL_PROGRESS, CallbackProgress, Progress
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +52,195 @@ SPLIT_ALIGN_PX = 180
 """Spatial tiles start on multiples of this many pixels (one 9 km cell at 50 m)."""
 NODATA = -9999.0
 """Value expressions are unmasked to; turned into NaN on arrival."""
+NPY_HEADER_LIMIT = 10_000
+"""NumPy's default limit on an NPY header (``numpy.load``'s ``max_header_size``)."""
+NPY_HEADER_BUDGET = 8_000
+"""Largest NPY header a band group may produce by our estimate (margin for the service's
+formatting of the header, which may differ from NumPy's)."""
+REQUEST_DEADLINE_S = 300.0
+"""A request still unanswered after this long is abandoned and retried."""
 
 Arrays = dict[str, np.ndarray]
+
+
+def npy_header_bytes(bands: Sequence[str], dtype: str, shape: tuple[int, int]) -> int:
+    """Length of the NPY header of a structured ``shape`` array with one field per band.
+
+    Computed as NumPy writes it (the dictionary literal padded to a multiple of 64 bytes).
+    """
+    field_dtype = np.dtype(dtype).str
+    fields = ", ".join(repr((str(b), field_dtype)) for b in bands)
+    text = f"{{'descr': [{fields}], 'fortran_order': False, 'shape': {tuple(shape)!r}, }}"
+    return (len(text) + 1 + 10 + 63) // 64 * 64
+
+
+def header_groups(
+    bands: Sequence[str],
+    dtype: str,
+    shape: tuple[int, int],
+    max_count: int,
+    budget: int = NPY_HEADER_BUDGET,
+) -> list[tuple[str, ...]]:
+    """Split bands into consecutive groups of at most ``max_count`` within the header budget."""
+    field_dtype = np.dtype(dtype).str
+    base = npy_header_bytes([], dtype, shape) + 64
+    groups: list[tuple[str, ...]] = []
+    current: list[str] = []
+    size = base
+    for band in bands:
+        extra = len(repr((str(band), field_dtype))) + 2
+        if current and (len(current) >= max_count or size + extra > budget):
+            groups.append(tuple(current))
+            current, size = [], base
+        current.append(band)
+        size += extra
+    if current:
+        groups.append(tuple(current))
+    return groups
+
+
+# -- grid forms ------------------------------------------------------------------------------
+
+GRID_FORMS = ("wkt", "wkt-plain", "code")
+"""How the EASE-2 grid's projection can be sent: WKT with its EPSG authority, WKT without any
+authority clause, or the code ``EPSG:6933``. Which one the service parses cannot be settled
+offline, so the first request of a session probes them in this order."""
+GRID_FORM_NAMES = {
+    "wkt": "WKT with the EPSG:6933 authority (crsWkt)",
+    "wkt-plain": "WKT without authority clauses (crsWkt)",
+    "code": "the code EPSG:6933 (crsCode)",
+}
+_AUTHORITY = re.compile(r',AUTHORITY\["[^"]*","[^"]*"\]')
+_grid_state: dict[str, str | None] = {"form": None}
+_grid_lock = threading.Lock()
+
+
+def ee_grid(window: GridWindow, form: str = "wkt") -> dict[str, Any]:
+    """The ``grid`` member of a computePixels request in one of :data:`GRID_FORMS`."""
+    grid = window.ee_grid()
+    if form == "wkt":
+        return grid
+    wkt = grid.pop("crsWkt")
+    if form == "wkt-plain":
+        grid["crsWkt"] = _AUTHORITY.sub("", wkt)
+    elif form == "code":
+        grid["crsCode"] = "EPSG:6933"
+    else:
+        raise InputError(f"unknown grid form {form!r}; expected one of {GRID_FORMS}")
+    return grid
+
+
+def grid_form() -> str | None:
+    """The grid form found to work in this session (None before the probe)."""
+    return _grid_state["form"]
+
+
+def forget_grid_form() -> None:
+    """Forget the probed grid form (a new session probes again)."""
+    with _grid_lock:
+        _grid_state["form"] = None
+
+
+_CRS_MARKERS = ("could not be parsed", "crs", "projection", "wkt", "coordinate reference")
+
+
+def probe_grid_form(
+    window: GridWindow,
+    compute: Callable[[dict[str, Any]], Any] | None = None,
+    forms: Sequence[str] = GRID_FORMS,
+) -> str:
+    """Find which grid form the service accepts with a tiny request (2 x 2 cells); remember it.
+
+    Tried in order; a refusal that names the projection moves on to the next form, any other
+    failure is raised as it is (it is not about the grid). Does nothing when a form is known.
+
+    Args:
+        window: where to probe (its top-left 2 x 2 cells are used).
+        compute: the computePixels function (default ``ee.data.computePixels``).
+        forms: the forms to try.
+
+    Returns:
+        The accepted form (one of :data:`GRID_FORMS`).
+
+    Raises:
+        DataSourceError: when the service refuses every form.
+
+    """
+    with _grid_lock:
+        known = _grid_state["form"]
+        if known is not None:
+            return known
+        import ee
+
+        compute = compute or ee.data.computePixels
+        tiny = GridWindow(window.level, window.row0, window.col0, 2, 2)
+        refusals: list[str] = []
+        for form in forms:
+            params = {
+                "expression": ee.Image.constant(1).rename("probe").toFloat(),
+                "fileFormat": "NUMPY_NDARRAY",
+                "bandIds": ["probe"],
+                "grid": ee_grid(tiny, form),
+            }
+            try:
+                compute(params)
+            except Exception as exc:  # noqa: BLE001 - projection refusals are expected here
+                text = str(exc)
+                if any(m in text.lower() for m in _CRS_MARKERS):
+                    refusals.append(f"{GRID_FORM_NAMES[form]}: {text}")
+                    continue
+                raise
+            _grid_state["form"] = form
+            log.info("Earth Engine accepts the EASE-2 grid as %s", GRID_FORM_NAMES[form])
+            return form
+        raise DataSourceError(
+            "Earth Engine refused every form of the EASE-2 grid (EPSG:6933): "
+            + "; ".join(refusals)
+            + ". Please report this with the output of `soilmoisture ee-check`"
+        )
+
+
+def call_with_deadline(
+    fn: Callable[[], Any],
+    deadline_s: float,
+    progress: Progress | None = None,
+    what: str = "Earth Engine request",
+    poll_s: float = 0.1,
+) -> Any:
+    """Run ``fn`` in a daemon thread; give up after ``deadline_s`` or on a cancel.
+
+    The abandoned call finishes (or times out in its transport) in the background; its result
+    is dropped, so nothing it returns is ever stored.
+
+    Raises:
+        RequestTimeout: when no answer came within ``deadline_s``.
+        Cancelled: when ``progress`` is cancelled while waiting.
+
+    """
+    done = threading.Event()
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="earth-engine-request", daemon=True).start()
+    start = time.monotonic()
+    while not done.wait(poll_s):
+        if progress is not None and progress.cancelled:
+            raise Cancelled()
+        if time.monotonic() - start > deadline_s:
+            raise RequestTimeout(
+                f"{what}: no answer from Earth Engine within {deadline_s:.0f} s"
+            )
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 def _serialize(expression: Any) -> str:
@@ -143,38 +336,53 @@ class Transient(DataSourceError):
     """A transient server error (quota, 5xx): retry after a pause."""
 
 
+class RequestTimeout(Transient):
+    """A request got no answer within its deadline (abandoned; retried)."""
+
+
+_BAND_SPLIT_MARKERS = (
+    "header info length",  # numpy.load refused the answer's header: fewer bands per request
+    "too many bands",
+)
 _SPLIT_MARKERS = (
     "computation timed out",
     "user memory limit exceeded",
-    "memory limit",
     "total request size",
     "request payload size",
     "must be less than or equal to",
     "too many pixels",
-    "too many bands",
     "response size exceeds",
 )
 _RETRY_MARKERS = (
     "too many requests",
+    "too many concurrent aggregations",
+    "memory capacity exceeded",
+    "currently unavailable",
+    "service unavailable",
     "quota exceeded",
     "rate limit",
     "internal error",
     "internal server error",
-    "service unavailable",
     "backend error",
     "bad gateway",
     "gateway timeout",
     "deadline exceeded",
+    "try again",
 )
 _RETRY_CODE = re.compile(r"(http|status|code|error)\W{0,3}(429|50[0234])\b")
 
 
 def classify_error(exc: BaseException) -> str:
-    """Classify a fetch failure.
+    """Classify a fetch failure by the words the service and the client use.
+
+    ``EEException`` carries only the service's message (never an HTTP status), so the
+    classification reads the text: e.g. "Too many concurrent aggregations.", "Earth Engine
+    memory capacity exceeded." and "The service is currently unavailable." are transient;
+    "User memory limit exceeded." and "Computation timed out." call for smaller tiles.
 
     Returns:
-        ``"split"`` (too big or too heavy: split the tile), ``"retry"`` (transient), or
-        ``"fatal"``.
+        ``"bands"`` (split the tile's bands), ``"split"`` (too big or too heavy: split the
+        tile), ``"retry"`` (transient), or ``"fatal"``.
 
     """
     if isinstance(exc, SplitNeeded):
@@ -184,6 +392,8 @@ def classify_error(exc: BaseException) -> str:
     if isinstance(exc, Cancelled):
         return "fatal"
     text = str(exc).lower()
+    if any(m in text for m in _BAND_SPLIT_MARKERS):
+        return "bands"
     if any(m in text for m in _SPLIT_MARKERS):
         return "split"
     if any(m in text for m in _RETRY_MARKERS) or _RETRY_CODE.search(text):
@@ -194,8 +404,18 @@ def classify_error(exc: BaseException) -> str:
 # -- Earth Engine ----------------------------------------------------------------------------
 
 
+@dataclass
 class EarthEngineFetcher:
-    """One ``ee.data.computePixels`` call per request (Earth Engine must be initialised)."""
+    """One ``ee.data.computePixels`` call per request (Earth Engine must be initialised).
+
+    Attributes:
+        deadline_s: a request unanswered after this long is abandoned (:class:`RequestTimeout`).
+        form: the grid form to send (default: probed once per session, then remembered).
+
+    """
+
+    deadline_s: float = REQUEST_DEADLINE_S
+    form: str | None = None
 
     def fetch(self, request: PixelRequest, progress: Progress | None = None) -> Arrays:
         """Send the request as NUMPY_NDARRAY and decode the structured array.
@@ -203,10 +423,18 @@ class EarthEngineFetcher:
         Raises:
             Exception: the client library's ``EEException`` untranslated, so that the tiler can
                 classify it; :class:`TiledFetcher` translates what it does not handle.
+            RequestTimeout: no answer within the deadline.
+            Cancelled: ``progress`` was cancelled while the request was in flight.
 
         """
         import ee
 
+        form = self.form or grid_form()
+        if form is None:
+            form = call_with_deadline(
+                lambda: probe_grid_form(request.grid), self.deadline_s, progress,
+                "grid probe",
+            )
         expression = request.expression
         if isinstance(expression, str):
             expression = ee.deserializer.fromJSON(expression)
@@ -214,9 +442,12 @@ class EarthEngineFetcher:
             "expression": expression,
             "fileFormat": "NUMPY_NDARRAY",
             "bandIds": list(request.bands),
-            "grid": request.grid.ee_grid(),
+            "grid": ee_grid(request.grid, form),
         }
-        raw = ee.data.computePixels(params)
+        raw = call_with_deadline(
+            lambda: ee.data.computePixels(params), self.deadline_s, progress,
+            request.label or "pixel request",
+        )
         return decode_pixels(raw, request)
 
 
@@ -265,8 +496,13 @@ def plan_tiles(
     max_side: int = MAX_SIDE_PX,
     max_bands: int = MAX_BANDS,
     align: int = SPLIT_ALIGN_PX,
+    header_budget: int = NPY_HEADER_BUDGET,
 ) -> list[PixelRequest]:
     """Split a request under the limits: by band groups first, then spatially.
+
+    Band groups also keep the NPY header of each answer within ``header_budget`` bytes (a
+    structured array's header grows with its band names: 736 ERA5 bands need ~17 kB, more than
+    ``numpy.load`` accepts by default).
 
     Args:
         request: the whole request.
@@ -274,6 +510,7 @@ def plan_tiles(
         max_side: largest tile width/height, pixels.
         max_bands: largest number of bands per tile.
         align: spatial tiles start on multiples of this many pixels of the request window.
+        header_budget: largest estimated NPY header of a tile's answer, bytes.
 
     Returns:
         Tiles covering the request exactly once (band groups x windows).
@@ -283,7 +520,7 @@ def plan_tiles(
     h, w = request.grid.shape
     per_band = h * w * itemsize
     group = max(1, min(max_bands, len(request.bands), max_bytes // max(per_band, 1)))
-    groups = [request.bands[i : i + group] for i in range(0, len(request.bands), group)]
+    groups = header_groups(request.bands, request.dtype, (h, w), group, header_budget)
     tiles: list[PixelRequest] = []
     for bands in groups:
         nb = len(bands)
@@ -299,16 +536,22 @@ def plan_tiles(
     return tiles
 
 
-def split_tile(tile: PixelRequest, align: int = SPLIT_ALIGN_PX) -> list[PixelRequest]:
+def split_tile(
+    tile: PixelRequest, align: int = SPLIT_ALIGN_PX, bands_first: bool = False
+) -> list[PixelRequest]:
     """Split one tile in two, spatially if it can, otherwise by bands.
 
     Spatially: halve the longer side on ``align`` multiples when possible, otherwise on any
-    pixel; by bands when the tile is a single pixel.
+    pixel; by bands when the tile is a single pixel, or first when ``bands_first`` (an answer
+    whose header was too large for the decoder).
 
     Raises:
         DataSourceError: when the tile is one pixel of one band and cannot be split.
 
     """
+    if bands_first and len(tile.bands) > 1:
+        k = len(tile.bands) // 2
+        return [tile.with_bands(tile.bands[:k]), tile.with_bands(tile.bands[k:])]
     g = tile.grid
     for unit in (align, 1):
         if g.nrows >= g.ncols and g.nrows >= 2 * unit:
@@ -401,44 +644,47 @@ class TiledFetcher:
         progress.check()
         progress.message(f"{label}tile 0/{n}")
         done = 0
-        with cf.ThreadPoolExecutor(max_workers=min(self.workers, n)) as pool:
-            pending = {pool.submit(self._fetch_tile, t, 0, stop) for t in tiles}
-            try:
-                while pending:
-                    finished, pending = cf.wait(
-                        pending, timeout=0.2, return_when=cf.FIRST_COMPLETED
-                    )
-                    for fut in finished:
-                        for tile, arrays in fut.result():
-                            self._place(out, request.grid, tile, arrays)
-                        done += 1
-                        progress.fraction(done / n)
-                        progress.message(f"{label}tile {done}/{n}")
-                    if progress.cancelled:
-                        raise Cancelled()
-            except BaseException:
-                stop.set()
-                for fut in pending:
-                    fut.cancel()
-                raise
+        # Not a ``with`` block: leaving it would wait for requests in flight; a cancel or a
+        # failure abandons them instead (their answers are dropped, nothing is stored).
+        pool = cf.ThreadPoolExecutor(
+            max_workers=min(self.workers, n), thread_name_prefix="earth-engine-tile"
+        )
+        pending = {pool.submit(self._fetch_tile, t, 0, stop) for t in tiles}
+        try:
+            while pending:
+                finished, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
+                for fut in finished:
+                    for tile, arrays in fut.result():
+                        self._place(out, request.grid, tile, arrays)
+                    done += 1
+                    progress.fraction(done / n)
+                    progress.message(f"{label}tile {done}/{n}")
+                if progress.cancelled:
+                    raise Cancelled()
+        except BaseException:
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         return out
 
     def _fetch_tile(
         self, tile: PixelRequest, depth: int, stop: threading.Event
     ) -> list[tuple[PixelRequest, Arrays]]:
         attempt = 0
+        watch = CallbackProgress(is_cancelled=stop.is_set)
         while True:
             if stop.is_set():
                 raise Cancelled()
             try:
                 self._count("calls")
-                return [(tile, self.inner.fetch(tile))]
+                return [(tile, self.inner.fetch(tile, watch))]
             except Exception as exc:  # noqa: BLE001 - classified below
                 kind = classify_error(exc)
-                if kind == "split" and depth < self.max_splits:
+                if kind in ("split", "bands") and depth < self.max_splits:
                     self._count("splits")
                     log.info("splitting tile %s after: %s", tile.grid, exc)
-                    parts = split_tile(tile)
+                    parts = split_tile(tile, bands_first=kind == "bands")
                     result: list[tuple[PixelRequest, Arrays]] = []
                     for part in parts:
                         result.extend(self._fetch_tile(part, depth + 1, stop))
@@ -448,9 +694,17 @@ class TiledFetcher:
                     attempt += 1
                     self._count("retries")
                     log.info("retry %d after %.1f s: %s", attempt, pause, exc)
-                    self.sleep(pause)
+                    if stop.wait(0) or self._pause(pause, stop):
+                        raise Cancelled() from None
                     continue
                 raise self._translate(exc) from exc
+
+    def _pause(self, seconds: float, stop: threading.Event) -> bool:
+        """Sleep ``seconds`` (through :attr:`sleep`); True when stopped meanwhile."""
+        if self.sleep is time.sleep:
+            return stop.wait(seconds)
+        self.sleep(seconds)
+        return stop.is_set()
 
     def _translate(self, exc: BaseException) -> BaseException:
         if isinstance(exc, (Cancelled, DataSourceError)) and not isinstance(
@@ -548,23 +802,33 @@ class ValueRequest:
 class ValueFetcher(Protocol):
     """Anything that answers metadata requests with a JSON-like value."""
 
-    def compute(self, request: ValueRequest) -> Any:
-        """Return the value of the request's expression."""
+    def compute(self, request: ValueRequest, progress: Progress | None = None) -> Any:
+        """Return the value of the request's expression (``progress`` may cancel it)."""
         ...
 
 
 @dataclass
 class EarthEngineValueFetcher:
-    """``ee.data.computeValue`` with back-off on transient errors and translated failures."""
+    """``ee.data.computeValue`` with a deadline, back-off on transient errors, plain failures.
+
+    Attributes:
+        max_retries: retries of a transient error before giving up.
+        backoff_s: first back-off pause; doubles at each retry (plus up to 50 % jitter).
+        sleep: the pause function (tests pass a recorder).
+        deadline_s: a request unanswered after this long is abandoned and retried.
+
+    """
 
     max_retries: int = 5
     backoff_s: float = 2.0
     sleep: Callable[[float], None] = time.sleep
+    deadline_s: float = REQUEST_DEADLINE_S
 
-    def compute(self, request: ValueRequest) -> Any:
+    def compute(self, request: ValueRequest, progress: Progress | None = None) -> Any:
         """Compute the value (Earth Engine must be initialised).
 
         Raises:
+            Cancelled: ``progress`` was cancelled (the request in flight is abandoned).
             DataSourceError: translated failure.
 
         """
@@ -576,11 +840,19 @@ class EarthEngineValueFetcher:
         attempt = 0
         while True:
             try:
-                return ee.data.computeValue(expression)
+                return call_with_deadline(
+                    lambda: ee.data.computeValue(expression), self.deadline_s, progress,
+                    request.label,
+                )
+            except Cancelled:
+                raise
             except Exception as exc:  # noqa: BLE001 - classified below
                 if classify_error(exc) == "retry" and attempt < self.max_retries:
+                    log.info("retry %d of the %s: %s", attempt + 1, request.label, exc)
                     self.sleep(self.backoff_s * (2**attempt) * (1.0 + 0.5 * random.random()))
                     attempt += 1
+                    if progress is not None:
+                        progress.check()
                     continue
                 from .ee_auth import translate_error
 
@@ -600,7 +872,7 @@ class CachingValueFetcher:
     inner: ValueFetcher | None
     cache: ArrayCache = field(default_factory=ArrayCache)
 
-    def compute(self, request: ValueRequest) -> Any:
+    def compute(self, request: ValueRequest, progress: Progress | None = None) -> Any:
         """Return the cached value, or compute it (and store when cacheable).
 
         Raises:
@@ -617,7 +889,7 @@ class CachingValueFetcher:
                 f"the {request.label} for this AOI and dates is not in the cache and the source "
                 "is offline: connect to the network and run once online, or use the demo source"
             )
-        value = self.inner.compute(request)
+        value = self.inner.compute(request, progress)
         if request.cacheable:
             self.cache.put_json(key, value)
         return value

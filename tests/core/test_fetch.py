@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
+from core.cache import ArrayCache
 from core.errors import AuthenticationError, Cancelled, DataSourceError, InputError
 from core.grid import GridWindow
 from core.progress import CallbackProgress
@@ -21,7 +26,16 @@ from core.sources.fetch import (
     plan_tiles,
     split_tile,
 )
-from tests.core.ee_fakes import Failure, FakeFetcher, fake_compute_pixels, synthetic
+from tests.core.ee_fakes import (
+    Band,
+    Failure,
+    FakeEarthEngine,
+    FakeFetcher,
+    default_catalogue,
+    default_values,
+    ee_session,
+    synthetic,
+)
 
 W9 = GridWindow("9km", 170, 1981, 2, 3)
 W50 = W9.to_level("50m")  # 360 x 540
@@ -180,6 +194,11 @@ def test_classify_error() -> None:
     assert classify_error(RuntimeError("Computation timed out.")) == "split"
     assert classify_error(RuntimeError("HTTP Error 503: Service Unavailable")) == "retry"
     assert classify_error(RuntimeError("Image.load: asset 'X500' not found")) == "fatal"
+    for text in ("Too many concurrent aggregations.", "Earth Engine memory capacity exceeded.",
+                 "The service is currently unavailable."):
+        assert classify_error(RuntimeError(text)) == "retry", text
+    assert classify_error(ValueError("Header info length (17014) is large and may not be safe "
+                                     "to load securely.")) == "bands"
 
 
 def test_caching_fetcher_hits_and_refetches_corrupt_entry() -> None:
@@ -201,38 +220,35 @@ def test_caching_fetcher_hits_and_refetches_corrupt_entry() -> None:
         offline.fetch(req(("angle",)))
 
 
-def test_earth_engine_fetcher_decodes_computepixels(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ee
+def _service_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **kw: Any) -> Any:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SOILMOISTURE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SOILMOISTURE_EE_PROJECT", raising=False)
+    service = FakeEarthEngine(default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 3, 31)), **kw)
+    return service, ee_session(service, tmp_path)
 
-    calls: list[dict[str, object]] = []
 
-    def values(band: str, grid: GridWindow) -> np.ndarray:
-        v = synthetic(band, grid)
+def test_earth_engine_fetcher_decodes_computepixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.sources.earthengine import soil_image
+
+    def values(band: Band, grid: GridWindow) -> np.ndarray:
+        v = default_values(band, grid)
         v[0, 0] = -9999.0
         return v
 
-    monkeypatch.setattr(ee.data, "computePixels", fake_compute_pixels(values, calls=calls))
-    r = PixelRequest(object(), W50, ("VV", "angle"))
-    out = EarthEngineFetcher().fetch(r)
-    assert calls[0]["bandIds"] == ["VV", "angle"] and calls[0]["grid"] == W50.ee_grid()
-    assert np.isnan(out["VV"][0, 0]) and out["VV"].dtype == np.float32
-    np.testing.assert_allclose(out["angle"][1:, 1:], synthetic("angle", W50)[1:, 1:], rtol=1e-6)
-
-
-def test_earth_engine_fetcher_split_on_400_through_tiler(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ee
-
-    def fail(params: dict[str, object]) -> Exception | None:
-        dims = params["grid"]["dimensions"]  # type: ignore[index]
-        if dims["width"] * dims["height"] > 180 * 180:
-            return ee.EEException("Total request size (1 bytes) must be less than or equal to 2")
-        return None
-
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr(ee.data, "computePixels", fake_compute_pixels(fail=fail, calls=calls))
-    out = TiledFetcher(EarthEngineFetcher(), sleep=no_sleep).fetch(req())
-    np.testing.assert_allclose(out["VV"], expected(req())["VV"])
-    assert len(calls) > 6
+    service, session = _service_session(tmp_path, monkeypatch, values=values)
+    with session:
+        r = PixelRequest(soil_image(), W50, ("sand", "bdod"))
+        out = EarthEngineFetcher().fetch(r)
+    sent = [e for e in service.exchanges("computePixels") if e.bands != ("probe",)]
+    assert sent[0].bands == ("sand", "bdod") and sent[0].window == W50
+    assert sent[0].body is not None and sent[0].body["grid"] == W50.ee_grid()
+    assert np.isnan(out["sand"][0, 0]) and out["sand"].dtype == np.float32
+    want = default_values(Band("bdod", "projects/soilgrids-isric/bdod_mean", "bdod_0-5cm_mean"),
+                          W50)
+    np.testing.assert_allclose(out["bdod"][1:, 1:], want[1:, 1:], rtol=1e-6)
 
 
 def test_decode_rejects_wrong_shape() -> None:
@@ -243,24 +259,29 @@ def test_decode_rejects_wrong_shape() -> None:
         decode_pixels(np.zeros(W50.shape, dtype=[("VH", "<f4")]), r)
 
 
-def test_value_fetchers_cache_and_retry(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ee
+def test_value_fetchers_cache_and_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.sources.earthengine import listing
 
-    answers = iter([ee.EEException("Too Many Requests"), {"a": 1}, {"a": 2}])
+    failed: list[int] = []
 
-    def compute_value(expr: object) -> object:
-        a = next(answers)
-        if isinstance(a, Exception):
-            raise a
-        return a
+    def fail(exchange: Any) -> tuple[int, str] | None:
+        if exchange.kind == "compute" and not failed:
+            failed.append(1)
+            return 429, "Too many concurrent aggregations."
+        return None
 
-    monkeypatch.setattr(ee.data, "computeValue", compute_value)
-    inner = EarthEngineValueFetcher(sleep=no_sleep)
-    vf = CachingValueFetcher(inner)
-    r = ValueRequest(EXPR, "test")
-    monkeypatch.setattr(ee.deserializer, "fromJSON", lambda s: s)
-    assert vf.compute(r) == {"a": 1}
-    assert vf.compute(r) == {"a": 1}  # cached
-    assert vf.compute(ValueRequest(EXPR, "test", cacheable=False)) == {"a": 2}
+    service, session = _service_session(tmp_path, monkeypatch, fail=fail)
+    pauses: list[float] = []
+    with session:
+        inner = EarthEngineValueFetcher(sleep=pauses.append)
+        vf = CachingValueFetcher(inner, ArrayCache(tmp_path / "cache"))
+        r = ValueRequest(listing("NASA/SMAP/SPL3SMP_E/005", dt.date(2021, 1, 1),
+                                 dt.date(2021, 1, 4)), "test")
+        first = vf.compute(r)
+        assert [p["index"] for p in first] == [["20210101", "20210102", "20210103"]]
+        assert vf.compute(r) == first  # cached
+        assert len(service.exchanges("compute")) == 2 and len(pauses) == 1
+        assert vf.compute(ValueRequest(r.expression, "test", cacheable=False)) == first
+        assert len(service.exchanges("compute")) == 3
     with pytest.raises(DataSourceError, match="offline"):
         CachingValueFetcher(None, vf.cache).compute(ValueRequest(EXPR + " ", "s1"))
