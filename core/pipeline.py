@@ -1186,7 +1186,10 @@ def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> A
         Cancelled: the user cancelled; no half-written output is left behind.
 
     """
-    check_output_dir(config.out_dir, subfolders=("maps", "report", "ensemble"))
+    from .store import load_model_set
+
+    check_output_dir(config.out_dir, "output folder", subfolders=("maps", "report", "ensemble"))
+    load_model_set(config.models, verify=False)  # an unknown set fails now, not after the work
     with run_folder(config.out_dir):
         return _run_adapt_map(config, progress or NULL_PROGRESS)
 
@@ -1893,7 +1896,7 @@ def run_map_with_ensemble(
 
     """
     progress = progress or NULL_PROGRESS
-    out = check_output_dir(out_dir, subfolders=("maps",))
+    out = check_output_dir(out_dir, "output folder", subfolders=("maps",))
     date_list = sorted({_as_date(d, "map date") for d in dates})
     if not date_list:
         raise InputError("no map date given; give at least one date (YYYY-MM-DD)")
@@ -2057,7 +2060,7 @@ def validate_raster(
 
     progress = progress or NULL_PROGRESS
     if out_dir is not None:
-        check_output_dir(out_dir)
+        check_output_dir(out_dir, "output folder")
     raster = read_sm_geotiff(raster_path)
     tag_date = raster.tags.get("date")
     if date is None:
