@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .errors import Cancelled, SoilMoistureError
 
-COMMAND_MODULES = ("models", "samples", "stations", "inputs", "mapping")
+COMMAND_MODULES = ("models", "samples", "stations", "inputs", "mapping", "eecheck")
 
 _NEGATIVE_VALUE = re.compile(r"^-\.?\d[\d.]*([,;\s]+-?\.?\d[\d.]*)*(@\S+)?$")
 """A value that starts with a minus sign and is a number or a list of numbers (a bounding box

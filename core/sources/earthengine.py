@@ -209,15 +209,19 @@ def dem_asset(window9: GridWindow) -> str:
     return GLO30_ASSET
 
 
-def terrain_image(window9: GridWindow) -> Any:
+def terrain_image(window9: GridWindow, asset: str | None = None) -> Any:
     """Elevation (m), slope and aspect (degrees) from the 30 m DEM, area-averaged per cell.
 
     Slope and aspect come from ``ee.Terrain.products`` on the native 30 m grid; the aspect is
     the cell mean of the degrees, as the authors computed it.
+
+    Args:
+        window9: the scene window (decides the DEM, see :func:`dem_asset`).
+        asset: use this DEM instead (:data:`SRTM_ASSET` or :data:`GLO30_ASSET`).
     """
     import ee
 
-    if dem_asset(window9) == SRTM_ASSET:
+    if (asset or dem_asset(window9)) == SRTM_ASSET:
         dem = ee.Image(SRTM_ASSET).select("elevation")
     else:
         col = ee.ImageCollection(GLO30_ASSET).filterBounds(region(window9)).select("DEM")
