@@ -179,6 +179,12 @@ def register(subparsers: Any) -> None:
         default=200_000,
         help="largest unlabelled target subset for the domain loss (default 200000)",
     )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the Earth Engine requests the run would make (count, bands, pixels, bytes "
+        "per request) and stop; nothing is sent",
+    )
     p.set_defaults(func=_adapt_map)
 
     # -- demo ----------------------------------------------------------------------------------
@@ -309,6 +315,8 @@ def _adapt_map(args: argparse.Namespace) -> int:
     from ._progress import TerminalProgress
 
     aoi = parse_aoi(args.aoi, limit_km2=args.max_area_km2)
+    if args.dry_run:
+        return _dry_run(args, aoi)
     check_output_dir(args.out, subfolders=("maps", "report", "ensemble"))
     _checks.station_inputs(args.stations)
     _checks.model_set(args.models)
@@ -339,6 +347,23 @@ def _adapt_map(args: argparse.Namespace) -> int:
         )
         result = run_adapt_map(config, progress)
     _print_result(result)
+    return 0
+
+
+def _dry_run(args: argparse.Namespace, aoi: Any) -> int:
+    """Print the request plan of a ``gee`` run (nothing is sent, nothing is written)."""
+    from ..pipeline import TRAINING_DAYS
+    from ..sources.earthengine import request_plan
+
+    if args.source != "gee":
+        print(f"--dry-run: the {args.source} source makes no Earth Engine requests")
+        return 0
+    dates = _given_dates(args)
+    end = args.train_end or dates[0]
+    start = args.train_start or end - dt.timedelta(days=TRAINING_DAYS)
+    if args.date_range:
+        print("map dates: every Sentinel-1 date of the range (one scene each)")
+    print(request_plan(aoi.window9(), (start, end), dates))
     return 0
 
 

@@ -691,6 +691,60 @@ def nominal_scene_requests(window9: GridWindow, date: dt.date) -> dict[str, Pixe
     return scene_requests(window9, placeholder, ndvi, era5, 2 * SMAP_HALF_WINDOW_DAYS + 1)
 
 
+def request_plan(
+    window9: GridWindow,
+    train: tuple[dt.date, dt.date],
+    map_dates: Sequence[dt.date],
+) -> str:
+    """Describe the requests a ``gee`` run would make, without making any (``--dry-run``).
+
+    Lists the acquisition listings (one per calendar year), then the pixel requests of one
+    scene after splitting under the service's limits: for each, the number of requests, bands,
+    pixels and bytes per request. Every scene is the same size; soil and terrain are fetched
+    once per AOI (then served from the cache).
+
+    Returns:
+        The plan as text, one line per kind of request.
+
+    """
+    from ..cache import human_size as human
+    from .fetch import plan_tiles
+
+    first = min([train[0], *map_dates])
+    last = max([train[1], *map_dates])
+    years = last.year - first.year + 1
+    lines = [
+        f"grid: {window9.nrows} x {window9.ncols} cells of 9 km "
+        f"({window9.nrows * 180} x {window9.ncols * 180} px at 50 m)",
+        f"listings: {years} Sentinel-1 acquisition list(s) (one per year {first.year}-"
+        f"{last.year}) and one NDVI/weather/SMAP listing per scene (small JSON answers)",
+        "pixel requests per scene (largest case: 46 NDVI composites, 368 weather days, "
+        "61 SMAP days):",
+    ]
+    total_requests = 0
+    total_bytes = 0
+    for name, request in nominal_scene_requests(window9, max(map_dates)).items():
+        tiles = plan_tiles(request)
+        sizes = [t.nbytes for t in tiles]
+        bands = sorted({len(t.bands) for t in tiles})
+        pixels = sorted({t.grid.nrows * t.grid.ncols for t in tiles})
+        once = " (once per AOI)" if name in ("soil", "terrain") else ""
+        lines.append(
+            f"  {request.label:<11} {len(tiles):>3} request(s) x {'/'.join(map(str, bands))} "
+            f"band(s) x {'/'.join(f'{p:,}' for p in pixels)} px, "
+            f"{human(max(sizes))} per request, {human(sum(sizes))} in all{once}"
+        )
+        total_requests += len(tiles)
+        total_bytes += sum(sizes)
+    lines.append(
+        f"per scene: {total_requests} pixel requests, {human(total_bytes)}; one scene per "
+        f"Sentinel-1 date of {train[0].isoformat()}..{train[1].isoformat()} that has station "
+        f"data, plus {len(map_dates)} map date(s) (`soilmoisture s1-dates` lists the dates); "
+        "cached requests are not sent again"
+    )
+    return "\n".join(lines)
+
+
 def no_scene_message(date: dt.date, near: Sequence[S1Acquisition]) -> str:
     """Build the message for a date without a scene, naming the nearest dates that have one."""
     if not near:

@@ -549,3 +549,24 @@ def test_offline_then_online(_home: Path) -> None:
     finally:
         ee.Reset()
         ee_auth.reset_session()
+
+
+def test_adapt_map_dry_run_prints_the_plan_and_sends_nothing(
+    _home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ee
+
+    from core.cli import main
+
+    ee.Reset()
+    out = _home / "run"
+    rc = main(["adapt-map", "--aoi", "4.7,51.8,5.4,52.25", "--stations", str(_home / "none.zip"),
+               "--date", "2021-06-15", "--out", str(out), "--dry-run"])
+    text = capsys.readouterr().out
+    assert rc == 0 and not out.exists() and not ee.data.is_initialized()
+    assert "2 Sentinel-1 acquisition list(s) (one per year 2020-2021)" in text
+    lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ")}
+    assert set(lines) == {"Sentinel-1", "soil", "terrain", "NDVI", "ERA5-Land", "SMAP"}
+    assert "3 request(s) x 58/339 band(s)" in lines["ERA5-Land"]
+    assert "1 request(s) x 3 band(s) x 1,296,000 px, 15.6 MB" in lines["Sentinel-1"]
+    assert "per scene: 8 pixel requests" in text
