@@ -362,6 +362,12 @@ class SoilMoistureDock(QgsDockWidget):
         self.ee_connect_button.clicked.connect(self.ee_connect)
         row.addWidget(self.ee_sign_in_button)
         row.addWidget(self.ee_connect_button)
+        self.ee_check_button = QPushButton(tr("Check connection"))
+        self.ee_check_button.setToolTip(
+            tr("One tiny request per dataset: says what works and what to do about the rest")
+        )
+        self.ee_check_button.clicked.connect(self.ee_check)
+        row.addWidget(self.ee_check_button)
         lay.addLayout(row)
         self.ee_state = QLabel(tr("Not signed in to Earth Engine."))
         self.ee_state.setObjectName("ee_state")
@@ -880,6 +886,26 @@ class SoilMoistureDock(QgsDockWidget):
         )
         self._sign_in_task = task
         self.ee_sign_in_button.setText(tr("Cancel sign-in"))
+        return self._start_task(task)
+
+    def ee_check(self) -> EngineTask:
+        """Run the Earth Engine connection check (``soilmoisture ee-check``) as a task."""
+        from ...core.sources.ee_check import check_connection, summary
+
+        project = self.ee_project_edit.text().strip() or None
+        self.ee_state.setText(tr("Checking Earth Engine: one tiny request per dataset…"))
+        _error_style(self.ee_state, False)
+
+        def done(checks: list[Any]) -> None:
+            self.ee_state.setText("\n".join([summary(checks)] + [c.line() for c in checks]))
+            _error_style(self.ee_state, not all(c.ok for c in checks))
+
+        task = EngineTask(
+            tr("Checking the Earth Engine connection"),
+            lambda progress: check_connection(project=project, progress=progress),
+            done,
+            self._ee_failed,
+        )
         return self._start_task(task)
 
     def _sign_in_finished(self) -> None:

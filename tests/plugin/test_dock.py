@@ -218,14 +218,15 @@ def test_metric_rows_say_which_results_are_held_out(plugin_package: ModuleType) 
 def test_earth_engine_sign_in_can_be_cancelled(
     plugin: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The browser sign-in waits with no timeout; the button cancels the wait at once."""
+    """The browser sign-in waits for the redirect; the button cancels the wait at once."""
     dock = plugin.dock
     if not dock.dependencies.earthengine:
         pytest.skip("earthengine-api is not installed")
-    import ee
+    import webbrowser
 
     release = threading.Event()
-    monkeypatch.setattr(ee, "Authenticate", lambda **kw: release.wait(60))
+    urls: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", urls.append)
     try:
         dock.ee_sign_in_button.click()
         task = dock._sign_in_task
@@ -237,8 +238,25 @@ def test_earth_engine_sign_in_can_be_cancelled(
         assert dock.ee_state.text() == "Sign-in cancelled."
         assert dock.ee_sign_in_button.text() == "Sign in…"
         assert dock._sign_in_task is None
+        assert urls and "redirect_uri=http" in urls[0]
     finally:
         release.set()
+
+
+def test_earth_engine_check_connection_reports_each_step(
+    plugin: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without credentials the check says so, and what to do, in the dock."""
+    dock = plugin.dock
+    if not dock.dependencies.earthengine:
+        pytest.skip("earthengine-api is not installed")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("SOILMOISTURE_EE_KEY_FILE", raising=False)
+    task = dock.ee_check()
+    wait_task(qtbot, task, 10_000)
+    text = dock.ee_state.text()
+    assert "OK    client library" in text and "FAIL  credentials" in text
+    assert "--sign-in" in text and text.splitlines()[0].startswith("1 Earth Engine check")
 
 
 def test_cancel_run_leaves_no_tif(plugin: Any, qtbot: Any, pretrained_dir: Path) -> None:
