@@ -11,8 +11,9 @@ A batch file lists jobs, one per CSV row or YAML list item, with these fields:
 ``dates`` (required)
     Map dates: ``2020-06-01;2020-06-13`` (YAML: a list), or a range ``2020-06-01:2020-07-01``
     (every Sentinel-1 date in it).
-``method``, ``alpha``, ``source``, ``epochs``, ``cv_epochs``, ``seed``, ``device``, ``models``,
-``train_start``, ``train_end``, ``reproject``, ``cross_validate``, ``baselines`` (optional)
+``method``, ``alpha``, ``source``, ``epochs``, ``min_epoch_steps``, ``seed``, ``device``,
+``models``, ``train_start``, ``train_end``, ``reproject``, ``cross_validate``, ``baselines``
+(optional)
     As for ``soilmoisture adapt-map``; empty cells take the defaults.
 
 A YAML file is either a list of jobs or ``{defaults: {...}, jobs: [...]}``. Relative paths
@@ -91,7 +92,7 @@ class BatchJob:
         alpha: alpha, or None for the default.
         source: Input source name.
         epochs: Adaptation epochs.
-        cv_epochs: Epochs per CV fold (None: default).
+        min_epoch_steps: Fewest optimizer steps of an epoch (None: the default).
         seed: Random seed.
         device: ``cpu`` or ``cuda``.
         models: Pretrained model set.
@@ -111,7 +112,7 @@ class BatchJob:
     alpha: float | None = None
     source: str = "gee"
     epochs: int = 50
-    cv_epochs: int | None = None
+    min_epoch_steps: int | None = None
     seed: int = 0
     device: str = "cpu"
     models: str = "densesm_9km"
@@ -196,7 +197,7 @@ class JobResult:
 _FIELD_TYPES: dict[str, Callable[[Any, str], Any]] = {
     "alpha": lambda v, w: float(v),
     "epochs": lambda v, w: int(float(v)),
-    "cv_epochs": lambda v, w: int(float(v)),
+    "min_epoch_steps": lambda v, w: int(float(v)),
     "seed": lambda v, w: int(float(v)),
     "cross_validate": _bool,
     "baselines": _bool,
@@ -382,7 +383,7 @@ def run_job(
             models=job.models,
             seed=job.seed,
             epochs=job.epochs,
-            cv_epochs=job.cv_epochs,
+            **({} if job.min_epoch_steps is None else {"min_epoch_steps": job.min_epoch_steps}),
             reproject_crs=job.reproject,
             cross_validate=job.cross_validate,
             baselines=job.baselines,

@@ -64,6 +64,7 @@ from .aoi import AOI
 from .atomic import check_output_dir, run_folder, write_text
 from .errors import InputError, NoDataError
 from .grid import GridWindow
+from .metrics import PHYSICAL_RANGE, outside_physical_range, physical_range_note
 from .progress import NULL_PROGRESS, Progress
 
 if TYPE_CHECKING:
@@ -361,6 +362,12 @@ class RasterValidation:
 
 
 # --------------------------------------------------------------------------------- helpers
+def _lat_lon_text(lat: float, lon: float) -> str:
+    """``36.6400 N, 97.4700 W``: hemispheres from the signs, never a negative east."""
+    return (f"{abs(lat):.4f} {'N' if lat >= 0 else 'S'}, "
+            f"{abs(lon):.4f} {'E' if lon >= 0 else 'W'}")
+
+
 def sha256_file(path: Path) -> str:
     """SHA-256 (hex) of a file."""
     h = hashlib.sha256()
@@ -804,7 +811,7 @@ def read_stations_in_aoi(
     if inside.empty:
         where = daily.groupby("key")[["lat", "lon"]].first().head(5) if not daily.empty else None
         listed = (
-            "; ".join(f"{k} at {row.lat:.4f} N, {row.lon:.4f} E" for k, row in where.iterrows())
+            "; ".join(f"{k} at {_lat_lon_text(row.lat, row.lon)}" for k, row in where.iterrows())
             if where is not None and len(where)
             else "the files hold no usable 0-5 cm readings"
         )
@@ -1122,7 +1129,11 @@ def _write_maps(
         mean, spread, counts = predict_map(ensemble, scene, mask, tile_9km, sub.sub(0.2, 0.9))
         sub.check()
         path = out_dir / "maps" / f"soil_moisture_{d.isoformat()}.tif"
-        write_sm_geotiff(path, mean, spread, window50, date=d, tags=tags)
+        implausible = int(outside_physical_range(mean).sum())
+        lo, hi = PHYSICAL_RANGE
+        date_tags = {**tags, "cells_outside_physical_range": implausible,
+                     "physical_range_m3m3": f"{lo:g}..{hi:g}"}
+        write_sm_geotiff(path, mean, spread, window50, date=d, tags=date_tags)
         maps[d] = path
         if reproject_crs:
             code = re.sub(r"[^A-Za-z0-9]+", "", reproject_crs)[:24]
@@ -1138,6 +1149,10 @@ def _write_maps(
             "share_outside_0_0.6": _share_outside(values),
             "spread_median": float(np.nanmedian(spread)) if values.size else None,
         }
+        entry["cells_outside_physical_range"] = implausible
+        note = physical_range_note(mean, f"map {d.isoformat()}")
+        if note:
+            warnings.append(note)
         if counts["excluded"]:
             warnings.append(
                 f"{d.isoformat()}: {counts['excluded']} of {counts['requested']} AOI cells have "
@@ -1232,6 +1247,7 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
 
     progress.message(f"Loading the pretrained ensemble {config.models!r}")
     pretrained = Ensemble.load(config.models, device=config.device)
+    models_origin = _models_origin(config.models, warnings)
     layout = pretrained.input_layout
     cache = _SceneCache(source, window9)
     samples, coarse_x, coarse_y, w = _labelled_samples(
@@ -1335,6 +1351,7 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
         simulated,
     )
     manifest_dict["adaptation"] = adaptation_record
+    manifest_dict["models_origin"] = models_origin
     manifest_dict["input_layout"] = layout.name
     manifest_dict["input_checks"] = {k: v for k, v in checks.items() if k != "warnings"}
     ensemble_dir: Path | None = None
@@ -1393,6 +1410,19 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
         n_samples=len(samples),
         n_stations=n_stations,
     )
+
+
+def _models_origin(models: str | os.PathLike[str], warnings: list[str]) -> str:
+    """Whether the pretrained set is the published one; a modified set is a run warning."""
+    from .store import ORIGIN_LABELS, load_model_set
+
+    origin = load_model_set(models).origin
+    if origin == "modified":
+        warnings.append(
+            f"the model set {os.fspath(models)!r} is {ORIGIN_LABELS[origin]}: these maps are "
+            "not those of the published DenseSM-E; reinstall it from DenseSM_9km.zip"
+        )
+    return origin
 
 
 def _save_ensemble(ensemble: Any, folder: Path, manifest: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from core.aoi import AOI
 from core.errors import Cancelled, InputError, NoDataError
 from core.grid import GridWindow
 from core.pipeline import (
+    DEFAULT_EPOCH_STEPS,
     AdaptMapConfig,
     choose_alpha,
     nearest_dates,
@@ -51,7 +52,7 @@ def _config(aoi: AOI, files: tuple[Path, ...], out: Path, **kw: object) -> Adapt
         out_dir=out,
         source="demo",
         epochs=1,
-        cv_epochs=1,
+        min_epoch_steps=1,
         train_start=dt.date(2020, 6, 1),
         max_target_cells=5000,
     )
@@ -71,7 +72,9 @@ def test_config_normalises_and_defaults(demo_aoi: AOI, demo_stations: tuple[Path
     assert all(isinstance(p, Path) for p in cfg.stations)
     assert cfg.out_dir == Path("out")
     assert cfg.training_period == (dt.date(2019, 8, 20), dt.date(2020, 8, 19))
-    assert cfg.fold_epochs == 10
+    assert cfg.epochs == 50 and cfg.min_epoch_steps == DEFAULT_EPOCH_STEPS
+    assert cfg.steps_per_epoch(100) == DEFAULT_EPOCH_STEPS  # few samples: more than one pass
+    assert cfg.steps_per_epoch(128 * 9 + 1) == 10  # many: one pass
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.method = "ms"  # type: ignore[misc]
 
@@ -144,7 +147,7 @@ def test_subscene_is_the_matching_part_of_the_scene() -> None:
 
 # -- failures before any training -----------------------------------------------------------
 def test_date_without_sentinel1_names_the_nearest_dates(
-    demo_aoi: AOI, demo_stations: tuple[Path, ...], tmp_path: Path
+    demo_aoi: AOI, demo_stations: tuple[Path, ...], tmp_path: Path, installed: str
 ) -> None:
     cfg = _config(demo_aoi, demo_stations, tmp_path / "out", dates=(dt.date(2020, 9, 2),))
     with pytest.raises(NoDataError) as err:
@@ -154,7 +157,9 @@ def test_date_without_sentinel1_names_the_nearest_dates(
     assert not list(tmp_path.rglob("*.tif"))
 
 
-def test_no_station_inside_the_aoi(demo_stations: tuple[Path, ...], tmp_path: Path) -> None:
+def test_no_station_inside_the_aoi(
+    demo_stations: tuple[Path, ...], tmp_path: Path, installed: str
+) -> None:
     elsewhere = AOI.from_bbox(-97.40, 36.59, -97.35, 36.62, name="east")
     with pytest.raises(InputError, match="no station lies inside the AOI 'east'.*DEMO-SIMULATED"):
         run_adapt_map(_config(elsewhere, demo_stations, tmp_path / "out"))
@@ -209,7 +214,7 @@ def _run_config(aoi: AOI, files: tuple[Path, ...], out: Path, **kw: object) -> A
         train_start=dt.date(2020, 6, 1),  # 8 Sentinel-1 dates: quick
         max_target_cells=3000,
         epochs=2,
-        cv_epochs=1,
+        min_epoch_steps=2,
     )
     base.update(kw)
     return _config(aoi, files, out, **base)
@@ -302,12 +307,17 @@ def test_msda_run_writes_maps_ensemble_manifest_and_report(
     methods = result.metrics["methods"]
     for key in ("adapted_cv", "pretrained", "random_forest", "xgboost", "adapted_in_sample"):
         assert methods[key]["pooled"]["n"] == result.n_samples
-    assert result.metrics["cv"]["epochs_per_fold"] == 1
-    assert "1 epochs instead of 2" in result.metrics["cv"]["note"]
+    # every fold is trained as the final ensemble, alpha by the rule on its own stations
+    cv = result.metrics["cv"]
+    assert cv["epochs_per_fold"] == cv["epochs_final"] == 2
+    assert "2 epochs of 2 optimizer step(s) (4 steps)" in cv["note"]
+    assert cv["fold_alphas"] == [0.5] * cv["folds"]
+    assert "random forest on the inputs and SMAP 9 km" in html
     err = result.metrics["maps"]["2020-08-31"]["error_vs_truth"]
     assert 0.0 < err["rmse"] < 0.2 and err["n"] > 1000
     sample = result.metrics["map_error_sample"]
     assert sample["pretrained"]["rmse"] > 0 and sample["adapted"]["rmse"] > 0
+    assert sample["smap_9km"]["rmse"] > 0 and sample["smap_9km"]["n"] == sample["cells"]
     pngs = {p.name for p in (result.report_json.parent / "report_files").iterdir()}
     assert "timeseries.png" in pngs and any(p.startswith("scatter_") for p in pngs)
 
@@ -388,7 +398,10 @@ def test_cancel_while_mapping_leaves_no_geotiff(
 
 # -- the CLI face -------------------------------------------------------------------------------
 def test_cli_adapt_map_date_without_sentinel1_exits_with_a_clear_message(
-    demo_stations: tuple[Path, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo_stations: tuple[Path, ...],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    installed: str,
 ) -> None:
     from core.cli import main
 
