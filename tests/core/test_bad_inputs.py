@@ -456,3 +456,20 @@ def test_read_only_output_folder(world: World, capsys: pytest.CaptureFixture[str
             _check(argv, True, capsys)
     finally:
         ro.chmod(0o755)
+
+
+def test_physical_range_flags() -> None:
+    from core.metrics import outside_physical_range, physical_range_note
+
+    values = np.array([0.1, -0.2, np.nan, 0.79, 1e14])
+    assert outside_physical_range(values).tolist() == [False, True, False, False, True]
+    note = physical_range_note(values, "map 2020-08-31")
+    assert note is not None and "2 of 4 values" in note and "-0.05..0.8" in note
+    assert physical_range_note(np.array([0.2, np.nan]), "x") is None
+
+
+def test_western_longitudes_are_written_west() -> None:
+    from core.pipeline import _lat_lon_text
+
+    assert _lat_lon_text(36.64, -97.47) == "36.6400 N, 97.4700 W"
+    assert _lat_lon_text(-33.9, 18.4) == "33.9000 S, 18.4000 E"
