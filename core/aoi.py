@@ -199,6 +199,14 @@ class AOI:
                 "with --max-area-km2 on the command line (a 50 x 50 km AOI needs about 2 GB of "
                 "memory)."
             )
+        need = self.memory_estimate_bytes
+        have = available_memory_bytes()
+        if have is not None and need > have:
+            raise InputError(
+                f"{what} ({width:.1f} x {height:.1f} km) needs about {need / 1024**3:,.1f} GB of "
+                f"memory to map at 50 m, but this computer has {have / 1024**3:,.1f} GB "
+                "available; split it into smaller AOIs (or close other programs)."
+            )
 
     # -- measures ------------------------------------------------------------------------
     @property
@@ -238,6 +246,13 @@ class AOI:
         height = float(geod.line_length([west, west], [south, north]))
         return width / 1000.0, height / 1000.0
 
+    @property
+    def memory_estimate_bytes(self) -> int:
+        """Memory a run needs for this AOI (the 50 m cells of its bounding box), estimated."""
+        width, height = self.side_lengths_km
+        cells = (width * 1000.0 / 50.0) * (height * 1000.0 / 50.0)
+        return int(cells * BYTES_PER_CELL50)
+
     # -- grids ---------------------------------------------------------------------------
     def window9(self) -> GridWindow:
         """Return the window of whole 9 km cells covering the AOI (snapped outward)."""
@@ -272,9 +287,11 @@ class AOI:
         cols = np.arange(window.col0 + c0, window.col0 + c1)
         x, _ = cell_center(np.zeros_like(cols), cols, "50m")
         _, y = cell_center(rows, np.zeros_like(rows), "50m")
-        xx, yy = np.meshgrid(x, y)
         shapely.prepare(self.geometry)
-        mask[r0:r1, c0:c1] = shapely.contains_xy(self.geometry, xx, yy)
+        step = max(1, (1 << 22) // max(len(x), 1))  # rows per block: coordinates stay small
+        for k in range(0, len(y), step):
+            xx, yy = np.meshgrid(x, y[k : k + step])
+            mask[r0 + k : r0 + k + len(yy), c0:c1] = shapely.contains_xy(self.geometry, xx, yy)
         return mask
 
     @cached_property
@@ -530,6 +547,25 @@ _BBOX_RE = re.compile(
     r"^\s*(?P<nums>[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+)\s*"
     r"(?:@\s*(?P<crs>.+?))?\s*$"
 )
+
+
+BYTES_PER_CELL50 = 2000
+"""Peak memory of a run per 50 m cell of the AOI's bounding box (about 2 GB for 50 x 50 km)."""
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can still give this process (MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _is_existing_path(text: str) -> bool:

@@ -244,3 +244,23 @@ def test_aoi_is_frozen_and_validated_directly() -> None:
         aoi.name = "x"  # type: ignore[misc]
     with pytest.raises(InputError, match="not a valid polygon"):
         AOI(Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000)]))
+
+
+def test_memory_is_checked_before_allocation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import aoi as aoi_module
+    from core.errors import InputError
+
+    monkeypatch.setattr(aoi_module, "available_memory_bytes", lambda: 1024**3)
+    with pytest.raises(InputError, match="needs about .* GB of memory"):
+        aoi_module.parse_aoi("-100,30,-90,39", limit_km2=2_000_000)
+    small = aoi_module.parse_aoi("-97.52,36.59,-97.42,36.69")  # 9 x 11 km: ~0.2 GB
+    assert small.memory_estimate_bytes < 1024**3
+
+
+def test_wkt_longer_than_a_file_name_is_an_aoi() -> None:
+    from core.aoi import parse_aoi
+
+    ring = ", ".join(f"{-97.5 + 0.0001 * k} 36.6" for k in range(300))
+    wkt = f"POLYGON (({ring}, -97.45 36.65, -97.5 36.6))"
+    assert len(wkt) > 4096
+    assert parse_aoi(wkt).area_km2 > 0
