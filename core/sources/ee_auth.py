@@ -6,9 +6,10 @@ reuses a session another part of the process (another plugin) already initialise
 network calls: call it off the GUI thread (a ``QgsTask``).
 
 The Cloud project is resolved by :func:`resolve_project` (explicit, ``SOILMOISTURE_EE_PROJECT``,
-the product's saved setting, the credentials file, then the generic environment variables) and
-saved with the product's settings (``<data dir>/earthengine.json``) once a session works, so the
-dock, the Processing algorithms and the CLI all use the same one.
+the product's saved setting, the credentials file, then the generic environment variables). A
+project given explicitly (``--project``, the dock's field, the sign-in) is saved with the
+product's settings (``<data dir>/earthengine.json``) once a session with it works, so the dock,
+the Processing algorithms and the CLI all use the same one.
 
 :func:`sign_in` runs its own browser sign-in (PKCE, a local redirect server it closes on
 success, failure, timeout and cancel, so a second sign-in never finds the port taken) and
@@ -200,6 +201,7 @@ def initialize(
                 _session.update(mode="reused", project=_current_project(), account=None)
             return describe_session()
         key_file = key_file or os.environ.get("SOILMOISTURE_EE_KEY_FILE") or None
+        given = False
         try:
             if key_file is not None:
                 key = json.loads(Path(key_file).read_text(encoding="utf-8"))
@@ -210,6 +212,7 @@ def initialize(
                 account = key.get("client_email")
             else:
                 credentials = _user_credentials(ee) or "persistent"
+                given = bool(project)
                 project = resolve_project(project)[0]
                 account = None
             forget_grid_form()
@@ -229,7 +232,7 @@ def initialize(
             raise translate_error(exc, project) from exc
         _session.update(mode="service account" if key_file else "user", project=project)
         _session["account"] = account
-        if project and key_file is None and project != saved_project():
+        if key_file is None and given and project != saved_project():
             save_project(project)
         return describe_session()
 

@@ -162,7 +162,7 @@ def check_connection(
     progress.check()
     try:
         state = call_with_deadline(
-            lambda: ee_auth.initialize(resolved, key_file, force=True,
+            lambda: ee_auth.initialize(project, key_file, force=True,
                                        http_transport=http_transport),
             CHECK_DEADLINE_S, progress, "sign-in",
         )

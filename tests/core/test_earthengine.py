@@ -305,6 +305,18 @@ def test_live_earth_engine_scene() -> None:
     assert np.isfinite(scene.vv).mean() > 0.5
 
 
+@pytest.mark.live_ee
+def test_live_ee_check() -> None:
+    if not ee_auth.has_credentials():
+        pytest.skip("no Earth Engine credentials configured")
+    from core.sources.ee_check import check_connection
+
+    checks = check_connection()
+    if not checks[-1].ok and checks[-1].name in ("session", "project"):
+        pytest.skip(f"Earth Engine not usable here: {checks[-1].detail}")
+    assert all(c.ok for c in checks), "\n".join(c.line() for c in checks)
+
+
 def test_s1_dates_command(
     ee_offline: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

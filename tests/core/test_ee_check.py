@@ -105,13 +105,3 @@ def test_cli_without_credentials_exits_2(capsys: pytest.CaptureFixture[str]) -> 
     assert "FAIL  credentials" in out and "failed" in out.splitlines()[-1]
     with pytest.raises(SystemExit):
         main(["ee-check", "--lonlat", "500,1"])
-
-
-@pytest.mark.live_ee
-def test_live_ee_check() -> None:
-    if not ee_auth.has_credentials():
-        pytest.skip("no Earth Engine credentials configured")
-    checks = check_connection()
-    if not checks[-1].ok and checks[-1].name in ("session", "project"):
-        pytest.skip(f"Earth Engine not usable here: {checks[-1].detail}")
-    assert all(c.ok for c in checks), "\n".join(c.line() for c in checks)
