@@ -167,6 +167,23 @@ class ArrayCache:
             )
         return sorted(out, key=lambda e: e.modified)
 
+    def problem(self, key: str) -> str | None:
+        """Why the entry ``key`` is unusable (checksum missing or wrong), or None if sound.
+
+        Unlike :meth:`get`, nothing is deleted: this is for reporting (``cache info``).
+        """
+        try:
+            raw = self.path(key).read_bytes()
+        except OSError as exc:
+            return f"unreadable ({exc.strerror or exc})"
+        try:
+            expected = self._sidecar(key).read_text(encoding="ascii").split()[0].strip()
+        except (OSError, IndexError, UnicodeDecodeError):
+            return "checksum missing"
+        if hashlib.sha256(raw).hexdigest() != expected:
+            return "checksum wrong"
+        return None
+
     def size_bytes(self) -> int:
         """Total size of the cache folder, bytes (including leftovers and temp files)."""
         if not self.root.exists():

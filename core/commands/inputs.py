@@ -98,9 +98,18 @@ def _cache_info(args: argparse.Namespace) -> int:
 
     cache = ArrayCache()
     entries = cache.entries()
+    problems = [(e.key, why) for e in entries if (why := cache.problem(e.key)) is not None]
     print(f"cache folder: {cache.root}")
-    print(f"entries:      {len(entries)}")
+    print(f"entries:      {len(entries) - len(problems)} sound"
+          + (f", {len(problems)} corrupt" if problems else ""))
     print(f"size:         {human_size(cache.size_bytes())}")
+    for key, why in problems[:10]:
+        print(f"corrupt:      {key[:16]}... ({why})")
+    if problems:
+        print(
+            "Corrupt entries are never used: they are fetched again when needed. Remove them "
+            "with `soilmoisture cache clear`."
+        )
     if entries:
         print(f"oldest:       {entries[0].modified:%Y-%m-%d %H:%M}")
         print(f"newest:       {entries[-1].modified:%Y-%m-%d %H:%M}")

@@ -99,7 +99,15 @@ def test_cache_commands(capsys: pytest.CaptureFixture[str]) -> None:
     c.put(KEY, {"a": np.zeros(1000)})
     assert main(["cache", "info"]) == 0
     out = capsys.readouterr().out
-    assert str(c.root) in out and "entries:      1" in out and "kB" in out
+    assert str(c.root) in out and "entries:      1 sound" in out and "kB" in out
+    assert "corrupt" not in out
+    other = "f" * 64
+    c.put(other, {"a": np.ones(10)})
+    c.path(other).write_bytes(b"flipped bits")
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "entries:      1 sound, 1 corrupt" in out and "checksum wrong" in out
+    assert c.path(other).exists()  # info reports; it does not delete
     assert main(["cache", "clear"]) == 0
-    assert "removed 2 files" in capsys.readouterr().out
+    assert "removed 4 files" in capsys.readouterr().out
     assert c.entries() == []
