@@ -570,3 +570,41 @@ def test_adapt_map_dry_run_prints_the_plan_and_sends_nothing(
     assert "3 request(s) x 58/339 band(s)" in lines["ERA5-Land"]
     assert "1 request(s) x 3 band(s) x 1,296,000 px, 15.6 MB" in lines["Sentinel-1"]
     assert "per scene: 8 pixel requests" in text
+
+
+def test_the_fake_service_refuses_what_the_service_refuses(_home: Path) -> None:
+    """The limits the tiler plans for are enforced by the fake, as by the service."""
+    service = FakeEarthEngine(default_catalogue(dt.date(2020, 1, 1), dt.date(2021, 12, 31)))
+    days = [f"{dt.date(2020, 1, 1) + dt.timedelta(days=k):%Y%m%d}" for k in range(513)]
+    with ee_session(service, _home) as ee:
+        fetcher = EarthEngineFetcher(form="wkt")
+        many = PixelRequest(gee.era5_image(days), W9,
+                            tuple(f"{v}_{i}" for i in days for v in ("t", "p")))
+        with pytest.raises(ee.EEException, match="Too many bands: 1026"):
+            fetcher.fetch(many)
+        wide = GridWindow("50m", 30600, 300000, 1, 32769)
+        with pytest.raises(ee.EEException, match="maximum of 32768 pixels"):
+            fetcher.fetch(PixelRequest(gee.soil_image(), wide, ("sand",)))
+        with pytest.raises(ee.EEException, match="did not match any bands"):
+            fetcher.fetch(PixelRequest(gee.soil_image(), W9, ("silt",)))
+        tiled = TiledFetcher(EarthEngineFetcher(), sleep=no_sleep)
+        assert tiled.fetch(many)["p_" + days[-1]].shape == W9.shape  # split: it passes
+
+
+def test_cancel_during_a_listing_returns_within_2_s(_home: Path) -> None:
+    release = threading.Event()
+    service = FakeEarthEngine(default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 12, 31)),
+                              hold=lambda e: release if e.kind == "compute" else None)
+    cancel = threading.Event()
+    try:
+        with ee_session(service, _home):
+            src = gee.EarthEngineSource(cache=ArrayCache(_home / "arrays"))
+            threading.Timer(0.3, cancel.set).start()
+            start = time.monotonic()
+            with pytest.raises(Cancelled):
+                src.list_acquisitions(W9, dt.date(2021, 1, 1), dt.date(2021, 3, 1),
+                                      CallbackProgress(is_cancelled=cancel.is_set))
+            assert time.monotonic() - start < 2.0
+            assert ArrayCache(_home / "arrays").entries() == []
+    finally:
+        release.set()
