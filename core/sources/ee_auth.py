@@ -64,14 +64,19 @@ def settings_path() -> Path:
     return data_dir() / "earthengine.json"
 
 
-def saved_project() -> str | None:
-    """Return the Cloud project saved with the product's settings, if any."""
+def _project_in(path: Path) -> str | None:
+    """The ``project`` of a JSON file, or None (missing, unreadable or without one)."""
     try:
-        data = json.loads(settings_path().read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     project = data.get("project") if isinstance(data, dict) else None
     return str(project) if project else None
+
+
+def saved_project() -> str | None:
+    """Return the Cloud project saved with the product's settings, if any."""
+    return _project_in(settings_path())
 
 
 def save_project(project: str | None) -> None:
@@ -99,12 +104,7 @@ def save_project(project: str | None) -> None:
 
 def credentials_project() -> str | None:
     """Return the Cloud project in the credentials file (``earthengine set_project``)."""
-    try:
-        data = json.loads(credentials_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    project = data.get("project") if isinstance(data, dict) else None
-    return str(project) if project else None
+    return _project_in(credentials_path())
 
 
 def stored_project() -> str | None:
