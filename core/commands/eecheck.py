@@ -61,6 +61,14 @@ def _lonlat(text: str) -> tuple[float, float]:
     return lon, lat
 
 
+def _open_browser(url: str) -> None:
+    import webbrowser
+
+    print(f"Sign in to Earth Engine in your browser (opening it now); if it does not open, "
+          f"visit:\n{url}", flush=True)
+    webbrowser.open(url)
+
+
 def _ee_check(args: argparse.Namespace) -> int:
     from ..sources.ee_check import DEFAULT_LONLAT, check_connection, default_date, summary
     from ._progress import TerminalProgress
@@ -77,6 +85,7 @@ def _ee_check(args: argparse.Namespace) -> int:
             progress=progress,
             sign_in=args.sign_in,
             on_check=lambda c: print(c.line(), flush=True),
+            open_browser=_open_browser,
         )
     print(summary(checks))
     sys.stdout.flush()

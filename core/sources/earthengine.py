@@ -1,9 +1,11 @@
 """The Google Earth Engine input source (``gee``).
 
 Builds the Earth Engine expressions for every input of the contract (``docs/earth-engine.md``),
-fetches them with ``ee.data.computePixels`` on the EASE-2 grids (sent as ``crsWkt``) through the
+fetches them with ``ee.data.computePixels`` on the EASE-2 grids (the projection in the form the
+service was found to accept, see :func:`core.sources.fetch.probe_grid_form`) through the
 fetcher stack (cache -> tiler -> Earth Engine), and applies the time logic of
-:mod:`core.timeseries` in NumPy.
+:mod:`core.timeseries` in NumPy. Listings cover at most a year each (the service aborts one
+past 5,000 elements).
 
 Requests per AOI and date: Sentinel-1 (50 m), soil (50 m), terrain (50 m), NDVI composites
 (250 m), ERA5-Land days (9 km), SMAP days (9 km), plus two small metadata requests

@@ -288,9 +288,9 @@ def _redirect_server(port: int) -> Iterator[tuple[http.server.HTTPServer, dict[s
             pass
 
     try:
-        server = http.server.HTTPServer(("127.0.0.1", port), Handler)
-    except OSError:
-        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        server = http.server.HTTPServer(("localhost", port), Handler)
+    except OSError:  # taken (another program, or a sign-in of another process)
+        server = http.server.HTTPServer(("localhost", 0), Handler)
     try:
         yield server, received
     finally:

@@ -80,6 +80,7 @@ def check_connection(
     sign_in: bool = False,
     http_transport: Any = None,
     on_check: Callable[[Check], None] | None = None,
+    open_browser: Callable[[str], Any] | None = None,
 ) -> list[Check]:
     """Run the connection check (blocking; never on the GUI thread).
 
@@ -92,6 +93,7 @@ def check_connection(
         sign_in: sign in through the browser first (saves the credentials and the project).
         http_transport: transport for the client (tests).
         on_check: called with every check as soon as it is known (live output).
+        open_browser: shows the sign-in page (default: the system browser).
 
     Returns:
         The checks in order; the run stops after a failed sign-in step (nothing else can work).
@@ -137,7 +139,8 @@ def check_connection(
     progress.check()
     if sign_in:
         try:
-            ee_auth.sign_in(project, progress, http_transport=http_transport)
+            ee_auth.sign_in(project, progress, open_browser=open_browser,
+                            http_transport=http_transport)
         except SoilMoistureError as exc:
             if isinstance(exc, Cancelled):
                 raise

@@ -608,3 +608,14 @@ def test_cancel_during_a_listing_returns_within_2_s(_home: Path) -> None:
             assert ArrayCache(_home / "arrays").entries() == []
     finally:
         release.set()
+
+
+def test_revoked_sign_in_says_to_sign_in_again(_home: Path) -> None:
+    creds = _home / ".config" / "earthengine" / "credentials"
+    creds.parent.mkdir(parents=True)
+    creds.write_text(json.dumps({"refresh_token": "revoked", "project": "test-project"}))
+    service = FakeEarthEngine(default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 3, 31)))
+    with pytest.raises(AuthenticationError, match="expired or was revoked"), \
+            ee_session(service, _home):
+        pass
+    assert service.tokens_issued == 0
