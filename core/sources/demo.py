@@ -14,7 +14,9 @@ How the scene is made (all seeded, deterministic for a seed):
 1. **Landscape** on the 50 m grid: a smooth synthetic DEM with a meandering valley, slope and
    aspect from it, a wetness index in [0, 1] standing in for the topographic wetness index
    ``ln(a / tan b)`` of Beven & Kirkby (1979) (high on the valley floor and in hollows, low on
-   rises), smooth random sand/clay fields with finer alluvium in the valley, bulk density, and
+   rises), smooth random sand/clay fields of silt loam texture (sand ~23 %, clay ~24 %, as the
+   Kirkland and Renfrow silt loams of the Lamont area) with finer alluvium in the valley, bulk
+   density, and
    a mosaic of 800 m fields (winter wheat, summer crop, grassland) with one irrigated field.
 2. **Weather**, daily, regional: rain from a two-state Markov chain with gamma amounts and a
    spring maximum, each event with a random linear gradient across the area; 2 m temperature
@@ -415,9 +417,9 @@ def _make_landscape(seed: int) -> _Landscape:
 
     floor = valley > 0.6
     sand = (
-        480.0 + 140.0 * _smooth_noise(rng, 12.0) + 60.0 * _smooth_noise(rng, 40.0) - 200.0 * valley
+        230.0 + 90.0 * _smooth_noise(rng, 12.0) + 40.0 * _smooth_noise(rng, 40.0) - 120.0 * valley
     )
-    clay = 200.0 + 60.0 * _smooth_noise(rng, 12.0) + 150.0 * valley
+    clay = 240.0 + 45.0 * _smooth_noise(rng, 12.0) + 110.0 * valley
     sand = np.clip(sand, 80.0, 850.0)
     clay = np.clip(clay, 50.0, 550.0)
     clay = np.minimum(clay, 950.0 - sand)
