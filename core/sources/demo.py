@@ -16,8 +16,8 @@ How the scene is made (all seeded, deterministic for a seed):
    ``ln(a / tan b)`` of Beven & Kirkby (1979) (high on the valley floor and in hollows, low on
    rises), smooth random sand/clay fields of silt loam texture (sand ~23 %, clay ~24 %, as the
    Kirkland and Renfrow silt loams of the Lamont area) with finer alluvium in the valley, bulk
-   density, and
-   a mosaic of 800 m fields (winter wheat, summer crop, grassland) with one irrigated field.
+   density, and a mosaic of 800 m fields (winter wheat, summer crop, grassland) with one
+   irrigated field.
 2. **Weather**, daily, regional: rain from a two-state Markov chain with gamma amounts and a
    spring maximum, each event with a random linear gradient across the area; 2 m temperature
    with a seasonal cycle and AR(1) anomalies; reference evapotranspiration from Hargreaves &
