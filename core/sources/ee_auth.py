@@ -474,6 +474,13 @@ def reset_session() -> None:
         _session.update(mode=None, project=None, account=None)
 
 
+def session_project() -> str | None:
+    """The Cloud project of the current session (None when there is none)."""
+    if not is_initialized() or _session["mode"] == "offline":
+        return None
+    return _session["project"] or _current_project()
+
+
 def _current_project() -> str | None:
     try:
         import ee

@@ -165,7 +165,7 @@ def check_connection(
     progress.check()
     try:
         state = call_with_deadline(
-            lambda: ee_auth.initialize(project, key_file, force=True,
+            lambda: ee_auth.initialize(project, key_file, force=_new_session(project, key_file),
                                        http_transport=http_transport),
             CHECK_DEADLINE_S, progress, "sign-in",
         )
@@ -237,6 +237,15 @@ def check_connection(
     pixels("DEM (GLO-30 2024)", lambda: (gee.terrain_image(window9, gee.GLO30_ASSET), tiny50,
                                          ("elevation", "slope", "aspect")))
     return checks
+
+
+def _new_session(project: str | None, key_file: str | None) -> bool:
+    """Whether the check needs its own session (a shared one is reused when it matches)."""
+    from . import ee_auth
+
+    if not ee_auth.is_initialized() or key_file:
+        return True
+    return bool(project) and project != ee_auth.session_project()
 
 
 class _Direct:

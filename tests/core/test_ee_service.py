@@ -619,3 +619,18 @@ def test_revoked_sign_in_says_to_sign_in_again(_home: Path) -> None:
             ee_session(service, _home):
         pass
     assert service.tokens_issued == 0
+
+
+def test_scene_across_the_smap_version_switch(_home: Path) -> None:
+    date = dt.date(2023, 12, 10)
+    cat = default_catalogue(dt.date(2022, 11, 1), dt.date(2024, 2, 1),
+                            s1={date: [("ASCENDING", 88)]}, s1_bbox=bbox(W9))
+    service = FakeEarthEngine(cat, values=chosen)
+    with ee_session(service, _home):
+        scene = source(ArrayCache(_home / "arrays")).scene(W9, date)
+    assert scene.attributes["datasets"]["smap"] == [gee.SMAP_005, gee.SMAP_006]
+    want = chosen(Band("soil_moisture_am", f"{gee.SMAP_006}/{date:%Y%m%d}", "soil_moisture_am"),
+                  W9)
+    np.testing.assert_allclose(scene.smap, want, rtol=1e-6)
+    assert any(a.startswith(f"{gee.SMAP_005}/2023120") for a in service.loaded)
+    assert any(a.startswith(f"{gee.SMAP_006}/2024010") for a in service.loaded)
