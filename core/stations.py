@@ -273,13 +273,14 @@ def _next_break(buf: str | bytes, start: int) -> int:
 
 
 def _line_chunks(
-    src: TextSource, start: int = 0, first_line: int = 1, chunk_chars: int = CHUNK_CHARS
+    src: TextSource, start: int = 0, first_line: int = 1, chunk_chars: int | None = None
 ) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(line number of the first line, lines)`` for consecutive pieces of a file.
 
     Each piece ends at a line break (LF, CR LF or a lone CR), so line numbers are exact; only
     one piece's lines exist at a time.
     """
+    chunk_chars = chunk_chars or CHUNK_CHARS
     buf = src.content
     n = len(buf)
     line_no = first_line
@@ -618,35 +619,85 @@ class StationCsv:
         return header is not None and all(c in header[1] for c in _CSV_REQUIRED)
 
     def parse(self, src: TextSource, options: ReadOptions) -> ParseResult:
-        """Parse a station CSV into one series per (network, station, location, depth)."""
+        """Parse a station CSV into one series per (network, station, location, depth).
+
+        The table is read in blocks of :data:`CSV_CHUNK_ROWS` rows, so memory stays bounded
+        for large files; the problems of all blocks are counted together.
+        """
         header = _csv_header(src)
         assert header is not None
         sep, cols = header
-        try:
-            buffer = (io.BytesIO(src.content) if isinstance(src.content, bytes)
-                      else io.StringIO(src.content))
-            df = pd.read_csv(
-                buffer, sep=sep, encoding=src.encoding, dtype=str, keep_default_na=False,
-                skip_blank_lines=True, skipinitialspace=True,
-            )
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise InputError(f"{src.name}: cannot read the CSV: {exc}") from None
         if len(set(cols)) != len(cols):
             dup = sorted(c for c, k in Counter(cols).items() if k > 1)
             raise InputError(f"{src.name}: columns {', '.join(dup)} appear more than once")
-        df.columns = cols
-        warnings: list[str] = []
         # Line numbers: header is line 1, data rows follow (blank lines are skipped by pandas).
-        line = np.concatenate([
+        line_all = np.concatenate([
             first + np.flatnonzero(np.fromiter((bool(ln.strip()) for ln in lines), bool,
                                                len(lines)))
             for first, lines in _line_chunks(src)
         ])[1:].astype(np.int64)
-        if len(line) != len(df):  # quoted multi-line fields: fall back to row numbers
-            line = np.arange(2, len(df) + 2, dtype=np.int64)
-        n = len(df)
-        if n == 0:
+        state = _CsvState(src.name, sep, options, "flag" in cols)
+        offset = 0
+        buffer = (io.BytesIO(src.content) if isinstance(src.content, bytes)
+                  else io.StringIO(src.content))
+        try:
+            reader = pd.read_csv(
+                buffer, sep=sep, encoding=src.encoding, dtype=str, keep_default_na=False,
+                skip_blank_lines=True, skipinitialspace=True, chunksize=CSV_CHUNK_ROWS,
+            )
+            for df in reader:
+                n = len(df)
+                if df.shape[1] != len(cols):
+                    raise ValueError(f"expected {len(cols)} columns, found {df.shape[1]}")
+                df.columns = cols
+                line = line_all[offset : offset + n]
+                if len(line) != n:  # quoted multi-line fields: fall back to row numbers
+                    line = np.arange(offset + 2, offset + n + 2, dtype=np.int64)
+                state.add(df, line)
+                offset += n
+                del df
+        except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{src.name}: cannot read the CSV: {exc}") from None
+        if offset == 0:
             raise InputError(f"{src.name}: the CSV has a header but no rows")
+        return state.result()
+
+
+CSV_CHUNK_ROWS = 200_000
+"""Rows of a station CSV processed at a time."""
+
+
+class _CsvState:
+    """What the blocks of one station CSV add up to: series fragments and problem counts."""
+
+    REASONS = (
+        "an empty station id",
+        "an invalid lat/lon (need -90..90, -180..180)",
+        "a time zone name instead of an offset (write e.g. 2020-06-01T12:00+01:00; names such "
+        "as CET are ambiguous)",
+        "an unreadable timestamp",
+        f"a date before {MIN_YEAR} or in the future",
+        "a non-numeric soil moisture",
+        "a non-numeric depth",
+        "a negative depth (depths are metres below the surface)",
+        "unit",
+    )
+
+    def __init__(self, name: str, sep: str, options: ReadOptions, has_flag: bool) -> None:
+        self.name = name
+        self.sep = sep
+        self.options = options
+        self.has_flag = has_flag
+        self.counts: dict[str, list[int]] = {r: [0, 0] for r in self.REASONS}  # count, first
+        self.unknown_units: set[str] = set()
+        self.no_depth = 0
+        self.no_flag = 0
+        self.parts: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        self.flag_pool: dict[str, str] = {}
+
+    def add(self, df: pd.DataFrame, line: npt.NDArray[np.int64]) -> None:
+        """Check and split one block of rows."""
+        n = len(df)
 
         def col(name: str, default: str = "") -> pd.Series:
             if name in df.columns:
@@ -655,7 +706,7 @@ class StationCsv:
 
         def number(name: str) -> npt.NDArray[np.float64]:
             text = col(name)
-            if sep != ",":  # decimal commas ("36,6") in a ';' or tab separated file
+            if self.sep != ",":  # decimal commas ("36,6") in a ';' or tab separated file
                 text = text.str.replace(",", ".", regex=False)
             return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
 
@@ -665,9 +716,10 @@ class StationCsv:
         stamp_txt = col("timestamp")
         zone = stamp_txt.str.contains(_ZONE_NAME_RE, na=False).to_numpy()
         with warnings_module.catch_warnings():
-            warnings_module.simplefilter("ignore")  # each problem is reported below instead
+            warnings_module.simplefilter("ignore")  # each problem is reported instead
             times = pd.DatetimeIndex(pd.to_datetime(stamp_txt.where(~zone, ""), errors="coerce",
                                                     utc=True))
+        del stamp_txt
         sm = number("sm")
         depth_txt = col("depth")
         depth = number("depth")
@@ -675,69 +727,88 @@ class StationCsv:
         flag = col("flag").to_numpy(dtype=object)
         network = col("network", "field").replace("", "field").to_numpy(dtype=object)
         sensor = col("sensor", "field").replace("", "field").to_numpy(dtype=object)
-
-        bad: list[tuple[str, npt.NDArray[np.bool_]]] = [
-            ("an empty station id", (station == "").to_numpy()),
-            ("an invalid lat/lon (need -90..90, -180..180)",
-             ~(np.abs(lat) <= 90) | ~(np.abs(lon) <= 180)),
-            ("a time zone name instead of an offset (write e.g. 2020-06-01T12:00+01:00; "
-             "names such as CET are ambiguous)", zone),
-            ("an unreadable timestamp", np.asarray(times.isna())),
-            (f"a date before {MIN_YEAR} or in the future",
-             (year < MIN_YEAR) | np.asarray(times > pd.Timestamp.now(tz="UTC"))),
-            ("a non-numeric soil moisture", np.isnan(sm)),
-            ("a non-numeric depth", (depth_txt != "").to_numpy() & np.isnan(depth)),
-            ("a negative depth (depths are metres below the surface)", depth < 0),
-        ]
-        # units: the row's unit column, else the option
         unit_txt = col("unit")
-        unit_txt = unit_txt.where(unit_txt != "", options.unit)
+        unit_txt = unit_txt.where(unit_txt != "", self.options.unit)
         kinds = unit_txt.map(_unit_kind)
         unknown = kinds.isna().to_numpy()
         if unknown.any():
-            names = sorted(set(unit_txt[unknown]))
-            bad.append((f"an unknown unit ({', '.join(map(repr, names))}; allowed m3/m3 or %)",
-                        unknown))
+            self.unknown_units.update(unit_txt[unknown])
+        masks = (
+            (station == "").to_numpy(),
+            ~(np.abs(lat) <= 90) | ~(np.abs(lon) <= 180),
+            zone,
+            np.asarray(times.isna()),
+            (year < MIN_YEAR) | np.asarray(times > pd.Timestamp.now(tz="UTC")),
+            np.isnan(sm),
+            (depth_txt != "").to_numpy() & np.isnan(depth),
+            depth < 0,
+            unknown,
+        )
         sm = np.where((kinds == "percent").to_numpy(), sm / 100.0, sm)
         drop = np.zeros(n, dtype=bool)
-        for why, mask in bad:
+        for why, mask in zip(self.REASONS, masks, strict=True):
             mask = mask & ~drop
             if mask.any():
-                warnings.append(
-                    f"{src.name}: {int(mask.sum())} rows with {why} skipped"
-                    f"{_first_line_note(line, mask)}"
-                )
+                entry = self.counts[why]
+                first = int(line[np.flatnonzero(mask)[0]])
+                entry[1] = first if entry[0] == 0 else min(entry[1], first)
+                entry[0] += int(mask.sum())
                 drop |= mask
-        no_depth = ~drop & np.isnan(depth)
-        if no_depth.any():
-            warnings.append(
-                f"{src.name}: {int(no_depth.sum())} rows without a depth taken as surface "
-                "(0-0.05 m) readings"
-            )
-        no_flag = ~drop & (flag == "")
-        if no_flag.any() and "flag" in df.columns:
-            warnings.append(f"{src.name}: {int(no_flag.sum())} rows without a flag taken as G")
+        self.no_depth += int((~drop & np.isnan(depth)).sum())
+        self.no_flag += int((~drop & (flag == "")).sum())
         flag = np.where(flag == "", "G", flag)
         depth_to = np.where(np.isnan(depth), 0.05, depth)
         depth_from = np.where(np.isnan(depth), 0.0, depth)
-
         keep = ~drop
-        _warn_moving_stations(src.name, network[keep], station.to_numpy(dtype=object)[keep],
-                              lat[keep], lon[keep], warnings)
         frame = pd.DataFrame({
             "network": network[keep], "station": station.to_numpy(dtype=object)[keep],
             "lat": lat[keep], "lon": lon[keep], "depth_from": depth_from[keep],
             "depth_to": depth_to[keep], "sensor": sensor[keep], "pos": np.flatnonzero(keep),
         })
-        series: list[Series] = []
         keys = ["network", "station", "lat", "lon", "depth_from", "depth_to", "sensor"]
+        ns = times.asi8
         for key, grp in frame.groupby(keys, sort=False):
-            net, sta, la, lo, dfr, dto, sen = key
             pos = grp["pos"].to_numpy()
+            pooled = np.array([self.flag_pool.setdefault(f, f) for f in flag[pos]], dtype=object)
+            self.parts.setdefault(tuple(key), []).append(
+                (ns[pos], sm[pos].astype(np.float64), pooled, line[pos])
+            )
+
+    def result(self) -> ParseResult:
+        """The series (fragments joined) and the warnings of the whole file."""
+        warnings: list[str] = []
+        for why, (count, first) in self.counts.items():
+            if not count:
+                continue
+            if why == "unit":
+                names = ", ".join(map(repr, sorted(self.unknown_units)))
+                why = f"an unknown unit ({names}; allowed m3/m3 or %)"
+            warnings.append(f"{self.name}: {count} rows with {why} skipped (first at line {first})")
+        if self.no_depth:
+            warnings.append(
+                f"{self.name}: {self.no_depth} rows without a depth taken as surface "
+                "(0-0.05 m) readings"
+            )
+        if self.no_flag and self.has_flag:
+            warnings.append(f"{self.name}: {self.no_flag} rows without a flag taken as G")
+        keys = list(self.parts)
+        _warn_moving_stations(
+            self.name, np.array([k[0] for k in keys], dtype=object),
+            np.array([k[1] for k in keys], dtype=object),
+            np.array([k[2] for k in keys], dtype=np.float64),
+            np.array([k[3] for k in keys], dtype=np.float64), warnings,
+        )
+        series: list[Series] = []
+        for key in keys:
+            frags = self.parts.pop(key)
+            net, sta, la, lo, dfr, dto, sen = key
             meta = StationMeta(str(net), str(sta), float(la), float(lo), None, float(dfr),
-                               float(dto), str(sen), src.name)
-            series.append(Series(meta, times[pos], sm[pos].astype(np.float64),
-                                 flag[pos].astype(object), line[pos]))
+                               float(dto), str(sen), self.name)
+
+            def join(k: int, frags: list[tuple[Any, ...]] = frags) -> npt.NDArray[Any]:
+                return frags[0][k] if len(frags) == 1 else np.concatenate([f[k] for f in frags])
+
+            series.append(Series(meta, _utc_index(join(0)), join(1), join(2), join(3)))
         return ParseResult(series, warnings)
 
 

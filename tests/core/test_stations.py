@@ -433,3 +433,26 @@ def test_format_registry() -> None:
     src = st.TextSource("mem", "mem.stm", _good_stm())
     assert st.detect_format(src).name == "ismn-header-values"
     assert np.all([isinstance(f.description, str) for f in st.FORMATS.values()])
+
+
+def test_reading_in_small_pieces_gives_the_same_result(
+    ismn_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files are parsed piece by piece; piece boundaries must change nothing (line
+    numbers in warnings included), for CR, LF and CR LF line ends and for CSV blocks."""
+    crlf = tmp_path / "crlf.stm"
+    text = (ismn_dir / "format_header_values/SMOSMANIA" / SMOSMANIA_NAME).read_bytes()
+    lines = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    lines[40] = b"2007/01/02 16:00 bad G M"
+    crlf.write_bytes(b"\r\n".join(lines))
+    csv = write(tmp_path / "field.csv", CSV_TEXT * 3)
+    inputs = [ismn_dir / "format_header_values/SMOSMANIA" / SMOSMANIA_NAME,
+              ismn_dir / "format_ceop_sep", crlf, csv]
+    whole = read_station_files(inputs)
+    monkeypatch.setattr(st, "CHUNK_CHARS", 97)
+    monkeypatch.setattr(st, "CSV_CHUNK_ROWS", 2)
+    pieces = read_station_files(inputs)
+    pd.testing.assert_frame_equal(whole.readings, pieces.readings)
+    pd.testing.assert_frame_equal(whole.daily, pieces.daily)
+    assert whole.warnings == pieces.warnings
+    assert any("first at line 41" in w for w in whole.warnings)
