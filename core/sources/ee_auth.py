@@ -192,7 +192,7 @@ def initialize(
         AuthenticationError: credentials or project are missing or refused.
 
     """
-    from .fetch import forget_grid_form
+    from .fetch import REQUEST_DEADLINE_S, forget_grid_form
 
     ee = _import_ee()
     with _lock:
@@ -217,6 +217,8 @@ def initialize(
                 account = None
             forget_grid_form()
             ee.Initialize(credentials=credentials, project=project, http_transport=http_transport)
+            # a transport timeout, so that requests abandoned at their deadline end too
+            ee.data.setDeadline(REQUEST_DEADLINE_S * 1000)
         except OSError as exc:
             if key_file is not None and not Path(key_file).is_file():
                 raise AuthenticationError(

@@ -113,6 +113,7 @@ GRID_FORM_NAMES = {
 _AUTHORITY = re.compile(r',AUTHORITY\["[^"]*","[^"]*"\]')
 _grid_state: dict[str, str | None] = {"form": None}
 _grid_lock = threading.Lock()
+_probe_lock = threading.Lock()
 
 
 def ee_grid(window: GridWindow, form: str = "wkt") -> dict[str, Any]:
@@ -132,7 +133,8 @@ def ee_grid(window: GridWindow, form: str = "wkt") -> dict[str, Any]:
 
 def grid_form() -> str | None:
     """The grid form found to work in this session (None before the probe)."""
-    return _grid_state["form"]
+    with _grid_lock:
+        return _grid_state["form"]
 
 
 def forget_grid_form() -> None:
@@ -148,26 +150,35 @@ def probe_grid_form(
     window: GridWindow,
     compute: Callable[[dict[str, Any]], Any] | None = None,
     forms: Sequence[str] = GRID_FORMS,
+    wait_s: float = REQUEST_DEADLINE_S,
 ) -> str:
     """Find which grid form the service accepts with a tiny request (2 x 2 cells); remember it.
 
     Tried in order; a refusal that names the projection moves on to the next form, any other
-    failure is raised as it is (it is not about the grid). Does nothing when a form is known.
+    failure is raised as it is (it is not about the grid). Does nothing when a form is known;
+    concurrent callers wait for one probe.
 
     Args:
         window: where to probe (its top-left 2 x 2 cells are used).
         compute: the computePixels function (default ``ee.data.computePixels``).
         forms: the forms to try.
+        wait_s: how long to wait for a probe already running elsewhere.
 
     Returns:
         The accepted form (one of :data:`GRID_FORMS`).
 
     Raises:
         DataSourceError: when the service refuses every form.
+        RequestTimeout: when another probe did not finish within ``wait_s``.
 
     """
-    with _grid_lock:
-        known = _grid_state["form"]
+    known = grid_form()
+    if known is not None:
+        return known
+    if not _probe_lock.acquire(timeout=wait_s):
+        raise RequestTimeout(f"grid probe: no answer from Earth Engine within {wait_s:.0f} s")
+    try:
+        known = grid_form()
         if known is not None:
             return known
         import ee
@@ -190,7 +201,8 @@ def probe_grid_form(
                     refusals.append(f"{GRID_FORM_NAMES[form]}: {text}")
                     continue
                 raise
-            _grid_state["form"] = form
+            with _grid_lock:
+                _grid_state["form"] = form
             log.info("Earth Engine accepts the EASE-2 grid as %s", GRID_FORM_NAMES[form])
             return form
         raise DataSourceError(
@@ -198,6 +210,8 @@ def probe_grid_form(
             + "; ".join(refusals)
             + ". Please report this with the output of `soilmoisture ee-check`"
         )
+    finally:
+        _probe_lock.release()
 
 
 def call_with_deadline(

@@ -450,7 +450,9 @@ def test_scene_listing_is_split_and_uses_current_datasets(_home: Path) -> None:
 
 
 def _port_is_free(port: int) -> bool:
+    """Nothing listens on the port (a redirect server, which reuses addresses, can bind it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
