@@ -66,12 +66,14 @@ Arrays = dict[str, np.ndarray]
 def npy_header_bytes(bands: Sequence[str], dtype: str, shape: tuple[int, int]) -> int:
     """Length of the NPY header of a structured ``shape`` array with one field per band.
 
-    Computed as NumPy writes it (the dictionary literal padded to a multiple of 64 bytes).
+    Computed as NumPy writes it: the dictionary literal, 21 spaces left for the shape to grow,
+    a newline, padded so that the 10-byte prefix plus the header is a multiple of 64 bytes (the
+    result counts the prefix too, so it is at most 10 bytes above the header's own length).
     """
     field_dtype = np.dtype(dtype).str
     fields = ", ".join(repr((str(b), field_dtype)) for b in bands)
     text = f"{{'descr': [{fields}], 'fortran_order': False, 'shape': {tuple(shape)!r}, }}"
-    return (len(text) + 1 + 10 + 63) // 64 * 64
+    return (10 + len(text) + 21 + 1 + 63) // 64 * 64
 
 
 def header_groups(

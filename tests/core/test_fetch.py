@@ -285,3 +285,20 @@ def test_value_fetchers_cache_and_retry(tmp_path: Path, monkeypatch: pytest.Monk
         assert len(service.exchanges("compute")) == 3
     with pytest.raises(DataSourceError, match="offline"):
         CachingValueFetcher(None, vf.cache).compute(ValueRequest(EXPR + " ", "s1"))
+
+
+@pytest.mark.parametrize("n", [1, 3, 46, 339, 736])
+def test_npy_header_estimate_matches_numpy(n: int) -> None:
+    import io
+
+    from core.sources.fetch import NPY_HEADER_BUDGET, NPY_HEADER_LIMIT, npy_header_bytes
+
+    bands = [f"t_{20200101 + k}" for k in range(n)]
+    buf = io.BytesIO()
+    np.save(buf, np.zeros((7, 12), dtype=[(b, "<f4") for b in bands]))
+    actual = int.from_bytes(buf.getvalue()[8:10], "little")
+    estimate = npy_header_bytes(bands, "float32", (7, 12))
+    assert 0 <= estimate - actual <= 10
+    tiles = plan_tiles(PixelRequest(EXPR, GridWindow("9km", 0, 0, 7, 12), tuple(bands)))
+    assert all(npy_header_bytes(t.bands, "float32", (7, 12)) <= NPY_HEADER_BUDGET for t in tiles)
+    assert NPY_HEADER_BUDGET < NPY_HEADER_LIMIT
