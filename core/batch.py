@@ -34,6 +34,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -473,6 +474,18 @@ def _run_serial(
     return results
 
 
+def _quiet_dask_logs() -> None:
+    """Keep Dask's INFO chatter (workers starting, closing, ...) off the user's terminal.
+
+    Importing ``distributed`` sets its loggers to INFO from Dask's configuration; unless debug
+    logging was asked for (``-v``), only warnings and errors are shown.
+    """
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        return
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _run_dask(
     jobs: Sequence[BatchJob],
     out: Path,
@@ -483,6 +496,7 @@ def _run_dask(
 ) -> list[JobResult]:
     from distributed import Client, LocalCluster
 
+    _quiet_dask_logs()
     cores = os.cpu_count() or 1
     cluster = None
     if scheduler:

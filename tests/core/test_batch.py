@@ -143,7 +143,12 @@ def test_local_dask_cluster_runs_jobs_and_survives_a_crash(tmp_path: Path, stati
     assert (tmp_path / "out" / "batch_summary.csv").read_text().startswith("name,status")
 
 
-def test_run_job_reports_a_failure_instead_of_raising(tmp_path: Path, stations: Path) -> None:
+def test_run_job_reports_a_failure_instead_of_raising(
+    tmp_path: Path, stations: Path, pretrained_dir: Path
+) -> None:
+    from core.store import install
+
+    install(pretrained_dir)  # so that the job gets as far as the stations
     # the station lies far outside this AOI: a user error, reported in the result
     job = BatchJob(
         name="elsewhere",
@@ -199,8 +204,11 @@ def test_real_jobs_on_a_local_cluster(tmp_path: Path, pretrained_dir: Path) -> N
     assert "1 of 2 job(s) succeeded" in format_summary(results)
 
 
-def test_batch_command_reports_failures(tmp_path: Path, stations: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_batch_command_reports_failures(tmp_path: Path, stations: Path, capsys, pretrained_dir: Path) -> None:  # type: ignore[no-untyped-def]
     from core.cli import main
+    from core.store import install
+
+    install(pretrained_dir)  # so that the jobs get as far as their stations
 
     f = tmp_path / "inputs" / "jobs.csv"
     f.write_text(
