@@ -16,7 +16,7 @@ APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-rasterio p
 export PYTHONHASHSEED := 0
 
 .PHONY: install system-packages venv models test test-core test-plugin lint format demo bench package \
-	screenshot translations clean
+	screenshot translations clean qt6-check plain-qgis-check
 
 install: system-packages venv translations
 
@@ -47,9 +47,19 @@ test-core:
 test-plugin:
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest -q tests/plugin
 
-lint:
+lint: qt6-check
 	$(VENV)/bin/ruff check core soilmoisture_plugin tests scripts
 	$(VENV)/bin/mypy core
+
+# QGIS 4 runs on Qt 6: fail on Qt 5-only forms in the plugin (also a test in `make test`).
+qt6-check:
+	$(PY) scripts/check_qt6.py
+
+# The packaged plugin in the QGIS desktop without the engine's packages: it loads, installs
+# them with its own installer (downloads ~1.5 GB), then runs the demo Adapt & Map.
+plain-qgis-check:
+	SOILMOISTURE_INSTALL_TEST=1 QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest -q -s \
+		tests/plugin/test_plain_qgis.py tests/plugin/test_install_in_plain_qgis.py
 
 format:
 	$(VENV)/bin/ruff format core soilmoisture_plugin tests scripts

@@ -14,6 +14,7 @@ from typing import Any
 from qgis.core import (
     Qgis,
     QgsColorRampShader,
+    QgsMapLayerProxyModel,
     QgsMapLayerType,
     QgsProcessing,
     QgsProcessingParameterDateTime,
@@ -74,6 +75,9 @@ WKB_POINT = _pick(Qgis, "WkbType.Point", QgsWkbTypes, "Point")
 WKB_NO_GEOMETRY = _pick(Qgis, "WkbType.NoGeometry", QgsWkbTypes, "NoGeometry")
 LAYER_VECTOR = _pick(Qgis, "LayerType.Vector", QgsMapLayerType, "VectorLayer")
 LAYER_RASTER = _pick(Qgis, "LayerType.Raster", QgsMapLayerType, "RasterLayer")
+FILTER_POLYGON_LAYER = _pick(
+    Qgis, "LayerFilter.PolygonLayer", QgsMapLayerProxyModel, "PolygonLayer"
+)
 
 # -- Rendering, tasks, messages ---------------------------------------------------------------
 SHADER_INTERPOLATED = _pick(
@@ -103,5 +107,5 @@ def field_type(name: str) -> Any:
 
 def exec_dialog(dialog: Any) -> int:
     """Run a modal dialog with ``exec()`` (Qt 6) or ``exec_()`` (Qt 5)."""
-    runner = getattr(dialog, "exec", None) or dialog.exec_
+    runner = getattr(dialog, "exec", None) or getattr(dialog, "exec_")  # noqa: B009
     return int(runner())

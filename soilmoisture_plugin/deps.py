@@ -6,8 +6,10 @@ it as without it.
 
 The plugin installs missing packages with pip into a folder it owns (:func:`packages_dir`, inside
 the QGIS profile, one per Python version and platform), never into QGIS's own site-packages. That
-folder is appended to ``sys.path`` when the plugin starts (:func:`activate`), after QGIS's own
-folders, so the packages QGIS ships (numpy, GDAL) always win over a copy pip brought along.
+folder is put first on ``sys.path`` when the plugin starts (:func:`activate`): the versions pip
+chose win over older copies in QGIS's Python (Debian's sympy is too old for torch). numpy is the
+exception: pip is pinned to QGIS's own version and the copy it brings is removed, because QGIS's
+GDAL bindings are built against QGIS's numpy (:data:`QGIS_OWN`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "xgboost",
         "xgboost>=2.0",
         QT_TRANSLATE_NOOP("@default", "the XGBoost comparison"),
+    ),
+    Requirement(
+        "pyarrow",
+        "pyarrow",
+        "pyarrow>=14,<19",  # pyarrow 19 and later need numpy 2; QGIS ships numpy 1
+        QT_TRANSLATE_NOOP("@default", "the input cache and Parquet station files"),
     ),
     Requirement(
         "ee",
@@ -227,10 +235,12 @@ def packages_dir(
     return Path(profile_dir) / "soilmoisture" / "packages" / (tag or platform_tag())
 
 
-def activate(folder: Path | None = None) -> Path | None:
-    """Append the plugin's package folder to ``sys.path`` (once) when it exists.
+QGIS_OWN = ("numpy",)
+"""Packages always taken from QGIS's own Python, never from the plugin's folder."""
 
-    Appended, not prepended: QGIS's own packages (numpy, GDAL's bindings) keep precedence.
+
+def activate(folder: Path | None = None) -> Path | None:
+    """Put the plugin's package folder first on ``sys.path`` (once) when it exists.
 
     Returns:
         The folder added (or already there), None when there is none yet.
@@ -244,7 +254,7 @@ def activate(folder: Path | None = None) -> Path | None:
         return None
     text = str(folder)
     if text not in sys.path:
-        sys.path.append(text)
+        sys.path.insert(0, text)
         importlib.invalidate_caches()
     return folder
 
@@ -381,6 +391,33 @@ def pip_requirements(
         elif system == "Windows":
             index = TORCH_CUDA_INDEX
     return reqs, index
+
+
+def shapely_needs_source_build(system: str | None = None) -> bool:
+    """True on Linux: shapely must use the GEOS library QGIS itself loads.
+
+    On Linux the shapely wheel's own GEOS clashes with QGIS's (the process shares one set of
+    C++ symbols) and the QGIS desktop crashes in the first geometry operation; built from
+    source against the system's GEOS, it shares QGIS's. Windows and macOS keep each library's
+    symbols apart, so the wheel is fine there.
+    """
+    return (system or platform.system()) == "Linux"
+
+
+def source_build_missing(
+    which: Callable[[str], str | None] = shutil.which,
+    python_include: str | None = None,
+) -> list[str]:
+    """Return what a shapely build against the system GEOS lacks (empty when ready)."""
+    include = python_include or sysconfig.get_paths().get("include", "")
+    missing = []
+    if not which("geos-config"):
+        missing.append("geos-config")
+    if not (which("cc") or which("gcc")):
+        missing.append("cc")
+    if not include or not (Path(include) / "Python.h").is_file():
+        missing.append("Python.h")
+    return missing
 
 
 def installed_version(distribution: str) -> str | None:

@@ -26,12 +26,15 @@ from pathlib import Path
 from ..core.errors import Cancelled, SoilMoistureError
 from ..core.progress import Progress
 from .deps import (
+    QGIS_OWN,
     InstallPlan,
     check_dependencies,
     constraints_for_qgis,
     find_python,
     packages_dir,
     pip_requirements,
+    shapely_needs_source_build,
+    source_build_missing,
     which_pip_hint,
 )
 from .i18n import tr
@@ -102,6 +105,12 @@ def make_plan(
     requirements, index = pip_requirements(modules, device=device)
     if TORCH_INDEX_ENV in env:
         index = env[TORCH_INDEX_ENV]
+    args: tuple[str, ...] = ("--retries", "2", "--timeout", "60")
+    if "shapely" in modules and shapely_needs_source_build():
+        lacking = source_build_missing()
+        if lacking:
+            raise InstallError(source_build_message(lacking))
+        args += ("--no-binary", "shapely")  # built against the GEOS that QGIS loads
     folder = folder or packages_dir()
     return InstallPlan(
         python=python,
@@ -109,8 +118,23 @@ def make_plan(
         requirements=tuple(requirements),
         constraints=tuple(constraints_for_qgis()),
         extra_index=index,
-        args=("--retries", "2", "--timeout", "60"),
+        args=args,
     )
+
+
+def source_build_message(lacking: list[str]) -> str:
+    """Say what to install so that shapely can be built for QGIS's GEOS (Linux)."""
+    if shutil.which("apt-get"):
+        command = "sudo apt install libgeos-dev python3-dev gcc"
+    elif shutil.which("dnf"):
+        command = "sudo dnf install geos-devel python3-devel gcc"
+    else:
+        command = tr("your package manager: GEOS development files, Python headers, a C compiler")
+    return tr(
+        "shapely has to be built for the GEOS library QGIS uses (the ready-made one crashes "
+        "QGIS on Linux), and this system lacks {lacking}. Install them with {command}, then "
+        "click Install again. Nothing was changed."
+    ).format(lacking=", ".join(lacking), command=command)
 
 
 def _pip_works(python: Path) -> bool:
@@ -151,6 +175,23 @@ def _explain_failure(text: str, returncode: int, log: Path) -> str:
         "pip could not install the packages (exit code {code}): {last}. Nothing was "
         "changed. Attach pip's log to a bug report: {log}"
     ).format(code=returncode, last=" / ".join(last), log=log)
+
+
+def drop_qgis_own(staging: Path) -> list[str]:
+    """Remove the copies of :data:`deps.QGIS_OWN` pip brought along (QGIS's own must load)."""
+    removed = []
+    for entry in sorted(staging.iterdir()):
+        name = entry.name.lower()
+        for own in QGIS_OWN:
+            if name in (own, f"{own}.libs") or (
+                name.startswith(f"{own}-") and name.endswith(".dist-info")
+            ):
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+                removed.append(entry.name)
+    return removed
 
 
 def _move_into(staging: Path, folder: Path) -> None:
@@ -197,6 +238,7 @@ def install(plan: InstallPlan, progress: Progress) -> InstallResult:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)  # pip must see QGIS's Python as it is, nothing else
     env["PYTHONNOUSERSITE"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"  # pip's lines as they come, for the progress bar
     lines: queue.Queue[str | None] = queue.Queue()
     with log_path.open("w", encoding="utf-8") as log:
         log.write(f"# {dt.datetime.now().isoformat()}\n# {' '.join(command)}\n")
@@ -264,6 +306,7 @@ def install(plan: InstallPlan, progress: Progress) -> InstallResult:
         shutil.rmtree(staging, ignore_errors=True)
         raise InstallError(_explain_failure(output, returncode, log_path))
     progress.message(tr("Moving the packages into place…"))
+    drop_qgis_own(staging)
     _move_into(staging, folder)
     shutil.rmtree(staging, ignore_errors=True)
     progress.fraction(1.0)

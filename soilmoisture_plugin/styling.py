@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsColorRampShader,
+    QgsLayerTreeLayer,
+    QgsMapLayerLegend,
     QgsRasterLayer,
     QgsRasterShader,
+    QgsRasterSymbolLegendNode,
+    QgsSimpleLegendNode,
     QgsSingleBandPseudoColorRenderer,
 )
 from qgis.PyQt.QtGui import QColor
 
 from .compat import SHADER_INTERPOLATED
+from .i18n import tr
 
 UNIT = "m\u00b3/m\u00b3"
 
@@ -58,15 +63,44 @@ def ramp_renderer(
     return renderer
 
 
+class RampLegend(QgsMapLayerLegend):
+    """A legend titled with the quantity and its unit, then one entry per colour stop.
+
+    QGIS's default raster legend starts with the band name ("Band 1 (Gray)") and has no unit.
+    """
+
+    def __init__(self, title: str, stops: tuple[tuple[float, str], ...]) -> None:
+        super().__init__()
+        self.title = title
+        self.stops = stops
+
+    def createLayerTreeModelLegendNodes(  # noqa: N802 (QGIS API)
+        self, node_layer: QgsLayerTreeLayer
+    ) -> list:
+        """The title node, then the colour of each stop with its value."""
+        from qgis.PyQt import sip
+
+        nodes: list = [QgsSimpleLegendNode(node_layer, self.title)]
+        for value, colour in self.stops:
+            nodes.append(QgsRasterSymbolLegendNode(node_layer, QColor(colour), f"{value:.2f}"))
+        for node in nodes:
+            sip.transferto(node, None)  # the layer tree model owns and deletes them
+        return nodes
+
+
 def style_soil_moisture(layer: QgsRasterLayer, band: int = 1) -> None:
     """Style a soil moisture band dry (brown) to wet (blue-green), 0-0.5 m3/m3."""
     layer.setRenderer(ramp_renderer(layer, band, SOIL_MOISTURE_STOPS))
+    layer.setLegend(RampLegend(tr("Soil moisture ({unit})").format(unit=UNIT), SOIL_MOISTURE_STOPS))
     layer.triggerRepaint()
 
 
 def style_spread(layer: QgsRasterLayer, band: int = 2) -> None:
     """Style the ensemble spread band, 0-0.08 m3/m3, white to purple."""
     layer.setRenderer(ramp_renderer(layer, band, SPREAD_STOPS))
+    layer.setLegend(
+        RampLegend(tr("Spread of the 25 models ({unit})").format(unit=UNIT), SPREAD_STOPS)
+    )
     layer.triggerRepaint()
 
 

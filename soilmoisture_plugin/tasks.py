@@ -9,6 +9,8 @@ Rules (QGIS runs ``run()`` in a worker thread):
 - Every exception is caught in ``run()`` and reported in ``finished()``: an engine
   :class:`~core.errors.SoilMoistureError` with its own message, anything else as an
   unexpected error with the traceback in the message log.
+- A cancel is not a failure: ``run()`` then returns True, so QGIS does not announce
+  "Task failed", and ``finished()`` hands the cancel to ``on_failure`` with ``cancelled``.
 """
 
 from __future__ import annotations
@@ -79,11 +81,11 @@ class EngineTask(QgsTask):
             self.result = self._work(progress)
             if self.isCanceled():
                 self.was_cancelled = True
-                return False
             return True
         except Cancelled as exc:
             self.was_cancelled = True
             self.error = str(exc)
+            return True  # a cancel is not a failure
         except SoilMoistureError as exc:
             self.error = str(exc)
         except MemoryError:
@@ -99,7 +101,7 @@ class EngineTask(QgsTask):
     def finished(self, result: bool) -> None:  # noqa: FBT001 (QgsTask API)
         """Return main thread: hand the result or the error to the callbacks."""
         self.done = True
-        if result:
+        if result and not self.was_cancelled:
             if self._on_success is not None:
                 self._on_success(self.result)
             return

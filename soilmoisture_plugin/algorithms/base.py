@@ -286,7 +286,12 @@ class SoilMoistureAlgorithm(QgsProcessingAlgorithm):
         except SoilMoistureError as exc:
             raise QgsProcessingException(str(exc)) from exc
         except ImportError as exc:
-            raise QgsProcessingException(missing_packages_message(check_dependencies())) from exc
+            report = check_dependencies()
+            if report.can_run:  # installed, but broken: say which import failed
+                raise QgsProcessingException(
+                    tr("A Python package could not be imported: {error}").format(error=exc)
+                ) from exc
+            raise QgsProcessingException(missing_packages_message(report)) from exc
 
     @staticmethod
     def load_styled_rasters(

@@ -120,7 +120,7 @@ class ListDatesAlgorithm(SoilMoistureAlgorithm):
             feature.setAttributes(
                 [acq.date.isoformat(), acq.orbit_pass, int(acq.relative_orbit), float(acq.coverage)]
             )
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         dates = ",".join(sorted({a.date.isoformat() for a in acquisitions}))
         feedback.pushInfo(tr("{n} acquisitions").format(n=len(acquisitions)))
         return {self.OUTPUT: dest_id, self.DATES_OUT: dates}

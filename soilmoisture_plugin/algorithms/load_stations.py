@@ -82,7 +82,7 @@ class LoadStationsAlgorithm(SoilMoistureAlgorithm):
         for row in rows:
             if feedback.isCanceled():
                 break
-            sink.addFeature(station_feature(row, fields), QgsFeatureSink.FastInsert)
+            sink.addFeature(station_feature(row, fields), QgsFeatureSink.Flag.FastInsert)
         feedback.pushInfo(
             tr("{n} sensors at {s} stations").format(
                 n=len(rows), s=len({(r["network"], r["station"]) for r in rows})

@@ -16,16 +16,18 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsGeometry,
-    QgsMapLayerProxyModel,
+    QgsPointXY,
     QgsProject,
     QgsRectangle,
     QgsVectorLayer,
 )
 from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QDate, Qt, QUrl, pyqtSignal
-from qgis.PyQt.QtGui import QDesktopServices, QPixmap
+from qgis.PyQt.QtCore import QDate, QEvent, Qt, QUrl, pyqtSignal
+from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -63,20 +65,30 @@ from ..adapters import (
     stations_layer,
 )
 from ..algorithms.base import METHODS, SOURCES
+from ..compat import FILTER_POLYGON_LAYER
 from ..deps import DependencyReport
 from ..i18n import tr
 from ..settings import PluginSettings
 from ..styling import soil_moisture_layers
 from ..tasks import EngineTask
 from .maptool import AoiMapTool, make_rubber_band
+from .results import ChartLabel, display_name, plain_summary
 
 if TYPE_CHECKING:  # needs shapely: imported by the adapters when an area is made
     from ...core.aoi import AOI
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+FAR_KM = 50
+"""A station further than this from the area is flagged when the stations are loaded."""
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """Return ``one`` for 1, else ``many`` with ``{n}`` filled in (``1 map``, ``3 maps``)."""
+    return one if n == 1 else many.format(n=f"{n:,}")
+
+
 SEARCH_DAYS = 30
 """The Sentinel-1 search covers this many days either side of the picked date."""
-CHART_WIDTH = 360
 
 
 def qdate(value: dt.date) -> QDate:
@@ -117,17 +129,21 @@ class SoilMoistureDock(QgsDockWidget):
         self.acquisitions: list[Any] = []
         self.run_task: EngineTask | None = None
         self.run_dir: Path | None = None
+        self.run_method = ""
         self.result: Any = None
         self.result_layer_ids: list[str] = []
         self._tasks: set[EngineTask] = set()
         self._sign_in_task: EngineTask | None = None
         self._previous_tool: Any = None
         self._device_checked = False
+        self._picking_date = False
+        self._station_rows: list[dict[str, Any]] = []
+        self._station_text = ""
 
         self.map_tool = AoiMapTool(self.canvas)
         self.map_tool.geometryChanged.connect(self._live_area)
         self.map_tool.aoiDrawn.connect(self._aoi_drawn)
-        self.aoi_band = make_rubber_band(self.canvas, "#b2182b")
+        self.aoi_band = make_rubber_band(self.canvas, "#b2182b", fill=False)
 
         self._build()
         self._restore_settings()
@@ -136,19 +152,59 @@ class SoilMoistureDock(QgsDockWidget):
     # =========================================================================== layout
     def _build(self) -> None:
         body = QWidget()
+        body.setObjectName("dock_body")
         layout = QVBoxLayout(body)
         layout.addWidget(self._build_aoi())
         layout.addWidget(self._build_stations())
         layout.addWidget(self._build_dates())
         layout.addWidget(self._build_options())
         layout.addWidget(self._build_earth_engine())
-        layout.addWidget(self._build_run())
-        layout.addWidget(self._build_results())
+        self.results_group = self._build_results()
+        layout.addWidget(self.results_group)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        self.setWidget(scroll)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(body)
+        # the run controls stay below the scrolled part: always visible, never scrolled away
+        container = QWidget()
+        outer = QVBoxLayout(container)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        outer.addWidget(self.scroll, 1)
+        outer.addWidget(self._build_run())
+        self.setWidget(container)
+        self.body = body
+        for widget in body.findChildren(QAbstractSpinBox) + body.findChildren(QComboBox):
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            widget.installEventFilter(self)
+        for combo in body.findChildren(QComboBox):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(8)
+        for form in body.findChildren(QFormLayout):
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 (Qt API)
+        """A wheel over a spin box or list that has no focus scrolls the dock, not the value."""
+        if (
+            event.type() == QEvent.Type.Wheel
+            and isinstance(watched, QAbstractSpinBox | QComboBox)
+            and not watched.hasFocus()
+        ):
+            QApplication.sendEvent(self.scroll.viewport(), event)
+            return True
+        return super().eventFilter(watched, event)
+
+    @staticmethod
+    def _button_grid(buttons: list[QPushButton], columns: int = 2) -> QGridLayout:
+        """Buttons in rows of ``columns``: the dock stays narrow enough for a laptop."""
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(4)
+        for i, button in enumerate(buttons):
+            grid.addWidget(button, i // columns, i % columns)
+        return grid
 
     def _group(self, title: str, name: str) -> tuple[QgsCollapsibleGroupBox, QVBoxLayout]:
         box = QgsCollapsibleGroupBox(title)
@@ -157,11 +213,13 @@ class SoilMoistureDock(QgsDockWidget):
 
     def _build_aoi(self) -> QWidget:
         box, lay = self._group(tr("Area of interest"), "aoi_group")
-        row = QHBoxLayout()
-        self.draw_rect_button = QPushButton(tr("Draw rectangle"))
+        hint = QLabel(tr("Draw on the map, or use the demo area:"))
+        hint.setWordWrap(True)
+        lay.addWidget(hint)
+        self.draw_rect_button = QPushButton(tr("Rectangle"))
         self.draw_rect_button.setToolTip(tr("Drag a rectangle on the map"))
         self.draw_rect_button.clicked.connect(lambda: self.start_draw("rectangle"))
-        self.draw_poly_button = QPushButton(tr("Draw polygon"))
+        self.draw_poly_button = QPushButton(tr("Polygon"))
         self.draw_poly_button.setToolTip(
             tr("Click the vertices on the map; right-click or double-click to finish")
         )
@@ -169,30 +227,30 @@ class SoilMoistureDock(QgsDockWidget):
         self.demo_area_button = QPushButton(tr("Demo area"))
         self.demo_area_button.setToolTip(tr("The simulated demo scene (no account needed)"))
         self.demo_area_button.clicked.connect(self.use_demo_area)
-        for w in (self.draw_rect_button, self.draw_poly_button, self.demo_area_button):
-            row.addWidget(w)
-        lay.addLayout(row)
+        lay.addLayout(
+            self._button_grid([self.draw_rect_button, self.draw_poly_button, self.demo_area_button])
+        )
 
-        grid = QGridLayout()
         self.layer_combo = QgsMapLayerComboBox()
-        self.layer_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.layer_combo.setFilters(FILTER_POLYGON_LAYER)
         self.layer_combo.setAllowEmptyLayer(True)
         self.selected_only = QCheckBox(tr("Selected features only"))
         self.use_layer_button = QPushButton(tr("Use layer"))
         self.use_layer_button.clicked.connect(self.use_layer)
-        grid.addWidget(QLabel(tr("Polygon layer")), 0, 0)
-        grid.addWidget(self.layer_combo, 0, 1, 1, 2)
-        grid.addWidget(self.selected_only, 1, 1)
-        grid.addWidget(self.use_layer_button, 1, 2)
+        lay.addWidget(QLabel(tr("Polygon layer")))
+        lay.addWidget(self.layer_combo)
+        lay.addWidget(self.selected_only)
+        lay.addWidget(self.use_layer_button)
         self.extent_edit = QLineEdit()
         self.extent_edit.setPlaceholderText(tr("xmin, ymin, xmax, ymax [EPSG:4326]"))
         self.extent_edit.returnPressed.connect(self.use_typed_extent)
         self.use_extent_button = QPushButton(tr("Use extent"))
         self.use_extent_button.clicked.connect(self.use_typed_extent)
-        grid.addWidget(QLabel(tr("Extent")), 2, 0)
-        grid.addWidget(self.extent_edit, 2, 1)
-        grid.addWidget(self.use_extent_button, 2, 2)
-        lay.addLayout(grid)
+        lay.addWidget(QLabel(tr("Extent")))
+        extent_row = QHBoxLayout()
+        extent_row.addWidget(self.extent_edit, 1)
+        extent_row.addWidget(self.use_extent_button)
+        lay.addLayout(extent_row)
 
         self.area_label = QLabel(tr("No area yet: draw one, pick a layer or type an extent."))
         self.area_label.setWordWrap(True)
@@ -205,24 +263,29 @@ class SoilMoistureDock(QgsDockWidget):
 
     def _build_stations(self) -> QWidget:
         box, lay = self._group(tr("Stations"), "stations_group")
-        row = QHBoxLayout()
-        self.add_files_button = QPushButton(tr("Add files…"))
+        hint = QLabel(tr("Add ISMN or CSV station files:"))
+        hint.setWordWrap(True)
+        lay.addWidget(hint)
+        self.add_files_button = QPushButton(tr("Files…"))
         self.add_files_button.setToolTip(tr("ISMN .stm files, ISMN .zip downloads or station CSVs"))
         self.add_files_button.clicked.connect(self._choose_station_files)
-        self.add_folder_button = QPushButton(tr("Add folder…"))
+        self.add_folder_button = QPushButton(tr("Folder…"))
         self.add_folder_button.clicked.connect(self._choose_station_folder)
-        self.demo_stations_button = QPushButton(tr("Demo stations"))
+        self.demo_stations_button = QPushButton(tr("Demo"))
+        self.demo_stations_button.setToolTip(tr("The demo scene's simulated stations"))
         self.demo_stations_button.clicked.connect(self.load_demo_stations)
         self.clear_stations_button = QPushButton(tr("Clear"))
         self.clear_stations_button.clicked.connect(self.clear_stations)
-        for w in (
-            self.add_files_button,
-            self.add_folder_button,
-            self.demo_stations_button,
-            self.clear_stations_button,
-        ):
-            row.addWidget(w)
-        lay.addLayout(row)
+        lay.addLayout(
+            self._button_grid(
+                [
+                    self.add_files_button,
+                    self.add_folder_button,
+                    self.demo_stations_button,
+                    self.clear_stations_button,
+                ]
+            )
+        )
         self.station_list = QListWidget()
         self.station_list.setObjectName("station_list")
         self.station_list.setMinimumHeight(90)
@@ -248,10 +311,11 @@ class SoilMoistureDock(QgsDockWidget):
             ).format(days=SEARCH_DAYS)
         )
         self.find_dates_button.clicked.connect(self.find_dates)
-        row.addWidget(self.date_edit)
-        row.addWidget(self.find_dates_button)
+        self.date_edit.dateChanged.connect(self._map_date_changed)
+        row.addWidget(self.date_edit, 1)
         form.addRow(tr("Map date"), row)
         lay.addLayout(form)
+        lay.addWidget(self.find_dates_button)
         self.dates_tree = QTreeWidget()
         self.dates_tree.setObjectName("dates_tree")
         self.dates_tree.setHeaderLabels([tr("Date"), tr("Pass"), tr("Orbit"), tr("Coverage")])
@@ -266,7 +330,7 @@ class SoilMoistureDock(QgsDockWidget):
         self.dates_label.setWordWrap(True)
         lay.addWidget(self.dates_label)
 
-        train = QHBoxLayout()
+        train = QFormLayout()
         self.custom_training = QCheckBox(tr("Training period"))
         self.custom_training.setToolTip(tr("Unticked: the year before the first map date"))
         self.train_start = QDateEdit()
@@ -279,10 +343,9 @@ class SoilMoistureDock(QgsDockWidget):
         self.train_start.setDate(QDate.currentDate().addYears(-1))
         self.custom_training.toggled.connect(self.train_start.setEnabled)
         self.custom_training.toggled.connect(self.train_end.setEnabled)
-        train.addWidget(self.custom_training)
-        train.addWidget(self.train_start)
-        train.addWidget(QLabel("–"))
-        train.addWidget(self.train_end)
+        lay.addWidget(self.custom_training)
+        train.addRow(tr("From"), self.train_start)
+        train.addRow(tr("To"), self.train_end)
         lay.addLayout(train)
         return box
 
@@ -319,7 +382,7 @@ class SoilMoistureDock(QgsDockWidget):
         self.epochs_spin.setValue(50)
         form.addRow(tr("Epochs"), self.epochs_spin)
         self.output_widget = QgsFileWidget()
-        self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_widget.setDialogTitle(tr("Output folder"))
         form.addRow(tr("Output folder"), self.output_widget)
         self.packages_button = QPushButton(tr("Python packages…"))
@@ -377,10 +440,7 @@ class SoilMoistureDock(QgsDockWidget):
             for w in (self.ee_sign_in_button, self.ee_connect_button, self.ee_project_edit):
                 w.setEnabled(False)
             self.ee_state.setText(
-                tr(
-                    "earthengine-api is not installed: install it with Options > Python "
-                    "packages…"
-                )
+                tr("earthengine-api is not installed: install it with Options > Python packages…")
             )
             _error_style(self.ee_state, True)
         return box
@@ -411,25 +471,35 @@ class SoilMoistureDock(QgsDockWidget):
     def _build_results(self) -> QWidget:
         box, lay = self._group(tr("Results"), "results_group")
         self.results_summary = QLabel(tr("No results yet."))
+        self.results_summary.setObjectName("results_summary")
         self.results_summary.setWordWrap(True)
+        self.results_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.results_summary)
+        self.open_report_button = QPushButton(tr("Open the full report"))
+        self.open_report_button.setEnabled(False)
+        self.open_report_button.clicked.connect(self.open_report)
+        lay.addWidget(self.open_report_button)
+        self.report_path_label = QLabel("")
+        self.report_path_label.setObjectName("report_path")
+        self.report_path_label.setWordWrap(True)
+        self.report_path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.report_path_label)
         self.metrics_table = QTableWidget(0, 6)
         self.metrics_table.setObjectName("metrics_table")
         self.metrics_table.setHorizontalHeaderLabels(
-            [tr("Validation"), "N", "R", tr("RMSE"), tr("ubRMSE"), tr("Bias")]
+            [tr("Compared at the stations"), "N", "R", tr("RMSE"), tr("ubRMSE"), tr("Bias")]
+        )
+        self.metrics_table.setToolTip(
+            tr("Errors in m³/m³. Held out: predicted without the station's own data.")
         )
         self.metrics_table.verticalHeader().setVisible(False)
-        self.metrics_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.metrics_table.setMaximumHeight(130)
+        self.metrics_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.metrics_table.setVisible(False)
         lay.addWidget(self.metrics_table)
         self.charts_box = QWidget()
         self.charts_layout = QVBoxLayout(self.charts_box)
         self.charts_layout.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.charts_box)
-        self.open_report_button = QPushButton(tr("Open the HTML report"))
-        self.open_report_button.setEnabled(False)
-        self.open_report_button.clicked.connect(self.open_report)
-        lay.addWidget(self.open_report_button)
         return box
 
     # ========================================================================= settings
@@ -551,6 +621,14 @@ class SoilMoistureDock(QgsDockWidget):
             )
             self.area_warning.setText(describe_area(aoi.area_km2, max_aoi_km2())[1])
             geometry = QgsGeometry.fromWkt(aoi.lonlat_geometry().wkt)
+            box = geometry.boundingBox()
+            self.extent_edit.setText(
+                f"{box.xMinimum():.5f}, {box.yMinimum():.5f}, {box.xMaximum():.5f}, "
+                f"{box.yMaximum():.5f} [EPSG:4326]"
+            )
+            if self.run_task is None:
+                self._show_status("")
+            self._flag_far_stations()
             target = self._canvas_crs()
             if target != WGS84:
                 geometry.transform(QgsCoordinateTransform(WGS84, target, QgsProject.instance()))
@@ -575,7 +653,8 @@ class SoilMoistureDock(QgsDockWidget):
         except SoilMoistureError as exc:
             self._set_aoi(None, str(exc))
             return
-        self.set_aoi_geometry(QgsGeometry.fromRect(rect), crs, tr("typed extent"))
+        if self.set_aoi_geometry(QgsGeometry.fromRect(rect), crs, tr("typed extent")):
+            self._zoom_to(rect, crs)
 
     def use_demo_area(self) -> None:
         """Use the demo scene's area, the demo source, and the map zoomed onto it."""
@@ -586,8 +665,14 @@ class SoilMoistureDock(QgsDockWidget):
         self._select(self.source_combo, "demo")
         self.use_typed_extent()
         dates = acquisition_dates()
-        self.date_edit.setDate(qdate(dates[len(dates) // 2]))
-        self._zoom_to(QgsRectangle(xmin, ymin, xmax, ymax), WGS84)
+        if not dates[0] <= pydate(self.date_edit.date()) <= dates[-1]:
+            # the demo scene only has data in its own period: move the date there, and say so
+            self.date_edit.setDate(qdate(dates[len(dates) // 2]))
+            self.dates_label.setText(
+                tr("Map date moved to {date}: the demo scene covers {first} to {last}.").format(
+                    date=dates[len(dates) // 2], first=dates[0], last=dates[-1]
+                )
+            )
 
     def _zoom_to(self, rect: QgsRectangle, crs: QgsCoordinateReferenceSystem) -> None:
         target = self._canvas_crs()
@@ -656,8 +741,11 @@ class SoilMoistureDock(QgsDockWidget):
         rows = station_rows(data)
         self._remove_stations_layer()
         layer = stations_layer(rows)
+        # rebuilt from the station files at any time: QGIS need not ask to save it on quit
+        layer.setCustomProperty("skipMemoryLayersCheck", 1)
         QgsProject.instance().addMapLayer(layer)
         self.stations_layer_id = layer.id()
+        self._station_rows = rows
         self.station_list.blockSignals(True)
         self.station_list.clear()
         for row in rows:
@@ -669,16 +757,56 @@ class SoilMoistureDock(QgsDockWidget):
             self.station_list.addItem(item)
         self.station_list.blockSignals(False)
         n_stations = len({(r["network"], r["station"]) for r in rows})
-        text = tr("{n} stations ({s} sensors) from {f} inputs.").format(
-            n=n_stations, s=len(rows), f=len(files)
+        text = tr("{stations} ({sensors}) from {inputs}.").format(
+            stations=plural(n_stations, tr("1 station"), tr("{n} stations")),
+            sensors=plural(len(rows), tr("1 sensor"), tr("{n} sensors")),
+            inputs=plural(len(files), tr("1 file"), tr("{n} files")),
         )
         if data.warnings:
             text += " " + tr("{n} warnings: {first}").format(
                 n=len(data.warnings), first=data.warnings[0]
             )
+        self._station_text = text
         self.station_label.setText(text)
         _error_style(self.station_label, False)
+        self._flag_far_stations()
         self._update_run_state()
+
+    def _flag_far_stations(self) -> list[tuple[str, float]]:
+        """Say which loaded stations lie far from the area (a wrong file, or a wrong area).
+
+        Returns:
+            (station, distance in km) of the stations more than :data:`FAR_KM` away.
+        """
+        rows = self._station_rows
+        if not rows or self.aoi is None:
+            return []
+        ease = QgsCoordinateReferenceSystem("EPSG:6933")
+        to_ease = QgsCoordinateTransform(WGS84, ease, QgsProject.instance())
+        area = QgsGeometry.fromWkt(self.aoi.lonlat_geometry().wkt)
+        area.transform(to_ease)
+        far: dict[str, float] = {}
+        for row in rows:
+            point = QgsGeometry.fromPointXY(QgsPointXY(row["lon"], row["lat"]))
+            point.transform(to_ease)
+            km = area.distance(point) / 1000.0
+            if km > FAR_KM:
+                far[row["station"]] = max(km, far.get(row["station"], 0.0))
+        text = self._station_text
+        if far:
+            worst = sorted(far.items(), key=lambda kv: -kv[1])
+            names = ", ".join(f"{name} ({km:,.0f} km)" for name, km in worst[:3])
+            text += " " + tr(
+                "{count} far from the area (more than {limit} km): {names}. Stations outside "
+                "the area are not used; check the files or the area."
+            ).format(
+                count=plural(len(far), tr("1 station is"), tr("{n} stations are")),
+                limit=FAR_KM,
+                names=names,
+            )
+        self.station_label.setText(text)
+        _error_style(self.station_label, bool(far))
+        return sorted(far.items(), key=lambda kv: -kv[1])
 
     def _remove_stations_layer(self) -> None:
         if self.stations_layer_id and QgsProject.instance().mapLayer(self.stations_layer_id):
@@ -689,6 +817,8 @@ class SoilMoistureDock(QgsDockWidget):
         """Forget the loaded stations and remove their layer."""
         self.station_files = []
         self.station_data = None
+        self._station_rows = []
+        self._station_text = ""
         self.station_list.clear()
         self._remove_stations_layer()
         self.station_label.setText(tr("No stations loaded."))
@@ -805,8 +935,23 @@ class SoilMoistureDock(QgsDockWidget):
         self.dates_label.setText(message)
         _error_style(self.dates_label, True)
 
+    def _map_date_changed(self) -> None:
+        """A new map date: the listed acquisitions belonged to the old one."""
+        if self.dates_tree.topLevelItemCount() and not self._picking_date:
+            self.dates_tree.clear()
+            self.acquisitions = []
+            self.dates_label.setText(
+                tr("The map date changed: click Find Sentinel-1 dates to list its acquisitions.")
+            )
+
     def _acquisition_picked(self, item: QTreeWidgetItem, _column: int) -> None:
-        self.date_edit.setDate(qdate(dt.date.fromisoformat(item.data(0, Qt.ItemDataRole.UserRole))))
+        self._picking_date = True  # a date from the list keeps the list
+        try:
+            self.date_edit.setDate(
+                qdate(dt.date.fromisoformat(item.data(0, Qt.ItemDataRole.UserRole)))
+            )
+        finally:
+            self._picking_date = False
 
     def map_dates(self) -> tuple[dt.date, ...]:
         """Return the ticked acquisition dates, or else the date picker's date."""
@@ -987,6 +1132,7 @@ class SoilMoistureDock(QgsDockWidget):
             self._show_status(str(exc), error=True)
             return None
         self.run_dir = Path(config.out_dir)
+        self.run_method = str(getattr(config, "method", "") or "")
         self.progress_bar.setValue(0)
         self._show_status(tr("Starting…"))
         task = EngineTask(
@@ -1026,15 +1172,35 @@ class SoilMoistureDock(QgsDockWidget):
         self.result = result
         self.progress_bar.setValue(100)
         self._show_status(
-            tr("Done: {n} maps in {folder}").format(n=len(result.maps), folder=result.out_dir)
+            tr("Done: {maps} in {folder}").format(
+                maps=plural(len(result.maps), tr("1 map"), tr("{n} maps")), folder=result.out_dir
+            )
         )
         self._add_result_layers(result)
         self._show_results(result)
         self._update_run_state()
 
+    def run_group_name(self, result: Any) -> str:
+        """Name of a run's layer group: its dates, its method and when it ran (unique)."""
+        dates = sorted(result.maps)
+        when = dates[0].isoformat() if len(dates) == 1 else f"{dates[0]} – {dates[-1]}"
+        method = self.run_method.upper()
+        base = tr("Soil moisture {dates} {method}").format(dates=when, method=method).strip()
+        stamp = dt.datetime.now().strftime("%H:%M")
+        root = QgsProject.instance().layerTreeRoot()
+        names = {g.name() for g in root.findGroups()}
+        name = f"{base} ({stamp})"
+        n = 2
+        while name in names:
+            name = f"{base} ({stamp}, {n})"
+            n += 1
+        return name
+
     def _add_result_layers(self, result: Any) -> None:
+        """One group per run, stations above the rasters, the map zoomed to the area."""
         project = QgsProject.instance()
         root = project.layerTreeRoot()
+        group = root.insertGroup(0, self.run_group_name(result))
         for date in sorted(result.maps):
             name = tr("Soil moisture {date}").format(date=date.isoformat())
             layers = soil_moisture_layers(str(result.maps[date]), name)
@@ -1043,47 +1209,77 @@ class SoilMoistureDock(QgsDockWidget):
                     tr("The map {path} could not be opened.").format(path=result.maps[date]), True
                 )
                 continue
-            group = root.insertGroup(0, name)
             for layer in layers:
                 project.addMapLayer(layer, False)
                 group.addLayer(layer)
                 self.result_layer_ids.append(layer.id())
             if len(layers) > 1:
                 group.findLayer(layers[1].id()).setItemVisibilityChecked(False)
+        self._stations_on_top()
+        if self.aoi is not None:
+            self._zoom_to(QgsGeometry.fromWkt(self.aoi.lonlat_geometry().wkt).boundingBox(), WGS84)
+
+    def _stations_on_top(self) -> None:
+        """Move the stations layer to the top of the layer tree (points drawn over rasters)."""
+        if not self.stations_layer_id:
+            return
+        root = QgsProject.instance().layerTreeRoot()
+        node = root.findLayer(self.stations_layer_id)
+        if node is None:
+            return
+        parent = node.parent()
+        clone = node.clone()
+        root.insertChildNode(0, clone)
+        parent.removeChildNode(node)
 
     def _show_results(self, result: Any) -> None:
-        summary = [tr("Alpha: {reason}").format(reason=result.alpha_reason)]
+        method = self.run_method
+        summary = [plain_summary(result.metrics, method)]
         if getattr(result, "simulated", False):
             summary.append(tr("Simulated demo data: not a real measurement."))
+        summary.append(
+            tr("Weight of the 50 m stations: {reason}").format(reason=result.alpha_reason)
+        )
         summary.extend(result.warnings[:3])
-        self.results_summary.setText("\n".join(summary))
-        rows = metric_rows(result.metrics)
+        self.results_summary.setText("\n\n".join(p for p in summary if p))
+        rows = metric_rows(result.metrics, method)
         self.metrics_table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 self.metrics_table.setItem(r, c, QTableWidgetItem(value))
         self.metrics_table.resizeColumnsToContents()
+        header = self.metrics_table.horizontalHeader().height()
+        rows_height = sum(self.metrics_table.rowHeight(r) for r in range(len(rows)))
+        self.metrics_table.setFixedHeight(header + rows_height + 4)
+        self.metrics_table.setVisible(bool(rows))
         while self.charts_layout.count():
             widget = self.charts_layout.takeAt(0).widget()
             if widget is not None:
                 widget.deleteLater()
         for png in chart_files(result):
-            pixmap = QPixmap(str(png))
-            if pixmap.isNull():
-                continue
-            label = QLabel()
-            label.setObjectName("chart")
-            label.setToolTip(png.name)
-            label.setPixmap(
-                pixmap.scaledToWidth(CHART_WIDTH, Qt.TransformationMode.SmoothTransformation)
-            )
-            self.charts_layout.addWidget(label)
+            chart = ChartLabel(png)
+            if chart.is_valid():
+                self.charts_layout.addWidget(chart)
         self.open_report_button.setEnabled(bool(result.report_html))
+        self.report_path_label.setText(
+            tr("Report: {path}").format(path=result.report_html) if result.report_html else ""
+        )
+        self.scroll.ensureWidgetVisible(self.results_summary, 0, 0)
 
-    def open_report(self) -> None:
-        """Open the HTML report in the web browser."""
-        if self.result is not None and self.result.report_html:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.result.report_html)))
+    def open_report(self) -> bool:
+        """Open the HTML report in the web browser; says where it is when none opens it."""
+        if self.result is None or not self.result.report_html:
+            return False
+        path = str(self.result.report_html)
+        opened = QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+        if not opened:
+            self._show_status(
+                tr("No web browser opened the report. Open this file in one: {path}").format(
+                    path=path
+                ),
+                error=True,
+            )
+        return bool(opened)
 
     # ========================================================================= unload
     def shutdown(self) -> None:
@@ -1103,17 +1299,16 @@ class SoilMoistureDock(QgsDockWidget):
             scene.removeItem(self.aoi_band)
 
 
-def metric_rows(metrics: dict[str, Any]) -> list[list[str]]:
-    """Return table rows (validation, N, R, RMSE, ubRMSE, bias) from the run's metrics.
+def metric_rows(metrics: dict[str, Any], method: str = "") -> list[list[str]]:
+    """Return table rows (comparison, N, R, RMSE, ubRMSE, bias) from the run's metrics.
 
-    Held-out (cross-validation) results come first, then the in-sample comparisons
-    (pretrained, SMAP 9 km, adapted), each from its pooled metrics. ``metrics["methods"]``
-    holds every column's report; ``metrics["held_out"]`` names the columns predicted without
-    their own station.
+    Held-out (cross-validation) results come first, then SMAP and the in-sample comparisons,
+    each from its pooled metrics, named in plain words. ``metrics["methods"]`` holds every
+    column's report; ``metrics["held_out"]`` names the columns predicted without their own
+    station.
     """
     rows = []
     reports = (metrics or {}).get("methods") or {}
-    # "held_out" names the columns of "methods" that were predicted without their station
     held = set((metrics or {}).get("held_out") or {})
     ordered = [n for n in reports if n in held] + [n for n in reports if n not in held]
     for name in ordered:
@@ -1129,7 +1324,9 @@ def metric_rows(metrics: dict[str, Any]) -> list[list[str]]:
                 return "–"
             return str(int(value)) if field == "n" else f"{float(value):.{digits}f}"
 
-        label = f"{name} ({kind})"
+        label = display_name(name, method)
+        if name != "smap_9km":
+            label = f"{label} ({kind})"
         rows.append([label, fmt("n"), fmt("r", 2), fmt("rmse"), fmt("ubrmse"), fmt("bias")])
     return rows
 
@@ -1142,7 +1339,16 @@ def chart_files(result: Any) -> list[Path]:
         pngs = [Path(p) for p in charts.values()]
     elif result.report_html:
         pngs = sorted(Path(result.report_html).parent.rglob("*.png"))
-    return sorted(pngs, key=lambda p: (not p.name.startswith("scatter"), p.name))
+
+    def order(path: Path) -> tuple[int, str]:
+        name = path.stem
+        if "in_sample" in name:  # the flattering fit comes after the held-out checks
+            return (2, name)
+        if "cv" in name or "held" in name:
+            return (0, name)
+        return (1 if not name.startswith("scatter") else 0, name)
+
+    return sorted(pngs, key=order)
 
 
 def _detect_cuda(_progress: Any) -> list[tuple[str, str]]:

@@ -20,14 +20,19 @@ from ..compat import GEOMETRY_POLYGON
 MODES = ("rectangle", "polygon")
 
 
-def make_rubber_band(canvas: QgsMapCanvas, colour: str = "#2166ac") -> QgsRubberBand:
-    """Return a polygon rubber band with a translucent fill."""
+def make_rubber_band(
+    canvas: QgsMapCanvas, colour: str = "#2166ac", fill: bool = True
+) -> QgsRubberBand:
+    """Return a polygon rubber band: a translucent fill while drawing, or an outline only.
+
+    The area of a run is shown as an outline: a fill would tint the soil moisture map below.
+    """
     band = QgsRubberBand(canvas, GEOMETRY_POLYGON)
     stroke = QColor(colour)
-    fill = QColor(colour)
-    fill.setAlpha(50)
+    fill_colour = QColor(colour)
+    fill_colour.setAlpha(50 if fill else 0)
     band.setStrokeColor(stroke)
-    band.setFillColor(fill)
+    band.setFillColor(fill_colour)
     band.setWidth(2)
     return band
 

@@ -45,7 +45,7 @@ class _Hide(importlib.abc.MetaPathFinder):
     sm_hide = True
 
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] not in HIDDEN:
+        if "." in name or name not in HIDDEN:  # submodules follow their package
             return None
         for finder in sys.meta_path:
             if getattr(finder, "sm_hide", False) or not hasattr(finder, "find_spec"):
@@ -189,6 +189,7 @@ def run_desktop(
         output, _ = proc.communicate()
         returncode = -1
         output = f"timed out after {timeout} s\n{output}"
+    (work / "output.txt").write_text(output, encoding="utf-8")  # for a post-mortem
     result = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     return DesktopRun(
         returncode, result, log.read_text(encoding="utf-8") if log.exists() else "", output

@@ -169,7 +169,8 @@ def test_run_adds_styled_layers_and_results(plugin: Any, qtbot: Any, pretrained_
     if not has_pipeline():
         pytest.skip("the engine's pipeline is not complete in this checkout")
     dock = _prepare_demo(plugin, qtbot)
-    task = dock.start_run(_config(dock, pretrained_dir, epochs=1))
+    config = _config(dock, pretrained_dir, epochs=1)
+    task = dock.start_run(config)
     assert task is not None and not dock.run_button.isEnabled() and dock.cancel_button.isEnabled()
     wait_task(qtbot, task, RUN_TIMEOUT_MS)
     assert dock.result is not None, dock.status_label.text()
@@ -182,15 +183,27 @@ def test_run_adds_styled_layers_and_results(plugin: Any, qtbot: Any, pretrained_
     items = renderer.shader().rasterShaderFunction().colorRampItemList()
     assert items[0].label.endswith("m³/m³")
     assert spread.renderer().band() == 2
+    # the map as a hydrologist expects it: one group per run named with date and method,
+    # the stations above the rasters, the area as an outline, the view on the area
+    root = QgsProject.instance().layerTreeRoot()
+    group = root.findLayer(mean.id()).parent()
+    assert group.name().startswith(
+        f"Soil moisture {demo_date().isoformat()} {config.method.upper()} ("
+    )
+    assert root.children()[0].layerId() == dock.stations_layer_id
+    assert dock.aoi_band.fillColor().alpha() == 0
+    extent = plugin.iface.mapCanvas().extent()
+    area = QgsRectangle(*module("core.sources.demo").DEMO_AOI_BBOX)
+    assert extent.contains(area)
+    # zoomed to the area with a margin (the canvas's shape sets the other side)
+    assert min(extent.width() / area.width(), extent.height() / area.height()) < 1.5
     assert dock.progress_bar.value() == 100
     assert dock.open_report_button.isEnabled() == bool(dock.result.report_html)
     assert dock.run_button.isEnabled()
     assert dock.metrics_table.rowCount() >= 2  # pretrained and adapted at the stations
-    held = set(dock.result.metrics["held_out"])
-    for row in range(dock.metrics_table.rowCount()):
-        label = dock.metrics_table.item(row, 0).text()
-        name = label.split(" (")[0]
-        assert label.endswith("(held out)" if name in held else "(in sample)"), label
+    labels = [dock.metrics_table.item(r, 0).text() for r in range(dock.metrics_table.rowCount())]
+    assert not any("_" in label for label in labels), labels  # words, not column names
+    assert dock.results_summary.text().startswith("No held-out check was run")  # CV was off
     assert dock.charts_box.findChildren(type(dock.results_summary), "chart")
 
 
@@ -205,12 +218,12 @@ def test_metric_rows_say_which_results_are_held_out(plugin_package: ModuleType) 
         },
         "held_out": {"adapted_cv": "msda", "random_forest": "random_forest"},
     }
-    rows = module("soilmoisture_plugin.gui.dock").metric_rows(metrics)
+    rows = module("soilmoisture_plugin.gui.dock").metric_rows(metrics, "msda")
     assert [r[0] for r in rows] == [
-        "adapted_cv (held out)",
-        "random_forest (held out)",
-        "pretrained (in sample)",
-        "adapted_in_sample (in sample)",
+        "adapted map (MSDA) (held out)",
+        "random forest (held out)",
+        "pretrained model (no adaptation) (in sample)",
+        "adapted map, fit to its own stations (in sample)",
     ]
     assert rows[0][1:] == ["80", "0.50", "0.100", "0.080", "-0.020"]
 

@@ -83,6 +83,7 @@ try:
             "SOURCE": 1,
             "EPOCHS": 2,
             "CROSS_VALIDATE": False,
+            "MODELS": MODELS,
             "OUTPUT_FOLDER": str(Path(OUT) / "run"),
         },
         feedback=feedback,
@@ -95,16 +96,13 @@ RESULT["run_s"] = round(time.monotonic() - start, 1)
 """
 
 
-def test_installer_then_adapt_and_map_in_a_plain_qgis(tmp_path: Path) -> None:
+def test_installer_then_adapt_and_map_in_a_plain_qgis(tmp_path: Path, pretrained_dir: Path) -> None:
     zip_path = load_package_script().build_zip(tmp_path / "dist", REPO)
     profiles = tmp_path / "profiles"
     install_zip(zip_path, profiles)
     packages = tmp_path / "packages"
-    data = os.environ.get("SOILMOISTURE_DATA_DIR") or str(
-        Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "soilmoisture"
-    )
     env = {
-        "SOILMOISTURE_DATA_DIR": data,  # the installed model set
+        "SOILMOISTURE_DATA_DIR": str(tmp_path / "data"),
         "SOILMOISTURE_CACHE_DIR": str(tmp_path / "cache"),
         "SOILMOISTURE_PACKAGES": str(packages),
         # this machine's index serves torch as a CPU wheel; users get PyTorch's CPU index
@@ -112,7 +110,10 @@ def test_installer_then_adapt_and_map_in_a_plain_qgis(tmp_path: Path) -> None:
     }
     out = tmp_path / "out"
     out.mkdir()
-    header = f"from pathlib import Path\nOUT = {str(out)!r}\nINSTALL_TIMEOUT = 900\n"
+    header = (
+        f"from pathlib import Path\nOUT = {str(out)!r}\nMODELS = {str(pretrained_dir)!r}\n"
+        "INSTALL_TIMEOUT = 900\n"
+    )
     run = run_desktop(
         profiles,
         header + CODE,

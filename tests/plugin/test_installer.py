@@ -85,21 +85,28 @@ def test_package_folder_is_per_profile_and_python(deps: ModuleType, tmp_path: Pa
     assert deps.platform_tag((3, 9), "macosx-11.0-arm64") == "python3.9-macosx-11_0-arm64"
 
 
-def test_activate_appends_after_qgis_own_packages(deps: ModuleType, tmp_path: Path) -> None:
+def test_activate_puts_the_plugin_folder_first(deps: ModuleType, tmp_path: Path) -> None:
     assert deps.activate(tmp_path / "absent") is None
     try:
         assert deps.activate(tmp_path) == tmp_path
-        assert sys.path[-1] == str(tmp_path)
+        assert sys.path[0] == str(tmp_path)
         deps.activate(tmp_path)
         assert sys.path.count(str(tmp_path)) == 1
     finally:
         sys.path.remove(str(tmp_path))
 
 
-def test_numpy_is_pinned_to_qgis_own(deps: ModuleType) -> None:
+def test_numpy_is_pinned_to_qgis_own_and_never_kept(
+    deps: ModuleType, installer: ModuleType, tmp_path: Path
+) -> None:
     import numpy
 
     assert f"numpy=={numpy.__version__}" in deps.constraints_for_qgis()
+    for name in ("numpy", "numpy.libs", "numpy-1.24.2.dist-info", "numpyro", "scipy"):
+        (tmp_path / name).mkdir()
+    removed = installer.drop_qgis_own(tmp_path)
+    assert removed == ["numpy", "numpy-1.24.2.dist-info", "numpy.libs"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["numpyro", "scipy"]
 
 
 # -- real pip runs, offline --------------------------------------------------------------------

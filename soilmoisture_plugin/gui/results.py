@@ -1,0 +1,131 @@
+"""The run's results in words a hydrologist uses, and charts that follow the dock's width.
+
+The engine names its comparisons by column (``adapted_cv``, ``smap_9km``); the dock shows
+what they are, and says first, in one or two sentences, which method is most accurate at the
+stations left out of training and whether the adapted map beats SMAP and the baselines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QPixmap
+from qgis.PyQt.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from ..i18n import tr
+
+UNIT = "m³/m³"
+
+
+def display_name(column: str, method: str = "") -> str:
+    """Return what a comparison column is, in plain words."""
+    names = {
+        "adapted_cv": tr("adapted map ({method})").format(method=method.upper() or "MSDA"),
+        "adapted_in_sample": tr("adapted map, fit to its own stations"),
+        "pretrained": tr("pretrained model (no adaptation)"),
+        "random_forest": tr("random forest"),
+        "xgboost": tr("XGBoost"),
+        "smap_9km": tr("SMAP 9 km"),
+    }
+    return names.get(column, column.replace("_", " "))
+
+
+def _rmse(report: Any) -> float | None:
+    pooled = report.get("pooled") if isinstance(report, dict) else None
+    if not isinstance(pooled, dict) or pooled.get("rmse") is None:
+        return None
+    return float(pooled["rmse"])
+
+
+def plain_summary(metrics: dict[str, Any], method: str = "") -> str:
+    """Say which method is most accurate at held-out stations and how the adapted map compares.
+
+    Args:
+        metrics: The run's metrics (``methods``: column -> report, ``held_out``: columns
+            predicted without their own station).
+        method: The adaptation method (for its name).
+
+    Returns:
+        One to three sentences; empty when there is nothing to compare.
+
+    """
+    reports = (metrics or {}).get("methods") or {}
+    held = set((metrics or {}).get("held_out") or {})
+    # fair comparisons: predicted without the station's own data (SMAP never saw it either)
+    fair = {c: _rmse(r) for c, r in reports.items() if c in held or c == "smap_9km"}
+    fair = {c: v for c, v in fair.items() if v is not None}
+    if "adapted_cv" not in fair:
+        fit = _rmse(reports.get("adapted_in_sample"))
+        if fit is None:
+            return ""
+        return tr(
+            "No held-out check was run (cross-validation off, or a single station): the fit "
+            "to the stations (RMSE {rmse:.3f} {unit}) flatters the map. Tick cross-validation "
+            "to know how it does at places without a station."
+        ).format(rmse=fit, unit=UNIT)
+    best = min(fair, key=lambda c: fair[c])
+    ours = fair["adapted_cv"]
+    parts = [
+        tr(
+            "At stations left out of training, the most accurate is the {best} "
+            "(RMSE {rmse:.3f} {unit})."
+        ).format(best=display_name(best, method), rmse=fair[best], unit=UNIT)
+    ]
+    beaten = [c for c in fair if c != "adapted_cv" and fair[c] > ours]
+    better = [c for c in fair if c != "adapted_cv" and fair[c] <= ours]
+
+    def listing(columns: list[str]) -> str:
+        return ", ".join(
+            f"{display_name(c, method)} ({fair[c]:.3f})" for c in sorted(columns, key=fair.get)
+        )
+
+    if best == "adapted_cv":
+        parts.append(
+            tr("The adapted map ({rmse:.3f}) beats {others}.").format(
+                rmse=ours, others=listing(beaten)
+            )
+            if beaten
+            else ""
+        )
+    else:
+        text = tr("The adapted map ({rmse:.3f}) is less accurate than {others}").format(
+            rmse=ours, others=listing(better)
+        )
+        if beaten:
+            text += tr("; it beats {others}").format(others=listing(beaten))
+        parts.append(text + ".")
+    return " ".join(p for p in parts if p)
+
+
+class ChartLabel(QLabel):
+    """A chart image that scales to the width it is given (never wider, never cropped)."""
+
+    def __init__(self, png: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chart")
+        self.setToolTip(png.name)
+        self._pixmap = QPixmap(str(png))
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(120)
+        self._width = 0
+        self.rescale(360)
+
+    def is_valid(self) -> bool:
+        """False when the image could not be read."""
+        return not self._pixmap.isNull()
+
+    def rescale(self, width: int) -> None:
+        """Scale the chart to ``width`` pixels (height follows)."""
+        if self._pixmap.isNull() or width <= 0 or width == self._width:
+            return
+        self._width = width
+        scaled = self._pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(scaled)
+        self.setFixedHeight(scaled.height())
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        """Follow the dock's width."""
+        super().resizeEvent(event)
+        self.rescale(min(self.width(), self._pixmap.width() * 2))
