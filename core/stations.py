@@ -1041,21 +1041,36 @@ def _filter_series(
             f"lies outside the AOI {aoi.name!r}: {n} readings dropped"
         )
         return None
+    if m.depth_from < 0 or m.depth_to < 0 or m.depth_to < m.depth_from:
+        warnings.append(
+            f"{m.source}: {m.label} has the depths {m.depth_from:g}-{m.depth_to:g} m; depths are "
+            f"metres below the surface, from <= to: {n} readings dropped"
+        )
+        return None
     if m.depth_to > max_depth:
         warnings.append(
             f"{m.source}: {m.label} measures {m.depth_from:.2f}-{m.depth_to:.2f} m, deeper than "
             f"the 0-5 cm surface layer (not a surface measurement): {n} readings dropped"
         )
         return None
-    out_of_range = ~((s.sm >= 0.0) & (s.sm <= 1.0))
-    if out_of_range.any():
-        idx = np.flatnonzero(out_of_range)[0]
+    year = np.asarray(s.time.year)
+    bad_date = (year < MIN_YEAR) | np.asarray(s.time > pd.Timestamp.now(tz="UTC"))
+    if bad_date.any():
+        idx = np.flatnonzero(bad_date)[0]
+        warnings.append(
+            f"{m.source}: {int(bad_date.sum())} readings of {m.label} dated before {MIN_YEAR} or "
+            f"in the future dropped (first at line {int(s.line[idx])}: {s.time[idx]:%Y-%m-%d})"
+        )
+    bad_value = ~((s.sm >= 0.0) & (s.sm <= 1.0)) & ~bad_date
+    out_of_range = bad_value | bad_date
+    if bad_value.any():
+        idx = np.flatnonzero(bad_value)[0]
         hint = (
             "; if the values are percent, add a unit column with '%' or pass the unit option %"
             if csv_unit_hint else ""
         )
         warnings.append(
-            f"{m.source}: {int(out_of_range.sum())} readings of {m.label} outside 0-1 m3/m3 "
+            f"{m.source}: {int(bad_value.sum())} readings of {m.label} outside 0-1 m3/m3 "
             f"dropped (first at line {int(s.line[idx])}: {s.sm[idx]:g}){hint}"
         )
     flag_ok = np.isin(s.flag.astype(str), list(accept))

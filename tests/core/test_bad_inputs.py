@@ -103,6 +103,14 @@ class World:
         self.old_dates.write_text(
             "station,lat,lon,timestamp,sm,depth\nA,36.6,-97.4,1700-06-01T00:00,0.25,-5\n"
         )
+        self.negative_depth = root / "negative_depth.stm"
+        self.negative_depth.write_text(
+            "ISMN SCAN Site 36.64 -97.47 300.0 -5.00 -4.95 Probe\n2020/06/01 12:00 0.25 G M\n"
+        )
+        self.ismn_1700 = root / "ismn_1700.stm"
+        self.ismn_1700.write_text(
+            "ISMN SCAN Site 36.64 -97.47 300.0 0.00 0.05 Probe\n1700/06/01 12:00 0.25 G M\n"
+        )
         self.samples = root / "samples.csv"
         _table().to_csv(self.samples, index=False)
         self.unlabelled = root / "unlabelled.csv"
@@ -225,6 +233,10 @@ CASES: list[Case] = [
                                            "--out", str(w.root / "d.csv")], False),
     ("stations year 1700 depth -5", lambda w: ["stations", str(w.old_dates),
                                                "--out", str(w.root / "d.csv")], True),
+    ("stations ismn depth -5", lambda w: ["stations", str(w.negative_depth),
+                                          "--out", str(w.root / "d.csv")], True),
+    ("stations ismn year 1700", lambda w: ["stations", str(w.ismn_1700),
+                                           "--out", str(w.root / "d.csv")], True),
     ("stations out through file", lambda w: ["stations", str(w.good_stm),
                                              "--out", str(w.a_file / "d.csv")], True),
     ("stations out is folder", lambda w: ["stations", str(w.good_stm),
