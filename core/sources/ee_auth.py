@@ -215,6 +215,8 @@ def initialize(
                 given = bool(project)
                 project = resolve_project(project)[0]
                 account = None
+                if project is None and credentials != "persistent":
+                    raise ee.EEException(ee.NO_PROJECT_EXCEPTION)
             forget_grid_form()
             ee.Initialize(credentials=credentials, project=project, http_transport=http_transport)
             # a transport timeout, so that requests abandoned at their deadline end too

@@ -217,6 +217,8 @@ MAX_REQUEST_BYTES_SERVICE = 50_331_648
 MAX_SIDE_SERVICE = 32_768
 MAX_BANDS_SERVICE = 1_024
 LISTING_LIMIT = 5_000
+CLIENT_PROJECT = "517222506229"
+"""The project of the client library's OAuth client (what it falls back to without one)."""
 
 
 class ServiceError(Exception):
@@ -663,6 +665,12 @@ class FakeEarthEngine:
             exchange.bands = tuple(payload["bandIds"])
         with self._lock:
             self.log.append(exchange)
+        if project == CLIENT_PROJECT:  # the client library's own OAuth project
+            return self._error(
+                exchange, 403, f"Caller does not have required permission to use project "
+                f"{CLIENT_PROJECT}. Grant the caller the roles/serviceusage.serviceUsageConsumer "
+                "role, or a custom role with the serviceusage.services.use permission"
+            )
         if project not in self.projects:
             return self._error(
                 exchange, 403, "Not signed up for Earth Engine or project is not registered. "

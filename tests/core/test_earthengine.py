@@ -259,35 +259,42 @@ def test_network_error_found_in_the_cause_chain() -> None:
 
 
 def test_initialize_translates_and_reuses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Through the real client over the fake service (tests/core/ee_fakes.py)."""
     import ee
 
+    from tests.core.ee_fakes import FakeEarthEngine, default_catalogue
+
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SOILMOISTURE_DATA_DIR", str(tmp_path / "data"))
+    for name in ("SOILMOISTURE_EE_PROJECT", "EARTHENGINE_PROJECT", "GOOGLE_CLOUD_PROJECT",
+                 "SOILMOISTURE_EE_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(ee.deprecation, "_FetchDataCatalogStac", lambda: {})
+    service = FakeEarthEngine(default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 1, 31)),
+                              projects=("saved-proj",))
+    ee.Reset()
     ee_auth.reset_session()
-    monkeypatch.setattr(ee.data, "is_initialized", lambda: False)
-
-    def no_project(**kw: Any) -> None:
-        raise ee.EEException(ee.NO_PROJECT_EXCEPTION)
-
-    monkeypatch.setattr(ee, "Initialize", no_project)
-    with pytest.raises(AuthenticationError, match="no Google Cloud project"):
-        ee_auth.initialize()
-    with pytest.raises(AuthenticationError, match="not found"):
-        ee_auth.initialize(key_file=tmp_path / "missing.json")
-    assert not ee_auth.has_credentials()
-    creds = tmp_path / ".config" / "earthengine" / "credentials"
-    creds.parent.mkdir(parents=True)
-    creds.write_text(json.dumps({"refresh_token": "x", "project": "saved-proj"}))
-    assert ee_auth.has_credentials() and ee_auth.stored_project() == "saved-proj"
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr(ee, "Initialize", lambda **kw: seen.update(kw))
-    assert ee_auth.initialize() == "not signed in to Earth Engine"  # is_initialized is faked
-    assert seen["project"] == "saved-proj" and seen["http_transport"] is None
-    assert seen["credentials"].refresh_token == "x"  # built from the file, refreshed on use
-    monkeypatch.setattr(ee.data, "is_initialized", lambda: True)
-    seen.clear()
-    assert ee_auth.initialize() == "signed in, project saved-proj"
-    assert seen == {}  # reused, not initialised twice
-    ee_auth.reset_session()
+    try:
+        with pytest.raises(AuthenticationError, match="not found"):
+            ee_auth.initialize(key_file=tmp_path / "missing.json", http_transport=service)
+        assert not ee_auth.has_credentials()
+        creds = tmp_path / ".config" / "earthengine" / "credentials"
+        creds.parent.mkdir(parents=True)
+        creds.write_text(json.dumps({"refresh_token": service.refresh_token}))
+        with pytest.raises(AuthenticationError, match="no Google Cloud project"):
+            ee_auth.initialize(http_transport=service)
+        creds.write_text(json.dumps({"refresh_token": service.refresh_token,
+                                     "project": "saved-proj"}))
+        assert ee_auth.has_credentials() and ee_auth.stored_project() == "saved-proj"
+        assert ee_auth.initialize(http_transport=service) == "signed in, project saved-proj"
+        assert ee_auth.saved_project() is None  # not given explicitly: not saved
+        listed = len(service.exchanges("algorithms"))
+        assert listed == 1 and service.tokens_issued >= 1
+        assert ee_auth.initialize(http_transport=service) == "signed in, project saved-proj"
+        assert len(service.exchanges("algorithms")) == listed  # reused, not initialised twice
+    finally:
+        ee.Reset()
+        ee_auth.reset_session()
 
 
 @pytest.mark.live_ee
