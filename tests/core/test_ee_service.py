@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import socket
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -359,11 +358,23 @@ def test_oversize_request_is_split_by_the_tiler(_home: Path) -> None:
     assert tiled.stats["splits"] >= 1
 
 
-def test_cancel_with_a_request_in_flight_returns_within_2_s(_home: Path) -> None:
-    release = threading.Event()
+def _holding(release: threading.Event, resumed: threading.Event, which: Any) -> Any:
+    """A ``hold`` for the fake: matching requests wait for ``release``, then set ``resumed``."""
+
+    def hold(exchange: Any) -> None:
+        if which(exchange):
+            release.wait(30)
+            resumed.set()
+
+    return hold
+
+
+def test_cancel_with_a_request_in_flight_abandons_it(_home: Path) -> None:
+    release, resumed = threading.Event(), threading.Event()
     service = FakeEarthEngine(
         default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 12, 31)),
-        hold=lambda e: release if e.kind == "computePixels" and e.bands != ("probe",) else None,
+        hold=_holding(release, resumed, lambda e: e.kind == "computePixels"
+                      and e.bands != ("probe",)),
     )
     cache = ArrayCache(_home / "arrays")
     cancel = threading.Event()
@@ -372,10 +383,9 @@ def test_cancel_with_a_request_in_flight_returns_within_2_s(_home: Path) -> None
             fetcher = CachingFetcher(TiledFetcher(EarthEngineFetcher(), sleep=no_sleep), cache)
             request = PixelRequest(gee.soil_image(), W9.to_level("50m"), ("sand",))
             threading.Timer(0.3, cancel.set).start()
-            start = time.monotonic()
             with pytest.raises(Cancelled):
                 fetcher.fetch(request, CallbackProgress(is_cancelled=cancel.is_set))
-            assert time.monotonic() - start < 2.0
+            assert not resumed.is_set()  # returned while the service still held the request
             assert cache.get(request.key()) is None and cache.entries() == []
     finally:
         release.set()
@@ -471,11 +481,9 @@ def test_cancelled_sign_in_frees_its_port_and_a_second_one_works(_home: Path) ->
     urls: list[str] = []
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()
-    start = time.monotonic()
-    with pytest.raises(Cancelled):
+    with pytest.raises(Cancelled):  # not the 5-minute timeout: the cancel ended the wait
         ee_auth.sign_in("test-project", CallbackProgress(is_cancelled=cancel.is_set),
                         poll_s=0.05, open_browser=urls.append)
-    assert time.monotonic() - start < 2.0
     port = _redirect_port(urls[0])
     assert _port_is_free(port)
 
@@ -593,20 +601,19 @@ def test_the_fake_service_refuses_what_the_service_refuses(_home: Path) -> None:
         assert tiled.fetch(many)["p_" + days[-1]].shape == W9.shape  # split: it passes
 
 
-def test_cancel_during_a_listing_returns_within_2_s(_home: Path) -> None:
-    release = threading.Event()
+def test_cancel_during_a_listing_abandons_it(_home: Path) -> None:
+    release, resumed = threading.Event(), threading.Event()
     service = FakeEarthEngine(default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 12, 31)),
-                              hold=lambda e: release if e.kind == "compute" else None)
+                              hold=_holding(release, resumed, lambda e: e.kind == "compute"))
     cancel = threading.Event()
     try:
         with ee_session(service, _home):
             src = gee.EarthEngineSource(cache=ArrayCache(_home / "arrays"))
             threading.Timer(0.3, cancel.set).start()
-            start = time.monotonic()
             with pytest.raises(Cancelled):
                 src.list_acquisitions(W9, dt.date(2021, 1, 1), dt.date(2021, 3, 1),
                                       CallbackProgress(is_cancelled=cancel.is_set))
-            assert time.monotonic() - start < 2.0
+            assert not resumed.is_set()  # returned while the service still held the listing
             assert ArrayCache(_home / "arrays").entries() == []
     finally:
         release.set()
