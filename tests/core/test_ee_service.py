@@ -643,3 +643,23 @@ def test_scene_across_the_smap_version_switch(_home: Path) -> None:
     np.testing.assert_allclose(scene.smap, want, rtol=1e-6)
     assert any(a.startswith(f"{gee.SMAP_005}/2023120") for a in service.loaded)
     assert any(a.startswith(f"{gee.SMAP_006}/2024010") for a in service.loaded)
+
+
+@pytest.mark.parametrize("message", ["User memory limit exceeded.", "Computation timed out."])
+def test_heavy_tiles_are_split_through_the_client(_home: Path, message: str) -> None:
+    def fail(exchange: Any) -> tuple[int, str] | None:
+        heavy = exchange.window is not None and exchange.window.ncols > 180
+        grid = (exchange.body or {}).get("grid", {}).get("dimensions", {})
+        if exchange.kind == "computePixels" and (heavy or grid.get("width", 0) > 180):
+            return 400, message
+        return None
+
+    service = FakeEarthEngine(default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 3, 31)),
+                              fail=fail)
+    with ee_session(service, _home):
+        tiled = TiledFetcher(EarthEngineFetcher(), sleep=no_sleep)
+        out = tiled.fetch(PixelRequest(gee.soil_image(), W9.to_level("50m"), ("sand", "clay")))
+    assert np.isfinite(out["clay"]).all() and tiled.stats["splits"] >= 1
+    assert tiled.stats["retries"] == 0
+    ok = [e for e in service.exchanges("computePixels") if e.status == 200 and e.bands != ("probe",)]
+    assert sum(e.body["grid"]["dimensions"]["width"] for e in ok if e.body) == 360
