@@ -929,10 +929,20 @@ class _Reader:
 
     def sources(self, path: Path) -> Iterator[TextSource]:
         """Yield the decoded station files of one file or zip archive."""
-        if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+        if path.is_file() and (path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)):
             yield from self._zip_sources(path)
             return
         try:
+            if not path.is_file():  # a device or a pipe (/dev/zero never ends)
+                self.warnings.append(f"{path}: not a regular file; skipped")
+                return
+            size = path.stat().st_size
+            if size > MAX_ZIP_TOTAL_BYTES:
+                self.warnings.append(
+                    f"{path}: {size / 1024**3:,.1f} GiB is more than a station file can be "
+                    f"({MAX_ZIP_TOTAL_BYTES / 1024**3:,.0f} GiB); split it; skipped"
+                )
+                return
             data = path.read_bytes()
         except OSError as exc:
             self.warnings.append(f"{path}: cannot be read ({exc.strerror or exc}); skipped")

@@ -237,6 +237,8 @@ CASES: list[Case] = [
                                           "--out", str(w.root / "d.csv")], True),
     ("stations ismn year 1700", lambda w: ["stations", str(w.ismn_1700),
                                            "--out", str(w.root / "d.csv")], True),
+    ("stations endless device", lambda w: ["stations", os.devnull.replace("null", "zero"),
+                                           "--out", str(w.root / "d.csv")], True),
     ("stations out through file", lambda w: ["stations", str(w.good_stm),
                                              "--out", str(w.a_file / "d.csv")], True),
     ("stations out is folder", lambda w: ["stations", str(w.good_stm),
