@@ -105,8 +105,6 @@ def register(sub: Any) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from ..atomic import check_output_file
     from ..metrics import PHYSICAL_RANGE, outside_physical_range, physical_range_note
     from ..samples import CSV_SUFFIXES, PARQUET_SUFFIXES, read_samples, write_predictions
@@ -134,7 +132,6 @@ def _predict(args: argparse.Namespace) -> int:
             f"(true outside {lo:g}..{hi:g}).",
             file=sys.stderr,
         )
-        return 0 if np.isfinite(pred.mean).any() else 2
     return 0
 
 
