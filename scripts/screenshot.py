@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
-"""Screenshot of the plugin in the full QGIS desktop after a demo run (``make screenshot``).
+"""Screenshots of the plugin in the full QGIS desktop on the demo scene (``make screenshot``).
 
-Starts QGIS under Xvfb with the plugin staged from this checkout (a folder of links), a fresh
-profile and isolated user folders, then a start-up script (``--code``) loads the plugin, opens
-the dock, sets the demo area, loads the demo stations, runs Adapt & Map on the simulated scene
-and, once the map layers are drawn, saves ``iface.mainWindow().grab()``.
+Starts QGIS under Xvfb (a 1920 x 1080 screen) with the plugin staged from this checkout (a
+folder of links), a fresh profile and isolated user folders. A start-up script (``--code``)
+sets the main window to 1280 x 800 (a laptop), loads the plugin, opens the dock at the width
+QGIS gives it, sets the demo area, loads the demo stations and runs Adapt & Map with
+cross-validation. It saves, next to ``--out`` (``docs/screenshot.png``):
+
+- ``screenshot-1280x800-run.png``: during the run (run controls, progress and Cancel visible);
+- ``screenshot-1280x800.png``: after the run (the plain-words summary, the map with the
+  stations on top);
+- ``screenshot-1920x1080.png``: the same window maximized on the 1920 x 1080 screen (also
+  copied to ``--out``);
+- ``screenshot-dock.png``: the whole dock content, top to bottom.
 
 Usage:
-    python scripts/screenshot.py --out docs/screenshot.png [--epochs 2] [--timeout 900]
+    python scripts/screenshot.py --out docs/screenshot.png [--epochs 2] [--timeout 1200]
 """
 
 from __future__ import annotations
@@ -29,12 +37,10 @@ QGIS_SCRIPT = r"""
 import dataclasses
 import json
 import os
-import sys
 import traceback
 
 from qgis.core import QgsApplication, QgsProject
-from qgis.gui import QgsCollapsibleGroupBox
-from qgis.PyQt.QtCore import QPoint, Qt, QTimer
+from qgis.PyQt.QtCore import QTimer
 from qgis.utils import iface, loadPlugin, plugins, startPlugin
 
 OUT = os.environ["SM_SHOT_OUT"]
@@ -64,10 +70,23 @@ def guard(fn):
     return wrapped
 
 
+def window(width, height):
+    main = iface.mainWindow()
+    main.showNormal()
+    main.resize(width, height)
+    main.move(0, 0)
+
+
+def grab(name):
+    path = os.path.join(os.path.dirname(OUT), name)
+    iface.mainWindow().grab().save(path)
+    trace("saved " + path)
+
+
 @guard
 def start():
     trace("start")
-    iface.mainWindow().showMaximized()
+    window(1280, 800)
     assert loadPlugin("soilmoisture") and startPlugin("soilmoisture"), "plugin did not start"
     dock = plugins["soilmoisture"].show_dock()
     state["dock"] = dock
@@ -83,36 +102,43 @@ def poll():
     state["ticks"] += 1
     trace(f"{state['step']} {state['ticks']} {dock.status_label.text()[:80]}")
     if state["step"] == "stations" and dock.station_list.count() > 0:
-        config = dataclasses.replace(dock.build_config(), models=MODELS, epochs=EPOCHS)
         dock._select(dock.method_combo, "msda")
+        config = dataclasses.replace(
+            dock.build_config(), models=MODELS, epochs=EPOCHS, cross_validate=True
+        )
         if dock.start_run(config) is None:
             raise RuntimeError("run did not start: " + dock.status_label.text())
         state["step"] = "run"
-    elif state["step"] == "run" and dock.run_task is None:
+    elif state["step"] == "run" and dock.run_task is not None and dock.progress_bar.value() >= 15:
+        # scrolled to the bottom, where the charts will come: the run box stays in view
+        bar = dock.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        grab("screenshot-1280x800-run.png")
+        state["step"] = "running"
+    elif state["step"] in ("run", "running") and dock.run_task is None:
         if dock.result is None:
             raise RuntimeError("run failed: " + dock.status_label.text())
-        layer = QgsProject.instance().mapLayer(dock.result_layer_ids[0])
-        iface.setActiveLayer(layer)
-        canvas = iface.mapCanvas()
-        extent = iface.mapCanvas().mapSettings().layerExtentToOutputExtent(layer, layer.extent())
-        extent.scale(1.05)
-        canvas.setExtent(extent)
-        canvas.refresh()
-        # a dock wide enough for its labels, scrolled down to the results but not sideways
-        iface.mainWindow().resizeDocks([dock], [560], Qt.Horizontal)
-        results = dock.findChild(QgsCollapsibleGroupBox, "results_group")
-        if results is not None:
-            area = dock.widget()
-            top = results.mapTo(area.widget(), QPoint(0, 0)).y()
-            area.verticalScrollBar().setValue(max(top - 250, 0))  # the run box, then results
-            area.horizontalScrollBar().setValue(0)
         state["step"] = "render"
         state["render_ticks"] = state["ticks"]
     elif state["step"] == "render" and state["ticks"] - state["render_ticks"] > 6:
         if iface.mapCanvas().isDrawing():
             QTimer.singleShot(500, poll)
             return
+        dock.scroll.ensureWidgetVisible(dock.results_summary, 0, 0)
+        grab("screenshot-1280x800.png")
+        window(1920, 1080)
+        iface.mainWindow().showMaximized()
+        state["step"] = "render-large"
+        state["render_ticks"] = state["ticks"]
+    elif state["step"] == "render-large" and state["ticks"] - state["render_ticks"] > 6:
+        if iface.mapCanvas().isDrawing():
+            QTimer.singleShot(500, poll)
+            return
+        dock.scroll.ensureWidgetVisible(dock.results_summary, 0, 0)
+        grab("screenshot-1920x1080.png")
         iface.mainWindow().grab().save(OUT)
+        body = dock.body
+        body.grab().save(os.path.join(os.path.dirname(OUT), "screenshot-dock.png"))
         finish(True)
         return
     QTimer.singleShot(500, poll)
@@ -150,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         script = tmp / "shot.py"
         script.write_text(QGIS_SCRIPT, encoding="utf-8")
         status = tmp / "status.json"
-        png = tmp / "screenshot.png"
+        shots = tmp / "shots"
+        shots.mkdir()
+        png = shots / "screenshot.png"
         env = dict(os.environ)
         env.update(
             QGIS_PLUGINPATH=str(plugins),
@@ -167,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             "xvfb-run",
             "-a",
             "-s",
-            "-screen 0 1600x1000x24",
+            "-screen 0 1920x1080x24",
             "qgis",
             "--nologo",
             "--noversioncheck",
@@ -198,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"screenshot: failed at {result['step']}:\n{result['message']}", file=sys.stderr)
             return 1
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(png, args.out)
-    print(args.out)
+        for shot in sorted(shots.glob("*.png")):
+            target = args.out if shot.name == png.name else args.out.parent / shot.name
+            shutil.copyfile(shot, target)
+            print(target)
     return 0
 
 

@@ -203,7 +203,8 @@ class SoilMoistureDock(QgsDockWidget):
         grid = QGridLayout()
         grid.setHorizontalSpacing(4)
         for i, button in enumerate(buttons):
-            grid.addWidget(button, i // columns, i % columns)
+            last_alone = i == len(buttons) - 1 and i % columns == 0
+            grid.addWidget(button, i // columns, i % columns, 1, columns if last_alone else 1)
         return grid
 
     def _group(self, title: str, name: str) -> tuple[QgsCollapsibleGroupBox, QVBoxLayout]:
@@ -412,7 +413,6 @@ class SoilMoistureDock(QgsDockWidget):
         self.ee_project_edit.setPlaceholderText(tr("Google Cloud project id, e.g. my-ee-project"))
         form.addRow(tr("Cloud project"), self.ee_project_edit)
         lay.addLayout(form)
-        row = QHBoxLayout()
         self.ee_sign_in_button = QPushButton(tr("Sign in…"))
         self.ee_sign_in_button.setToolTip(
             tr("Opens your browser to sign in to Google Earth Engine")
@@ -423,15 +423,16 @@ class SoilMoistureDock(QgsDockWidget):
             tr("Start an Earth Engine session with the saved credentials")
         )
         self.ee_connect_button.clicked.connect(self.ee_connect)
-        row.addWidget(self.ee_sign_in_button)
-        row.addWidget(self.ee_connect_button)
         self.ee_check_button = QPushButton(tr("Check connection"))
         self.ee_check_button.setToolTip(
             tr("One tiny request per dataset: says what works and what to do about the rest")
         )
         self.ee_check_button.clicked.connect(self.ee_check)
-        row.addWidget(self.ee_check_button)
-        lay.addLayout(row)
+        lay.addLayout(  # two per row: the dock stays narrow enough for a laptop
+            self._button_grid(
+                [self.ee_sign_in_button, self.ee_connect_button, self.ee_check_button]
+            )
+        )
         self.ee_state = QLabel(tr("Not signed in to Earth Engine."))
         self.ee_state.setObjectName("ee_state")
         self.ee_state.setWordWrap(True)

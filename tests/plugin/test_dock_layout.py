@@ -146,3 +146,51 @@ def test_map_legend_has_the_unit_and_no_band_name(
     ]
     assert texts[1][0] == "Spread of the 25 models (m³/m³)"
     assert not any("Gray" in t or "Band" in t for t in texts[0] + texts[1])
+
+
+def test_inputs_change_only_when_the_user_changes_them(dock: Any) -> None:
+    import datetime as dt
+
+    from qgis.PyQt.QtCore import QDate
+    from qgis.PyQt.QtWidgets import QTreeWidgetItem
+
+    # a date inside the demo period survives "Demo area"; one outside is moved, and said so
+    dates = module("core.sources.demo").acquisition_dates()
+    inside = dates[1]
+    dock.date_edit.setDate(QDate(inside.year, inside.month, inside.day))
+    dock.use_demo_area()
+    assert dock.date_edit.date().toPyDate() == inside
+    dock.date_edit.setDate(QDate(1999, 1, 1))
+    dock.use_demo_area()
+    assert dates[0] <= dock.date_edit.date().toPyDate() <= dates[-1]
+    assert "demo scene covers" in dock.dates_label.text()
+    # the extent box follows the area; a typed extent becomes the area
+    assert dock.extent_edit.text().endswith("[EPSG:4326]")
+    dock.extent_edit.setText("10.0, 45.0, 10.1, 45.05")
+    dock.use_typed_extent()
+    assert dock.aoi is not None and abs(dock.aoi.area_km2 - 43.8) < 2
+    assert dock.extent_edit.text().startswith("10.00000, 45.00000")
+    # listed acquisitions belong to one date: changing the date clears them
+    dock.dates_tree.addTopLevelItem(QTreeWidgetItem(["2020-01-01", "Ascending", "1", "100 %"]))
+    dock.date_edit.setDate(dock.date_edit.date().addDays(3))
+    assert dock.dates_tree.topLevelItemCount() == 0
+    assert isinstance(dock.date_edit.date().toPyDate(), dt.date)
+
+
+def test_stations_far_from_the_area_are_flagged_on_load(
+    dock: Any, qtbot: Any, tmp_path: Any
+) -> None:
+    csv = tmp_path / "stations.csv"
+    rows = ["station,lat,lon,timestamp,sm"]
+    for day in range(1, 11):
+        rows.append(f"NEAR,45.02,10.05,2023-05-{day:02d}T06:00:00Z,0.25")
+        rows.append(f"PARIS,48.85,2.35,2023-05-{day:02d}T06:00:00Z,0.20")
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    dock.extent_edit.setText("10.0, 45.0, 10.1, 45.05")
+    dock.use_typed_extent()
+    task = dock.load_stations([csv])
+    qtbot.waitUntil(lambda: task.done, timeout=60_000)
+    text = dock.station_label.text()
+    assert "2 stations (2 sensors) from 1 file." in text, text
+    assert "1 station is far from the area (more than 50 km): PARIS (" in text, text
+    assert "NEAR" not in text.split("far from the area")[1]

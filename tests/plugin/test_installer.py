@@ -243,3 +243,24 @@ def test_a_python_without_pip_gets_a_clear_message(
     with pytest.raises(installer.InstallError) as err:
         installer.install(plan, Recorder(Progress).progress)
     assert "has no pip" in str(err.value) and "apt install python3-pip" in str(err.value)
+
+
+def test_linux_builds_shapely_against_qgis_geos(
+    deps: ModuleType, installer: ModuleType, tmp_path: Path
+) -> None:
+    assert deps.shapely_needs_source_build("Linux")
+    assert not deps.shapely_needs_source_build("Windows")
+    assert not deps.shapely_needs_source_build("Darwin")
+    (tmp_path / "Python.h").write_text("", encoding="utf-8")
+    tools = {"geos-config": "/usr/bin/geos-config", "cc": "/usr/bin/cc"}
+    assert deps.source_build_missing(tools.get, str(tmp_path)) == []
+    assert deps.source_build_missing({}.get, str(tmp_path / "none")) == [
+        "geos-config",
+        "cc",
+        "Python.h",
+    ]
+    message = installer.source_build_message(["geos-config"])
+    assert "lacks geos-config" in message and "Nothing was changed" in message
+    if deps.shapely_needs_source_build() and not deps.source_build_missing():
+        plan = installer.make_plan(["shapely"], folder=tmp_path / "pkgs", environ={})
+        assert plan.command()[-3:] == ["--no-binary", "shapely", "shapely>=2.0"]
