@@ -1225,7 +1225,7 @@ def _count_duplicates(
     key: pd.DataFrame,
     dup: npt.NDArray[np.bool_],
     series: list[Series],
-    series_idx: npt.NDArray[np.int64],
+    series_idx: npt.NDArray[np.integer[Any]],
     warnings: list[str],
 ) -> None:
     """Warn, per file, about readings whose sensor and timestamp were already read."""
