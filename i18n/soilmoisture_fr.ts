@@ -1033,5 +1033,429 @@
         <source>in sample</source>
         <translation>sur l'échantillon d'entraînement</translation>
     </message>
+    <message>
+        <source>(optional)</source>
+        <translation>(facultatif)</translation>
+    </message>
+    <message>
+        <source>1 file</source>
+        <translation>1 fichier</translation>
+    </message>
+    <message>
+        <source>1 map</source>
+        <translation>1 carte</translation>
+    </message>
+    <message>
+        <source>1 sensor</source>
+        <translation>1 capteur</translation>
+    </message>
+    <message>
+        <source>1 station</source>
+        <translation>1 station</translation>
+    </message>
+    <message>
+        <source>1 station is</source>
+        <translation>1 station est</translation>
+    </message>
+    <message>
+        <source>; it beats {others}</source>
+        <translation> ; elle fait mieux que {others}</translation>
+    </message>
+    <message>
+        <source>A Python package could not be imported: {error}</source>
+        <translation>Un paquet Python n&apos;a pas pu être importé : {error}</translation>
+    </message>
+    <message>
+        <source>A Python package is missing: {names}.</source>
+        <translation>Un paquet Python manque : {names}.</translation>
+    </message>
+    <message>
+        <source>Add ISMN or CSV station files:</source>
+        <translation>Ajouter des fichiers de stations ISMN ou CSV :</translation>
+    </message>
+    <message>
+        <source>At stations left out of training, the most accurate is the {best} (RMSE {rmse:.3f} {unit}).</source>
+        <translation>Aux stations écartées de l&apos;apprentissage, la plus précise est : {best} (RMSE {rmse:.3f} {unit}).</translation>
+    </message>
+    <message>
+        <source>Build:</source>
+        <translation>Version :</translation>
+    </message>
+    <message>
+        <source>CPU (smaller download, works everywhere)</source>
+        <translation>CPU (téléchargement plus léger, fonctionne partout)</translation>
+    </message>
+    <message>
+        <source>Check connection</source>
+        <translation>Vérifier la connexion</translation>
+    </message>
+    <message>
+        <source>Checking Earth Engine: one tiny request per dataset…</source>
+        <translation>Vérification d&apos;Earth Engine : une petite requête par jeu de données…</translation>
+    </message>
+    <message>
+        <source>Checking pip…</source>
+        <translation>Vérification de pip…</translation>
+    </message>
+    <message>
+        <source>Checking the Earth Engine connection</source>
+        <translation>Vérification de la connexion Earth Engine</translation>
+    </message>
+    <message>
+        <source>Compared at the stations</source>
+        <translation>Comparaison aux stations</translation>
+    </message>
+    <message>
+        <source>Could not find the Python that QGIS runs, so nothing was installed. Install the packages by hand (see the command below).</source>
+        <translation>Le Python qu&apos;utilise QGIS est introuvable : rien n&apos;a été installé. Installez les paquets à la main (voir la commande ci-dessous).</translation>
+    </message>
+    <message>
+        <source>Could not reach the Python package index (pypi.org). Check the internet connection or the proxy (QGIS Settings &gt; Options &gt; Network), then click Install again. Nothing was changed. pip&apos;s log: {log}</source>
+        <translation>L&apos;index des paquets Python (pypi.org) est injoignable. Vérifiez la connexion Internet ou le proxy (Préférences &gt; Options &gt; Réseau de QGIS), puis cliquez de nouveau sur Installer. Rien n&apos;a été modifié. Journal de pip : {log}</translation>
+    </message>
+    <message>
+        <source>Could not remove {folder}: {error}. Close QGIS and delete it.</source>
+        <translation>Impossible de supprimer {folder} : {error}. Fermez QGIS et supprimez-le.</translation>
+    </message>
+    <message>
+        <source>Could not start {python}: {error}</source>
+        <translation>Impossible de lancer {python} : {error}</translation>
+    </message>
+    <message>
+        <source>Demo</source>
+        <translation>Démo</translation>
+    </message>
+    <message>
+        <source>Done: {maps} in {folder}</source>
+        <translation>Terminé : {maps} dans {folder}</translation>
+    </message>
+    <message>
+        <source>Downloading the packages (about 1 GB)…</source>
+        <translation>Téléchargement des paquets (environ 1 Go)…</translation>
+    </message>
+    <message>
+        <source>Downloading {name}…</source>
+        <translation>Téléchargement de {name}…</translation>
+    </message>
+    <message>
+        <source>Draw on the map, or use the demo area:</source>
+        <translation>Dessinez sur la carte, ou utilisez la zone de démo :</translation>
+    </message>
+    <message>
+        <source>Errors in m³/m³. Held out: predicted without the station&apos;s own data.</source>
+        <translation>Erreurs en m³/m³. Hors apprentissage : prédit sans les données de la station elle-même.</translation>
+    </message>
+    <message>
+        <source>Every Python package the plugin needs is installed.</source>
+        <translation>Tous les paquets Python dont l&apos;extension a besoin sont installés.</translation>
+    </message>
+    <message>
+        <source>Files…</source>
+        <translation>Fichiers…</translation>
+    </message>
+    <message>
+        <source>Folder…</source>
+        <translation>Dossier…</translation>
+    </message>
+    <message>
+        <source>Install</source>
+        <translation>Installer</translation>
+    </message>
+    <message>
+        <source>Install dependencies…</source>
+        <translation>Installer les dépendances…</translation>
+    </message>
+    <message>
+        <source>Install or remove the Python packages the plugin needs (torch, shapely, …)</source>
+        <translation>Installer ou supprimer les paquets Python dont l&apos;extension a besoin (torch, shapely, …)</translation>
+    </message>
+    <message>
+        <source>Install pip for {python} with your system&apos;s package manager.</source>
+        <translation>Installez pip pour {python} avec le gestionnaire de paquets du système.</translation>
+    </message>
+    <message>
+        <source>Installation cancelled; nothing was changed.</source>
+        <translation>Installation annulée ; rien n&apos;a été modifié.</translation>
+    </message>
+    <message>
+        <source>Installed. Adapt &amp; Map is ready; no restart needed. pip&apos;s log: {log}</source>
+        <translation>Installé. Adapter et cartographier est prêt, sans redémarrage. Journal de pip : {log}</translation>
+    </message>
+    <message>
+        <source>Installing the Soil Moisture packages</source>
+        <translation>Installation des paquets de Humidité du sol</translation>
+    </message>
+    <message>
+        <source>Map date moved to {date}: the demo scene covers {first} to {last}.</source>
+        <translation>Date de la carte déplacée au {date} : la scène de démo couvre du {first} au {last}.</translation>
+    </message>
+    <message>
+        <source>Moving the packages into place…</source>
+        <translation>Mise en place des paquets…</translation>
+    </message>
+    <message>
+        <source>NVIDIA GPU (CUDA, about 3 GB more)</source>
+        <translation>GPU NVIDIA (CUDA, environ 3 Go de plus)</translation>
+    </message>
+    <message>
+        <source>No held-out check was run (cross-validation off, or a single station): the fit to the stations (RMSE {rmse:.3f} {unit}) flatters the map. Tick cross-validation to know how it does at places without a station.</source>
+        <translation>Aucun contrôle hors apprentissage (validation croisée désactivée, ou une seule station) : l&apos;ajustement aux stations (RMSE {rmse:.3f} {unit}) flatte la carte. Cochez la validation croisée pour savoir ce qu&apos;elle vaut là où il n&apos;y a pas de station.</translation>
+    </message>
+    <message>
+        <source>No web browser opened the report. Open this file in one: {path}</source>
+        <translation>Aucun navigateur n&apos;a ouvert le rapport. Ouvrez ce fichier dans un navigateur : {path}</translation>
+    </message>
+    <message>
+        <source>Nothing to remove.</source>
+        <translation>Rien à supprimer.</translation>
+    </message>
+    <message>
+        <source>One tiny request per dataset: says what works and what to do about the rest</source>
+        <translation>Une petite requête par jeu de données : dit ce qui fonctionne et que faire pour le reste</translation>
+    </message>
+    <message>
+        <source>Open the full report</source>
+        <translation>Ouvrir le rapport complet</translation>
+    </message>
+    <message>
+        <source>Or install them from a terminal:</source>
+        <translation>Ou installez-les depuis un terminal :</translation>
+    </message>
+    <message>
+        <source>Packages</source>
+        <translation>Paquets</translation>
+    </message>
+    <message>
+        <source>Polygon</source>
+        <translation>Polygone</translation>
+    </message>
+    <message>
+        <source>Python packages…</source>
+        <translation>Paquets Python…</translation>
+    </message>
+    <message>
+        <source>QGIS&apos;s Python ({python}) has no pip, so nothing was installed. {hint}</source>
+        <translation>Le Python de QGIS ({python}) n&apos;a pas pip : rien n&apos;a été installé. {hint}</translation>
+    </message>
+    <message>
+        <source>Rectangle</source>
+        <translation>Rectangle</translation>
+    </message>
+    <message>
+        <source>Remove installed packages</source>
+        <translation>Supprimer les paquets installés</translation>
+    </message>
+    <message>
+        <source>Removed {folder}. Restart QGIS to finish.</source>
+        <translation>{folder} supprimé. Redémarrez QGIS pour terminer.</translation>
+    </message>
+    <message>
+        <source>Report: {path}</source>
+        <translation>Rapport : {path}</translation>
+    </message>
+    <message>
+        <source>Run in a Terminal: {python} -m ensurepip</source>
+        <translation>Lancez dans un Terminal : {python} -m ensurepip</translation>
+    </message>
+    <message>
+        <source>Run in a terminal: sudo apt install python3-pip</source>
+        <translation>Lancez dans un terminal : sudo apt install python3-pip</translation>
+    </message>
+    <message>
+        <source>Run in a terminal: sudo dnf install python3-pip</source>
+        <translation>Lancez dans un terminal : sudo dnf install python3-pip</translation>
+    </message>
+    <message>
+        <source>Run the OSGeo4W Setup (or reinstall QGIS) and select the package python3-pip.</source>
+        <translation>Lancez l&apos;installateur OSGeo4W (ou réinstallez QGIS) et cochez le paquet python3-pip.</translation>
+    </message>
+    <message>
+        <source>SMAP 9 km</source>
+        <translation>SMAP 9 km</translation>
+    </message>
+    <message>
+        <source>Soil Moisture: Python packages</source>
+        <translation>Humidité du sol : paquets Python</translation>
+    </message>
+    <message>
+        <source>Soil moisture ({unit})</source>
+        <translation>Humidité du sol ({unit})</translation>
+    </message>
+    <message>
+        <source>Soil moisture {dates} {method}</source>
+        <translation>Humidité du sol {dates} {method}</translation>
+    </message>
+    <message>
+        <source>Spread of the 25 models ({unit})</source>
+        <translation>Dispersion des 25 modèles ({unit})</translation>
+    </message>
+    <message>
+        <source>Starting pip…</source>
+        <translation>Démarrage de pip…</translation>
+    </message>
+    <message>
+        <source>The Earth Engine source needs earthengine-api: install it with Options &gt; Python packages…</source>
+        <translation>La source Earth Engine a besoin d&apos;earthengine-api : installez-le avec Options &gt; Paquets Python…</translation>
+    </message>
+    <message>
+        <source>The adapted map ({rmse:.3f}) beats {others}.</source>
+        <translation>La carte adaptée ({rmse:.3f}) fait mieux que {others}.</translation>
+    </message>
+    <message>
+        <source>The adapted map ({rmse:.3f}) is less accurate than {others}</source>
+        <translation>La carte adaptée ({rmse:.3f}) est moins précise que {others}</translation>
+    </message>
+    <message>
+        <source>The demo scene&apos;s simulated stations</source>
+        <translation>Les stations simulées de la scène de démo</translation>
+    </message>
+    <message>
+        <source>The disk is full: the packages need about 1.5 GB. Free some space and click Install again. Nothing was changed. pip&apos;s log: {log}</source>
+        <translation>Le disque est plein : les paquets demandent environ 1,5 Go. Libérez de la place et cliquez de nouveau sur Installer. Rien n&apos;a été modifié. Journal de pip : {log}</translation>
+    </message>
+    <message>
+        <source>The map date changed: click Find Sentinel-1 dates to list its acquisitions.</source>
+        <translation>La date de la carte a changé : cliquez sur Trouver les dates Sentinel-1 pour lister ses acquisitions.</translation>
+    </message>
+    <message>
+        <source>They go into a folder of the plugin&apos;s own (about 1.5 GB), never into QGIS&apos;s Python: {folder}</source>
+        <translation>Ils vont dans un dossier propre à l&apos;extension (environ 1,5 Go), jamais dans le Python de QGIS : {folder}</translation>
+    </message>
+    <message>
+        <source>Unpacking the packages…</source>
+        <translation>Décompression des paquets…</translation>
+    </message>
+    <message>
+        <source>Weight of the 50 m stations: {reason}</source>
+        <translation>Poids des stations à 50 m : {reason}</translation>
+    </message>
+    <message>
+        <source>XGBoost</source>
+        <translation>XGBoost</translation>
+    </message>
+    <message>
+        <source>adapted map ({method})</source>
+        <translation>carte adaptée ({method})</translation>
+    </message>
+    <message>
+        <source>adapted map, fit to its own stations</source>
+        <translation>carte adaptée, ajustée à ses propres stations</translation>
+    </message>
+    <message>
+        <source>areas of interest</source>
+        <translation>les zones d&apos;intérêt</translation>
+    </message>
+    <message>
+        <source>earthengine-api is not installed: install it with Options &gt; Python packages…</source>
+        <translation>earthengine-api n&apos;est pas installé : installez-le avec Options &gt; Paquets Python…</translation>
+    </message>
+    <message>
+        <source>pip could not install the packages (exit code {code}): {last}. Nothing was changed. Attach pip&apos;s log to a bug report: {log}</source>
+        <translation>pip n&apos;a pas pu installer les paquets (code de sortie {code}) : {last}. Rien n&apos;a été modifié. Joignez le journal de pip à un rapport de bogue : {log}</translation>
+    </message>
+    <message>
+        <source>pip finished but {names} still cannot be imported. Restart QGIS; if it persists, attach pip&apos;s log to a bug report: {log}</source>
+        <translation>pip a terminé mais {names} ne peut toujours pas être importé. Redémarrez QGIS ; si cela persiste, joignez le journal de pip à un rapport de bogue : {log}</translation>
+    </message>
+    <message>
+        <source>pretrained model (no adaptation)</source>
+        <translation>modèle préentraîné (sans adaptation)</translation>
+    </message>
+    <message>
+        <source>projections</source>
+        <translation>les projections</translation>
+    </message>
+    <message>
+        <source>random forest</source>
+        <translation>forêt aléatoire</translation>
+    </message>
+    <message>
+        <source>reading and writing rasters</source>
+        <translation>la lecture et l&apos;écriture des rasters</translation>
+    </message>
+    <message>
+        <source>shapely has to be built for the GEOS library QGIS uses (the ready-made one crashes QGIS on Linux), and this system lacks {lacking}. Install them with {command}, then click Install again. Nothing was changed.</source>
+        <translation>shapely doit être compilé pour la bibliothèque GEOS qu&apos;utilise QGIS (la version toute faite fait planter QGIS sous Linux), et il manque à ce système : {lacking}. Installez-les avec {command}, puis cliquez de nouveau sur Installer. Rien n&apos;a été modifié.</translation>
+    </message>
+    <message>
+        <source>station time series</source>
+        <translation>les séries temporelles des stations</translation>
+    </message>
+    <message>
+        <source>statistics and smoothing</source>
+        <translation>les statistiques et le lissage</translation>
+    </message>
+    <message>
+        <source>the XGBoost comparison</source>
+        <translation>la comparaison avec XGBoost</translation>
+    </message>
+    <message>
+        <source>the charts of the validation report</source>
+        <translation>les graphiques du rapport de validation</translation>
+    </message>
+    <message>
+        <source>the deep networks (Adapt &amp; Map, Map with an ensemble)</source>
+        <translation>les réseaux profonds (Adapter et cartographier, Cartographier avec un ensemble)</translation>
+    </message>
+    <message>
+        <source>the input cache and Parquet station files</source>
+        <translation>le cache des entrées et les fichiers de stations Parquet</translation>
+    </message>
+    <message>
+        <source>the random forest comparison</source>
+        <translation>la comparaison avec la forêt aléatoire</translation>
+    </message>
+    <message>
+        <source>your package manager: GEOS development files, Python headers, a C compiler</source>
+        <translation>votre gestionnaire de paquets : fichiers de développement GEOS, en-têtes Python, un compilateur C</translation>
+    </message>
+    <message>
+        <source>{count} Python packages are missing: {names} and {more} more.</source>
+        <translation>{count} paquets Python manquent : {names} et {more} autres.</translation>
+    </message>
+    <message>
+        <source>{count} Python packages are missing: {names}.</source>
+        <translation>{count} paquets Python manquent : {names}.</translation>
+    </message>
+    <message>
+        <source>{count} far from the area (more than {limit} km): {names}. Stations outside the area are not used; check the files or the area.</source>
+        <translation>{count} loin de la zone (plus de {limit} km) : {names}. Les stations hors de la zone ne sont pas utilisées ; vérifiez les fichiers ou la zone.</translation>
+    </message>
+    <message>
+        <source>{n} files</source>
+        <translation>{n} fichiers</translation>
+    </message>
+    <message>
+        <source>{n} maps</source>
+        <translation>{n} cartes</translation>
+    </message>
+    <message>
+        <source>{n} sensors</source>
+        <translation>{n} capteurs</translation>
+    </message>
+    <message>
+        <source>{n} stations</source>
+        <translation>{n} stations</translation>
+    </message>
+    <message>
+        <source>{n} stations are</source>
+        <translation>{n} stations sont</translation>
+    </message>
+    <message>
+        <source>{stations} ({sensors}) from {inputs}.</source>
+        <translation>{stations} ({sensors}) dans {inputs}.</translation>
+    </message>
+    <message>
+        <source>{summary} Install them from the Soil Moisture dock (Install dependencies) or with: {command}</source>
+        <translation>{summary} Installez-les depuis le panneau Humidité du sol (Installer les dépendances) ou avec : {command}</translation>
+    </message>
+    <message>
+        <source>{summary} Install them with Options &gt; Python packages…</source>
+        <translation>{summary} Installez-les avec Options &gt; Paquets Python…</translation>
+    </message>
+    <message>
+        <source>{summary} The plugin can install what is missing.</source>
+        <translation>{summary} L&apos;extension peut installer ce qui manque.</translation>
+    </message>
 </context>
 </TS>
