@@ -85,11 +85,18 @@ def _check_through(path: Path, option: str) -> None:
             f"{option} {str(path)!r} runs through {str(base)!r}, which is a file, not a folder; "
             "choose a path in a folder."
         )
-    why = _probe_writable(base)
+    _require_writable(base, path, option)
+
+
+def _require_writable(folder: Path, path: Path, option: str) -> None:
+    """Raise when no file can be created in ``folder`` (named in the message)."""
+    from .errors import InputError
+
+    why = _probe_writable(folder)
     if why is not None:
         raise InputError(
-            f"{option} {str(path)!r}: cannot write in {str(base)!r} ({why}); choose a folder "
-            "you can write to, or change its permissions."
+            f"{option} {str(path)!r}: cannot write in {str(folder)!r} ({why}); choose a "
+            "folder you can write to, or change its permissions."
         )
 
 
@@ -174,12 +181,7 @@ def check_output_dir(
                 f"{option} {str(path)!r}: {str(folder)!r} is a file, but the run writes a "
                 "folder there; move the file away or choose another output folder."
             )
-        why = _probe_writable(folder)
-        if why is not None:
-            raise InputError(
-                f"{option} {str(path)!r}: cannot write in {str(folder)!r} ({why}); choose a "
-                "folder you can write to, or change its permissions."
-            )
+        _require_writable(folder, path, option)
     return path
 
 

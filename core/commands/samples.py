@@ -14,6 +14,7 @@ from typing import Any
 
 from ..atomic import write_text
 from ..errors import InputError
+from . import _checks
 from ._progress import TerminalProgress
 
 STATION_COLUMNS = ("station", "station_id", "site")
@@ -111,7 +112,7 @@ def _predict(args: argparse.Namespace) -> int:
     from .models import load_ensemble
 
     check_output_file(args.out, CSV_SUFFIXES + PARQUET_SUFFIXES)
-    _check_input_file(args.samples, "--samples")
+    _checks.input_file(args.samples, "--samples")
     ensemble = load_ensemble(args.models, device=args.device)
     table = read_samples(args.samples, require_label=False, role="samples")
     with TerminalProgress() as progress:
@@ -133,14 +134,6 @@ def _predict(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
-
-
-def _check_input_file(path: Path, option: str) -> None:
-    """Fail at once, with a clear message, for an input that is missing or not a file."""
-    if not Path(path).exists():
-        raise InputError(f"{option} {str(path)!r} does not exist; check the path")
-    if Path(path).is_dir():
-        raise InputError(f"{option} {str(path)!r} is a folder; give the table file")
 
 
 def _beta(value: str) -> float | str:
@@ -173,7 +166,7 @@ def _adapt(args: argparse.Namespace) -> int:
     for option, value in (("--fine", args.fine), ("--coarse", args.coarse),
                           ("--target", args.target)):
         if value is not None:
-            _check_input_file(value, option)
+            _checks.input_file(value, option)
     if method.uses_coarse and args.coarse is None:
         raise InputError(f"method {method.name} needs --coarse (labelled 9 km samples)")
     if method.uses_domain and args.target is None:
@@ -230,7 +223,7 @@ def _pretrain(args: argparse.Namespace) -> int:
     from ..samples import read_samples
 
     check_output_dir(args.out)
-    _check_input_file(args.coarse, "--coarse")
+    _checks.input_file(args.coarse, "--coarse")
     coarse = read_samples(args.coarse, require_label=True, role="coarse (9 km labelled)")
     config = PretrainConfig(
         epochs=args.epochs,
@@ -271,8 +264,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.json is not None:
         check_output_file(args.json, (".json",), "--json")
-    _check_input_file(args.samples, "--samples")
-    _check_input_file(args.pred, "--pred")
+    _checks.input_file(args.samples, "--samples")
+    _checks.input_file(args.pred, "--pred")
     table = read_samples(args.samples, require_label=True, role="samples")
     pred = _read_predictions(Path(args.pred))
     if args.column not in pred.columns:
