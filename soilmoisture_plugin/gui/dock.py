@@ -580,7 +580,26 @@ class SoilMoistureDock(QgsDockWidget):
             return
         text, warning = describe_area(area_km2(geometry, self._canvas_crs()))
         self.area_label.setText(text)
-        self.area_warning.setText(warning)
+        self.area_warning.setText(warning or self._outside_demo(geometry, self._canvas_crs()))
+
+    def _outside_demo(self, geometry: QgsGeometry, crs: QgsCoordinateReferenceSystem) -> str:
+        """With the demo source, say (while drawing) when the area leaves the demo scene."""
+        if self.source_combo.currentData() != "demo":
+            return ""
+        from ...core.sources.demo import DEMO_AOI_BBOX
+
+        g = QgsGeometry(geometry)
+        if crs != WGS84:
+            g.transform(QgsCoordinateTransform(crs, WGS84, QgsProject.instance()))
+        lon0, lat0, lon1, lat1 = DEMO_AOI_BBOX
+        scene = QgsRectangle(lon0, lat0, lon1, lat1)
+        scene.grow(1e-4)  # about 10 m: the demo area itself, after reprojection, is inside
+        if scene.contains(g.boundingBox()):
+            return ""
+        return tr(
+            "The demo scene only covers longitudes {lon0} to {lon1} and latitudes {lat0} to "
+            "{lat1}: draw inside it (Demo area), or use Earth Engine for other places."
+        ).format(lon0=lon0, lon1=lon1, lat0=lat0, lat1=lat1)
 
     def _aoi_drawn(self, geometry: QgsGeometry) -> None:
         self.set_aoi_geometry(geometry, self._canvas_crs(), tr("drawn area"))
@@ -620,8 +639,10 @@ class SoilMoistureDock(QgsDockWidget):
                     area=aoi.area_km2, cells=aoi.n_cells50
                 )
             )
-            self.area_warning.setText(describe_area(aoi.area_km2, max_aoi_km2())[1])
             geometry = QgsGeometry.fromWkt(aoi.lonlat_geometry().wkt)
+            self.area_warning.setText(
+                describe_area(aoi.area_km2, max_aoi_km2())[1] or self._outside_demo(geometry, WGS84)
+            )
             box = geometry.boundingBox()
             self.extent_edit.setText(
                 f"{box.xMinimum():.5f}, {box.yMinimum():.5f}, {box.xMaximum():.5f}, "

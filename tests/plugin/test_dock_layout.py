@@ -194,3 +194,13 @@ def test_stations_far_from_the_area_are_flagged_on_load(
     assert "2 stations (2 sensors) from 1 file." in text, text
     assert "1 station is far from the area (more than 50 km): PARIS (" in text, text
     assert "NEAR" not in text.split("far from the area")[1]
+
+
+def test_an_area_outside_the_demo_scene_is_said_while_drawing(dock: Any) -> None:
+    dock.use_demo_area()
+    assert dock.area_warning.text() == ""
+    xmin, ymin, xmax, ymax = module("core.sources.demo").DEMO_AOI_BBOX
+    dock.extent_edit.setText(f"{xmax - 0.01}, {ymin}, {xmax + 0.05}, {ymax}")
+    dock.use_typed_extent()
+    assert dock.area_warning.text().startswith("The demo scene only covers longitudes")
+    assert "EASE" not in dock.area_warning.text()
