@@ -80,3 +80,20 @@ def period(start: dt.date | None, end: dt.date | None) -> None:
     if start is not None and end is not None and start > end:
         raise InputError(f"--train-start {start} is after --train-end {end}; swap them")
     dates([d for d in (start, end) if d is not None], "training period bound")
+
+
+def new_folder(path: str | os.PathLike[str], option: str = "--out") -> None:
+    """The output folder of a model set must not exist yet (a set is never overwritten).
+
+    Raises:
+        InputError: it exists, is a file, or cannot be created.
+
+    """
+    from ..atomic import check_output_dir
+
+    check_output_dir(path, option)
+    if Path(path).exists():
+        raise InputError(
+            f"{option} {os.fspath(path)!r} already exists; choose a new folder for the model "
+            "set, or remove the old one first"
+        )

@@ -147,7 +147,6 @@ def _beta(value: str) -> float | str:
 
 def _adapt(args: argparse.Namespace) -> int:
     from ..adaptation import AdaptConfig, adapt, get_method
-    from ..atomic import check_output_dir
     from ..samples import read_samples
     from .models import load_ensemble
 
@@ -162,7 +161,7 @@ def _adapt(args: argparse.Namespace) -> int:
         snapshot_epochs=min(10, args.epochs),
     )
     method = get_method(args.method)
-    check_output_dir(args.out)
+    _checks.new_folder(args.out)
     for option, value in (("--fine", args.fine), ("--coarse", args.coarse),
                           ("--target", args.target)):
         if value is not None:
@@ -219,10 +218,9 @@ def _adapt(args: argparse.Namespace) -> int:
 
 def _pretrain(args: argparse.Namespace) -> int:
     from ..adaptation import PretrainConfig, pretrain
-    from ..atomic import check_output_dir
     from ..samples import read_samples
 
-    check_output_dir(args.out)
+    _checks.new_folder(args.out)
     _checks.input_file(args.coarse, "--coarse")
     coarse = read_samples(args.coarse, require_label=True, role="coarse (9 km labelled)")
     config = PretrainConfig(
