@@ -43,15 +43,16 @@ def input_file(path: str | os.PathLike[str], option: str) -> None:
 
 
 def model_set(name_or_path: str | os.PathLike[str]) -> None:
-    """The model set can be opened (its files are verified when it is loaded for the work).
+    """The model set can be opened and its files match their checksums; say where it is from.
 
     Raises:
-        ModelStoreError: unknown name, or not a model-set folder.
+        ModelStoreError: unknown name, not a model-set folder, or a corrupt member.
 
     """
     from ..store import load_model_set
+    from .models import say_origin
 
-    load_model_set(name_or_path, verify=False)
+    say_origin(load_model_set(name_or_path))
 
 
 def dates(days: Sequence[dt.date], option: str = "--date") -> None:

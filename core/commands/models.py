@@ -138,6 +138,14 @@ def load_ensemble(name_or_path: Any, device: str = "cpu") -> Any:
     from ..model.ensemble import Ensemble
 
     model_set = store.load_model_set(name_or_path)
+    say_origin(model_set)
+    ensemble = Ensemble.from_model_set(model_set, device=device)
+    ensemble.provenance = {**(ensemble.provenance or {}), "origin": model_set.origin}
+    return ensemble
+
+
+def say_origin(model_set: store.ModelSet) -> None:
+    """Print on stderr which model set a command uses and whether it is the published one."""
     print(f"models: {model_set.name} ({model_set.kind}), {model_set.origin_label}", file=sys.stderr)
     if model_set.origin == "modified":
         print(
@@ -147,6 +155,3 @@ def load_ensemble(name_or_path: Any, device: str = "cpu") -> Any:
             "published weights.",
             file=sys.stderr,
         )
-    ensemble = Ensemble.from_model_set(model_set, device=device)
-    ensemble.provenance = {**(ensemble.provenance or {}), "origin": model_set.origin}
-    return ensemble
