@@ -504,3 +504,22 @@ def test_western_longitudes_are_written_west() -> None:
 
     assert _lat_lon_text(36.64, -97.47) == "36.6400 N, 97.4700 W"
     assert _lat_lon_text(-33.9, 18.4) == "33.9000 S, 18.4000 E"
+
+
+def test_western_bbox_is_a_value_not_an_option(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _check(["stations", str(world.good_stm), "--aoi", WEST_BBOX,
+                  "--out", str(world.root / "w.csv")], True, capsys)
+    assert "expected one argument" not in err
+    assert "lies outside the AOI" in err  # the bbox was parsed: the French station is outside
+    err = _check(["stations", str(world.good_stm), "--aoi", "-97.52,36.59,-97.42,36.69@EPSG:4326",
+                  "--out", str(world.root / "w.csv")], True, capsys)
+    assert "lies outside the AOI" in err
+
+
+def test_same_file_twice_is_read_once(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    err = _check(["stations", str(world.good_stm), str(world.good_stm),
+                  "--out", str(world.root / "twice.csv")], False, capsys)
+    assert "given more than once; read once" in err
+    assert "duplicate timestamp" not in err
