@@ -1461,5 +1461,9 @@
         <source>The demo scene only covers longitudes {lon0} to {lon1} and latitudes {lat0} to {lat1}: draw inside it (Demo area), or use Earth Engine for other places.</source>
         <translation>La scène de démo ne couvre que les longitudes {lon0} à {lon1} et les latitudes {lat0} à {lat1} : dessinez à l&apos;intérieur (Zone de démo), ou utilisez Earth Engine ailleurs.</translation>
     </message>
+    <message>
+        <source>the {name}</source>
+        <translation>{name}</translation>
+    </message>
 </context>
 </TS>

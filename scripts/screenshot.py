@@ -90,6 +90,7 @@ def start():
     assert loadPlugin("soilmoisture") and startPlugin("soilmoisture"), "plugin did not start"
     dock = plugins["soilmoisture"].show_dock()
     state["dock"] = dock
+    dock.output_widget.setFilePath(os.environ["SM_SHOT_RUNS"])
     dock.use_demo_area()
     dock.load_demo_stations()
     state["step"] = "stations"
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             SM_SHOT_STATUS=str(status),
             SM_SHOT_MODELS=models,
             SM_SHOT_EPOCHS=str(args.epochs),
+            SM_SHOT_RUNS=str(tmp / "runs"),
         )
         env.pop("QT_QPA_PLATFORM", None)
         cmd = [

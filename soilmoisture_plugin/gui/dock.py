@@ -36,6 +36,7 @@ from qgis.PyQt.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -78,6 +79,8 @@ if TYPE_CHECKING:  # needs shapely: imported by the adapters when an area is mad
     from ...core.aoi import AOI
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+DOCK_CHARTS = 3
+"""Charts shown in the dock (the held-out check first); the report has them all."""
 FAR_KM = 50
 """A station further than this from the area is flagged when the stations are loaded."""
 
@@ -290,6 +293,8 @@ class SoilMoistureDock(QgsDockWidget):
         self.station_list = QListWidget()
         self.station_list.setObjectName("station_list")
         self.station_list.setMinimumHeight(90)
+        self.station_list.setWordWrap(True)  # long station names wrap, no sideways scrolling
+        self.station_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.station_list.itemChanged.connect(lambda _item: self._update_run_state())
         lay.addWidget(self.station_list)
         self.station_label = QLabel(tr("No stations loaded."))
@@ -494,6 +499,12 @@ class SoilMoistureDock(QgsDockWidget):
             tr("Errors in m³/m³. Held out: predicted without the station's own data.")
         )
         self.metrics_table.verticalHeader().setVisible(False)
+        header = self.metrics_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.metrics_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.metrics_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.metrics_table.setWordWrap(False)
         self.metrics_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.metrics_table.setVisible(False)
         lay.addWidget(self.metrics_table)
@@ -1237,6 +1248,7 @@ class SoilMoistureDock(QgsDockWidget):
                 self.result_layer_ids.append(layer.id())
             if len(layers) > 1:
                 group.findLayer(layers[1].id()).setItemVisibilityChecked(False)
+        group.setExpanded(True)
         self._stations_on_top()
         if self.aoi is not None:
             self._zoom_to(QgsGeometry.fromWkt(self.aoi.lonlat_geometry().wkt).boundingBox(), WGS84)
@@ -1268,8 +1280,9 @@ class SoilMoistureDock(QgsDockWidget):
         self.metrics_table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
-                self.metrics_table.setItem(r, c, QTableWidgetItem(value))
-        self.metrics_table.resizeColumnsToContents()
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.metrics_table.setItem(r, c, item)
         header = self.metrics_table.horizontalHeader().height()
         rows_height = sum(self.metrics_table.rowHeight(r) for r in range(len(rows)))
         self.metrics_table.setFixedHeight(header + rows_height + 4)
@@ -1278,7 +1291,7 @@ class SoilMoistureDock(QgsDockWidget):
             widget = self.charts_layout.takeAt(0).widget()
             if widget is not None:
                 widget.deleteLater()
-        for png in chart_files(result):
+        for png in chart_files(result)[:DOCK_CHARTS]:
             chart = ChartLabel(png)
             if chart.is_valid():
                 self.charts_layout.addWidget(chart)
@@ -1354,7 +1367,10 @@ def metric_rows(metrics: dict[str, Any], method: str = "") -> list[list[str]]:
 
 
 def chart_files(result: Any) -> list[Path]:
-    """Return the report's PNG charts (scatter plots first)."""
+    """Return the report's PNG charts, the held-out check of the adapted map first.
+
+    Then the time series and the maps; the in-sample fit, which flatters the map, comes last.
+    """
     pngs: list[Path] = []
     charts = getattr(result, "charts", None)
     if isinstance(charts, dict):
@@ -1364,11 +1380,15 @@ def chart_files(result: Any) -> list[Path]:
 
     def order(path: Path) -> tuple[int, str]:
         name = path.stem
-        if "in_sample" in name:  # the flattering fit comes after the held-out checks
-            return (2, name)
-        if "cv" in name or "held" in name:
+        if name.startswith("scatter_adapted") and "in_sample" not in name:
             return (0, name)
-        return (1 if not name.startswith("scatter") else 0, name)
+        if name == "timeseries":
+            return (1, name)
+        if name.startswith("map_"):
+            return (2, name)
+        if "in_sample" in name:
+            return (4, name)
+        return (3, name)
 
     return sorted(pngs, key=order)
 

@@ -19,8 +19,10 @@ from ..i18n import tr
 UNIT = "m³/m³"
 
 
-def display_name(column: str, method: str = "") -> str:
-    """Return what a comparison column is, in plain words."""
+def display_name(column: str, method: str = "", article: bool = False) -> str:
+    """Return what a comparison column is, in plain words (``article``: inside a sentence)."""
+    if article and column in ("adapted_cv", "adapted_in_sample", "pretrained"):
+        return tr("the {name}").format(name=display_name(column, method))
     names = {
         "adapted_cv": tr("adapted map ({method})").format(method=method.upper() or "MSDA"),
         "adapted_in_sample": tr("adapted map, fit to its own stations"),
@@ -69,9 +71,9 @@ def plain_summary(metrics: dict[str, Any], method: str = "") -> str:
     ours = fair["adapted_cv"]
     parts = [
         tr(
-            "At stations left out of training, the most accurate is the {best} "
+            "At stations left out of training, the most accurate is {best} "
             "(RMSE {rmse:.3f} {unit})."
-        ).format(best=display_name(best, method), rmse=fair[best], unit=UNIT)
+        ).format(best=display_name(best, method, article=True), rmse=fair[best], unit=UNIT)
     ]
     beaten = [c for c in fair if c != "adapted_cv" and fair[c] > ours]
     better = [c for c in fair if c != "adapted_cv" and fair[c] <= ours]

@@ -92,7 +92,7 @@ def test_results_are_named_in_plain_words(plugin_package: ModuleType) -> None:
     }
     text = results.plain_summary(metrics, "msda")
     assert text.startswith(
-        "At stations left out of training, the most accurate is the random forest (RMSE 0.041"
+        "At stations left out of training, the most accurate is random forest (RMSE 0.041"
     )
     assert (
         "The adapted map (0.052) is less accurate than random forest (0.041), XGBoost (0.044)"
