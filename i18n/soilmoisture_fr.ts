@@ -1074,7 +1074,7 @@
         <translation>Ajouter des fichiers de stations ISMN ou CSV :</translation>
     </message>
     <message>
-        <source>At stations left out of training, the most accurate is the {best} (RMSE {rmse:.3f} {unit}).</source>
+        <source>At stations left out of training, the most accurate is {best} (RMSE {rmse:.3f} {unit}).</source>
         <translation>Aux stations écartées de l&apos;apprentissage, la plus précise est : {best} (RMSE {rmse:.3f} {unit}).</translation>
     </message>
     <message>
