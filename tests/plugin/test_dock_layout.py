@@ -194,6 +194,10 @@ def test_stations_far_from_the_area_are_flagged_on_load(
     assert "2 stations (2 sensors) from 1 file." in text, text
     assert "1 station is far from the area (more than 50 km): PARIS (" in text, text
     assert "NEAR" not in text.split("far from the area")[1]
+    from qgis.core import QgsProject
+
+    layer = QgsProject.instance().mapLayer(dock.stations_layer_id)
+    assert layer.customProperty("skipMemoryLayersCheck") == 1  # no "save?" question on quit
 
 
 def test_an_area_outside_the_demo_scene_is_said_while_drawing(dock: Any) -> None:
@@ -204,3 +208,24 @@ def test_an_area_outside_the_demo_scene_is_said_while_drawing(dock: Any) -> None
     dock.use_typed_extent()
     assert dock.area_warning.text().startswith("The demo scene only covers longitudes")
     assert "EASE" not in dock.area_warning.text()
+
+
+def test_a_cancel_is_not_reported_as_a_failed_task(
+    plugin_package: ModuleType, qgis_app: Any, qtbot: Any
+) -> None:
+    from qgis.core import QgsApplication, QgsTask
+
+    tasks = module("soilmoisture_plugin.tasks")
+    errors = module("core.errors")
+    seen: list[tuple[str, bool]] = []
+
+    def work(progress: Any) -> None:
+        raise errors.Cancelled("Cancelled; nothing half-written was kept.")
+
+    task = tasks.EngineTask("cancel me", work, on_failure=lambda m, c: seen.append((m, c)))
+    statuses: list[int] = []
+    task.statusChanged.connect(statuses.append)
+    QgsApplication.taskManager().addTask(task)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    assert seen == [("Cancelled; nothing half-written was kept.", True)]
+    assert QgsTask.Complete in statuses and QgsTask.Terminated not in statuses  # no "failed"
