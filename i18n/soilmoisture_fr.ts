@@ -1465,5 +1465,25 @@
         <source>the {name}</source>
         <translation>{name}</translation>
     </message>
+    <message>
+        <source>{method} map</source>
+        <translation>carte {method}</translation>
+    </message>
+    <message>
+        <source>{method} fit</source>
+        <translation>ajustement {method}</translation>
+    </message>
+    <message>
+        <source>pretrained</source>
+        <translation>préentraîné</translation>
+    </message>
+    <message>
+        <source>{name}, held out</source>
+        <translation>{name}, hors apprentissage</translation>
+    </message>
+    <message>
+        <source>{name}, in sample</source>
+        <translation>{name}, dans l&apos;échantillon</translation>
+    </message>
 </context>
 </TS>

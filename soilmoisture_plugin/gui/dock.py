@@ -73,7 +73,7 @@ from ..settings import PluginSettings
 from ..styling import soil_moisture_layers
 from ..tasks import EngineTask
 from .maptool import AoiMapTool, make_rubber_band
-from .results import ChartLabel, display_name, plain_summary
+from .results import ChartLabel, plain_summary, short_name
 
 if TYPE_CHECKING:  # needs shapely: imported by the adapters when an area is made
     from ...core.aoi import AOI
@@ -493,7 +493,7 @@ class SoilMoistureDock(QgsDockWidget):
         self.metrics_table = QTableWidget(0, 6)
         self.metrics_table.setObjectName("metrics_table")
         self.metrics_table.setHorizontalHeaderLabels(
-            [tr("Compared at the stations"), "N", "R", tr("RMSE"), tr("ubRMSE"), tr("Bias")]
+            [tr("Method"), "N", "R", tr("RMSE"), tr("ubRMSE"), tr("Bias")]
         )
         self.metrics_table.setToolTip(
             tr("Errors in m³/m³. Held out: predicted without the station's own data.")
@@ -505,6 +505,8 @@ class SoilMoistureDock(QgsDockWidget):
         self.metrics_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.metrics_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.metrics_table.setWordWrap(False)
+        for column in (1, 4):  # N and ubRMSE: in the report; the dock keeps R, RMSE, bias
+            self.metrics_table.setColumnHidden(column, True)
         self.metrics_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.metrics_table.setVisible(False)
         lay.addWidget(self.metrics_table)
@@ -1248,8 +1250,12 @@ class SoilMoistureDock(QgsDockWidget):
                 self.result_layer_ids.append(layer.id())
             if len(layers) > 1:
                 group.findLayer(layers[1].id()).setItemVisibilityChecked(False)
-        group.setExpanded(True)
         self._stations_on_top()
+        group.setExpanded(True)  # the legend (in m³/m³) in view
+        for layer_id in self.result_layer_ids:
+            node = root.findLayer(layer_id)
+            if node is not None:
+                node.setExpanded(True)
         if self.aoi is not None:
             self._zoom_to(QgsGeometry.fromWkt(self.aoi.lonlat_geometry().wkt).boundingBox(), WGS84)
 
@@ -1348,7 +1354,6 @@ def metric_rows(metrics: dict[str, Any], method: str = "") -> list[list[str]]:
     ordered = [n for n in reports if n in held] + [n for n in reports if n not in held]
     for name in ordered:
         report = reports[name]
-        kind = tr("held out") if name in held else tr("in sample")
         pooled = report.get("pooled") if isinstance(report, dict) else None
         if not isinstance(pooled, dict):
             continue
@@ -1359,9 +1364,7 @@ def metric_rows(metrics: dict[str, Any], method: str = "") -> list[list[str]]:
                 return "–"
             return str(int(value)) if field == "n" else f"{float(value):.{digits}f}"
 
-        label = display_name(name, method)
-        if name != "smap_9km":
-            label = f"{label} ({kind})"
+        label = short_name(name, name in held, method)
         rows.append([label, fmt("n"), fmt("r", 2), fmt("rmse"), fmt("ubrmse"), fmt("bias")])
     return rows
 

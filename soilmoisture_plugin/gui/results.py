@@ -34,6 +34,23 @@ def display_name(column: str, method: str = "", article: bool = False) -> str:
     return names.get(column, column.replace("_", " "))
 
 
+def short_name(column: str, held_out: bool, method: str = "") -> str:
+    """Return a table label: short, and saying whether the check is held out or a fit."""
+    m = method.upper() or "MSDA"
+    names = {
+        "adapted_cv": tr("{method} map").format(method=m),
+        "adapted_in_sample": tr("{method} fit").format(method=m),
+        "pretrained": tr("pretrained"),
+        "random_forest": tr("random forest"),
+        "xgboost": tr("XGBoost"),
+        "smap_9km": tr("SMAP 9 km"),
+    }
+    name = names.get(column, column.replace("_", " "))
+    if column == "smap_9km":
+        return name
+    return (tr("{name}, held out") if held_out else tr("{name}, in sample")).format(name=name)
+
+
 def _rmse(report: Any) -> float | None:
     pooled = report.get("pooled") if isinstance(report, dict) else None
     if not isinstance(pooled, dict) or pooled.get("rmse") is None:

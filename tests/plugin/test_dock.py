@@ -220,10 +220,10 @@ def test_metric_rows_say_which_results_are_held_out(plugin_package: ModuleType) 
     }
     rows = module("soilmoisture_plugin.gui.dock").metric_rows(metrics, "msda")
     assert [r[0] for r in rows] == [
-        "adapted map (MSDA) (held out)",
-        "random forest (held out)",
-        "pretrained model (no adaptation) (in sample)",
-        "adapted map, fit to its own stations (in sample)",
+        "MSDA map, held out",
+        "random forest, held out",
+        "pretrained, in sample",
+        "MSDA fit, in sample",
     ]
     assert rows[0][1:] == ["80", "0.50", "0.100", "0.080", "-0.020"]
 

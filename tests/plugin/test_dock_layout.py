@@ -106,7 +106,7 @@ def test_results_are_named_in_plain_words(plugin_package: ModuleType) -> None:
     assert "beats random forest (0.041), XGBoost (0.044), SMAP 9 km (0.071)" in text
     rows = module("soilmoisture_plugin.gui.dock").metric_rows(metrics, "msda")
     labels = [r[0] for r in rows]
-    assert labels[0] == "adapted map (MSDA) (held out)"
+    assert labels[0] == "MSDA map, held out"
     assert "SMAP 9 km" in labels and not any("_" in label for label in labels)
     no_cv = {"methods": {"adapted_in_sample": {"pooled": {"rmse": 0.021}}}, "held_out": {}}
     assert results.plain_summary(no_cv).startswith("No held-out check was run")
