@@ -850,6 +850,20 @@ def default_catalogue(
     return cat
 
 
+EE_ENVIRONMENT = ("SOILMOISTURE_EE_PROJECT", "EARTHENGINE_PROJECT", "GOOGLE_CLOUD_PROJECT",
+                  "SOILMOISTURE_EE_KEY_FILE")
+"""Environment variables that would let a user's own Earth Engine set-up leak into a test."""
+
+
+def isolate_home(monkeypatch: Any, home: Path) -> None:
+    """Point HOME and the product's folders at ``home``; drop the Earth Engine variables."""
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("SOILMOISTURE_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("SOILMOISTURE_CACHE_DIR", str(home / "cache"))
+    for name in EE_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
+
 @contextlib.contextmanager
 def ee_session(
     service: FakeEarthEngine,

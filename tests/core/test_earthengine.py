@@ -262,13 +262,9 @@ def test_initialize_translates_and_reuses(monkeypatch: pytest.MonkeyPatch, tmp_p
     """Through the real client over the fake service (tests/core/ee_fakes.py)."""
     import ee
 
-    from tests.core.ee_fakes import FakeEarthEngine, default_catalogue
+    from tests.core.ee_fakes import FakeEarthEngine, default_catalogue, isolate_home
 
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("SOILMOISTURE_DATA_DIR", str(tmp_path / "data"))
-    for name in ("SOILMOISTURE_EE_PROJECT", "EARTHENGINE_PROJECT", "GOOGLE_CLOUD_PROJECT",
-                 "SOILMOISTURE_EE_KEY_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    isolate_home(monkeypatch, tmp_path)
     monkeypatch.setattr(ee.deprecation, "_FetchDataCatalogStac", lambda: {})
     service = FakeEarthEngine(default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 1, 31)),
                               projects=("saved-proj",))

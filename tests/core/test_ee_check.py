@@ -13,7 +13,7 @@ import pytest
 from core.sources import earthengine as gee
 from core.sources import ee_auth
 from core.sources.ee_check import Check, check_connection, summary
-from tests.core.ee_fakes import FakeEarthEngine, default_catalogue
+from tests.core.ee_fakes import FakeEarthEngine, default_catalogue, isolate_home
 
 DATE = dt.date(2021, 6, 15)
 LONLAT = (5.0, 52.0)
@@ -23,11 +23,7 @@ LONLAT = (5.0, 52.0)
 def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     import ee
 
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("SOILMOISTURE_DATA_DIR", str(tmp_path / "data"))
-    for name in ("SOILMOISTURE_EE_PROJECT", "EARTHENGINE_PROJECT", "GOOGLE_CLOUD_PROJECT",
-                 "SOILMOISTURE_EE_KEY_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    isolate_home(monkeypatch, tmp_path)
     monkeypatch.setattr(ee.deprecation, "_FetchDataCatalogStac", lambda: {})
     ee.Reset()
     ee_auth.reset_session()

@@ -42,7 +42,13 @@ from core.sources.fetch import (
     grid_form,
     plan_tiles,
 )
-from tests.core.ee_fakes import Band, FakeEarthEngine, default_catalogue, ee_session
+from tests.core.ee_fakes import (
+    Band,
+    FakeEarthEngine,
+    default_catalogue,
+    ee_session,
+    isolate_home,
+)
 
 W9 = GridWindow("9km", 170, 1981, 1, 2)  # 5 E, 52 N
 BIG9 = GridWindow("9km", 167, 1978, 7, 7)  # the largest window of a 50 x 50 km AOI
@@ -51,12 +57,7 @@ DATE = dt.date(2021, 6, 15)
 
 @pytest.fixture(autouse=True)
 def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("SOILMOISTURE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SOILMOISTURE_CACHE_DIR", str(tmp_path / "cache"))
-    for name in ("SOILMOISTURE_EE_PROJECT", "EARTHENGINE_PROJECT", "GOOGLE_CLOUD_PROJECT",
-                 "SOILMOISTURE_EE_KEY_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    isolate_home(monkeypatch, tmp_path)
     yield tmp_path
 
 

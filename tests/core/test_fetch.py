@@ -34,6 +34,7 @@ from tests.core.ee_fakes import (
     default_catalogue,
     default_values,
     ee_session,
+    isolate_home,
     synthetic,
 )
 
@@ -221,9 +222,7 @@ def test_caching_fetcher_hits_and_refetches_corrupt_entry() -> None:
 
 
 def _service_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **kw: Any) -> Any:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("SOILMOISTURE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SOILMOISTURE_EE_PROJECT", raising=False)
+    isolate_home(monkeypatch, tmp_path)
     service = FakeEarthEngine(default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 3, 31)), **kw)
     return service, ee_session(service, tmp_path)
 
