@@ -22,7 +22,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QDate, QEvent, Qt, QUrl, pyqtSignal
+from qgis.PyQt.QtCore import QDate, QEvent, Qt, QTimer, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
@@ -781,6 +781,8 @@ class SoilMoistureDock(QgsDockWidget):
         QgsProject.instance().addMapLayer(layer)
         self.stations_layer_id = layer.id()
         self._station_rows = rows
+        # QGIS zooms onto the first layer of a project (stations on the edge): show the area
+        QTimer.singleShot(0, lambda: self._zoom_to_work(layer.extent()))
         self.station_list.blockSignals(True)
         self.station_list.clear()
         for row in rows:
@@ -1252,12 +1254,30 @@ class SoilMoistureDock(QgsDockWidget):
                 group.findLayer(layers[1].id()).setItemVisibilityChecked(False)
         self._stations_on_top()
         group.setExpanded(True)  # the legend (in m³/m³) in view
-        for layer_id in self.result_layer_ids:
-            node = root.findLayer(layer_id)
-            if node is not None:
-                node.setExpanded(True)
+        QTimer.singleShot(0, lambda: self._expand_in_layers_panel(group))
         if self.aoi is not None:
             self._zoom_to(QgsGeometry.fromWkt(self.aoi.lonlat_geometry().wkt).boundingBox(), WGS84)
+
+    def _zoom_to_work(self, stations: QgsRectangle) -> None:
+        """Zoom to the area (or, without one, to the stations), with a margin."""
+        if self.aoi is not None:
+            area = QgsGeometry.fromWkt(self.aoi.lonlat_geometry().wkt).boundingBox()
+            self._zoom_to(area, WGS84)
+        elif not stations.isEmpty():
+            self._zoom_to(QgsRectangle(stations), WGS84)
+
+    def _expand_in_layers_panel(self, group: Any) -> None:
+        """Open the run's group in the Layers panel: its legend says m³/m³."""
+        view = getattr(self.iface, "layerTreeView", lambda: None)()
+        if view is None:
+            return
+        try:
+            model = view.layerTreeModel()
+            view.expand(model.node2index(group))
+            for child in group.children():
+                view.expand(model.node2index(child))
+        except (AttributeError, RuntimeError):  # the group was removed meanwhile
+            return
 
     def _stations_on_top(self) -> None:
         """Move the stations layer to the top of the layer tree (points drawn over rasters)."""

@@ -198,6 +198,13 @@ def test_stations_far_from_the_area_are_flagged_on_load(
 
     layer = QgsProject.instance().mapLayer(dock.stations_layer_id)
     assert layer.customProperty("skipMemoryLayersCheck") == 1  # no "save?" question on quit
+    # the view stays on the area (QGIS would zoom onto the first layer: the far stations)
+    qtbot.wait(100)
+    from qgis.core import QgsRectangle
+
+    extent = dock.canvas.extent()
+    assert extent.contains(QgsRectangle(10.0, 45.0, 10.1, 45.05)), extent.toString()
+    assert not extent.contains(QgsRectangle(2.3, 48.8, 2.4, 48.9))
 
 
 def test_an_area_outside_the_demo_scene_is_said_while_drawing(dock: Any) -> None:
