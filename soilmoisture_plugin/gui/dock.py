@@ -1272,10 +1272,11 @@ class SoilMoistureDock(QgsDockWidget):
         if view is None:
             return
         try:
-            model = view.layerTreeModel()
-            view.expand(model.node2index(group))
+            # the view's own node2index: QGIS >= 3.18 puts a proxy model between view and tree
+            index_of = getattr(view, "node2index", None) or view.layerTreeModel().node2index
+            view.expand(index_of(group))
             for child in group.children():
-                view.expand(model.node2index(child))
+                view.expand(index_of(child))
         except (AttributeError, RuntimeError):  # the group was removed meanwhile
             return
 
