@@ -39,11 +39,13 @@ Z_BAD = 3.0
 
 SMAP_REFERENCE_RMSE = 0.04
 """RMSE (m3/m3) of the published members against SMAP at 9 km in their training logs."""
-SMAP_CAUTION_RMSE = 0.07
-"""Self-check RMSE above which the run is flagged (a new area is expected to be somewhat worse
-than the training validation, so the flag starts at ~1.75x the reference)."""
-SMAP_BAD_RMSE = 0.10
-"""Self-check RMSE above which the inputs are called probably mis-prepared (2.5x the reference)."""
+SMAP_CAUTION_RMSE = 0.08
+"""Self-check RMSE above which the run is flagged: twice the reference (the reference is a random
+split of the training sites; a new area is expected to be somewhat worse)."""
+SMAP_BAD_RMSE = 0.12
+"""Self-check RMSE above which the inputs are called probably mis-prepared: three times the
+reference. On the demo scene the published set gives 0.067 with its declared layout and 0.16
+with the day-of-year and soil inputs swapped."""
 
 _LABELS: Mapping[str, tuple[str, str, str]] = {
     # name: (words, unit, what to check when it is far out)
