@@ -1394,6 +1394,7 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
     progress.message(f"Done: {len(maps)} map(s) in {out_dir}")
     metrics = {k: v for k, v in validation.items() if k not in ("pairs", "reports", "pair_columns")}
     metrics["maps"] = map_stats
+    metrics["input_checks"] = manifest_dict["input_checks"]
     return AdaptMapResult(
         out_dir=out_dir,
         maps=maps,

@@ -1074,6 +1074,18 @@
         <translation>Ajouter des fichiers de stations ISMN ou CSV :</translation>
     </message>
     <message>
+        <source>Input check passed: the pretrained model is within {rmse:.3f} {unit} of SMAP over the area (about {ref:.2f} in its training).</source>
+        <translation>Contrôle des entrées réussi : le modèle préentraîné est à {rmse:.3f} {unit} de SMAP sur la zone (environ {ref:.2f} lors de son entraînement).</translation>
+    </message>
+    <message>
+        <source>Input check: the pretrained model is {rmse:.3f} {unit} from SMAP over the area, against about {ref:.2f} in its training; an input may be mis-prepared, or the area unlike the training areas (see the report).</source>
+        <translation>Contrôle des entrées : le modèle préentraîné est à {rmse:.3f} {unit} de SMAP sur la zone, contre environ {ref:.2f} lors de son entraînement ; une entrée est peut-être mal préparée, ou la zone diffère des zones d&apos;entraînement (voir le rapport).</translation>
+    </message>
+    <message>
+        <source>Inputs far outside what the model saw: {names}.</source>
+        <translation>Entrées très éloignées de ce que le modèle a vu : {names}.</translation>
+    </message>
+    <message>
         <source>At stations left out of training, the most accurate is {best} (RMSE {rmse:.3f} {unit}).</source>
         <translation>Aux stations écartées de l&apos;apprentissage, la plus précise est : {best} (RMSE {rmse:.3f} {unit}).</translation>
     </message>

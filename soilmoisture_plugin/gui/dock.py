@@ -73,7 +73,7 @@ from ..settings import PluginSettings
 from ..styling import soil_moisture_layers
 from ..tasks import EngineTask
 from .maptool import AoiMapTool, make_rubber_band
-from .results import ChartLabel, plain_summary, short_name
+from .results import ChartLabel, checks_summary, plain_summary, short_name
 
 if TYPE_CHECKING:  # needs shapely: imported by the adapters when an area is made
     from ...core.aoi import AOI
@@ -1295,7 +1295,7 @@ class SoilMoistureDock(QgsDockWidget):
 
     def _show_results(self, result: Any) -> None:
         method = self.run_method
-        summary = [plain_summary(result.metrics, method)]
+        summary = [plain_summary(result.metrics, method), checks_summary(result.metrics)]
         if getattr(result, "simulated", False):
             summary.append(tr("Simulated demo data: not a real measurement."))
         summary.append(

@@ -118,6 +118,47 @@ def plain_summary(metrics: dict[str, Any], method: str = "") -> str:
     return " ".join(p for p in parts if p)
 
 
+def checks_summary(metrics: dict[str, Any]) -> str:
+    """One or two sentences on the run's input checks (input health, 9 km self-check).
+
+    Args:
+        metrics: The run's metrics; ``input_checks`` holds what :mod:`core.health` made.
+
+    Returns:
+        The sentences; empty when the run made no checks.
+
+    """
+    checks = (metrics or {}).get("input_checks") or {}
+    health = checks.get("input_health") or {}
+    self_check = checks.get("smap_self_check") or {}
+    parts = []
+    if self_check.get("status") in ("ok", "caution", "bad"):
+        rmse = float(self_check["rmse"])
+        if self_check["status"] == "ok":
+            parts.append(
+                tr(
+                    "Input check passed: the pretrained model is within {rmse:.3f} {unit} of "
+                    "SMAP over the area (about {ref:.2f} in its training)."
+                ).format(rmse=rmse, unit=UNIT, ref=float(self_check["reference_rmse"]))
+            )
+        else:
+            parts.append(
+                tr(
+                    "Input check: the pretrained model is {rmse:.3f} {unit} from SMAP over the "
+                    "area, against about {ref:.2f} in its training; an input may be "
+                    "mis-prepared, or the area unlike the training areas (see the report)."
+                ).format(rmse=rmse, unit=UNIT, ref=float(self_check["reference_rmse"]))
+            )
+    far = [e for e in health.get("inputs", []) if e.get("status") == "bad"]
+    if far:
+        parts.append(
+            tr("Inputs far outside what the model saw: {names}.").format(
+                names=", ".join(str(e["label"]) for e in far)
+            )
+        )
+    return " ".join(parts)
+
+
 class ChartLabel(QLabel):
     """A chart image that scales to the width it is given (never wider, never cropped)."""
 

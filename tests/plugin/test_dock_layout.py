@@ -236,3 +236,19 @@ def test_a_cancel_is_not_reported_as_a_failed_task(
     qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
     assert seen == [("Cancelled; nothing half-written was kept.", True)]
     assert QgsTask.Complete in statuses and QgsTask.Terminated not in statuses  # no "failed"
+
+
+def test_input_checks_are_said_in_plain_words(plugin_package: ModuleType) -> None:
+    results = module("soilmoisture_plugin.gui.results")
+    assert results.checks_summary({}) == ""
+    checks = {
+        "smap_self_check": {"status": "ok", "rmse": 0.067, "reference_rmse": 0.04},
+        "input_health": {"inputs": [{"label": "elevation", "status": "ok"}]},
+    }
+    text = results.checks_summary({"input_checks": checks})
+    assert text.startswith("Input check passed") and "0.067" in text
+    checks["smap_self_check"] = {"status": "bad", "rmse": 0.164, "reference_rmse": 0.04}
+    checks["input_health"]["inputs"] += [{"label": "slope", "status": "bad"}]
+    text = results.checks_summary({"input_checks": checks})
+    assert "0.164" in text and "mis-prepared" in text
+    assert text.endswith("Inputs far outside what the model saw: slope.")
