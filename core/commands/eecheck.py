@@ -87,6 +87,10 @@ def _ee_check(args: argparse.Namespace) -> int:
             on_check=lambda c: print(c.line(), flush=True),
             open_browser=_open_browser,
         )
-    print(summary(checks))
     sys.stdout.flush()
-    return 0 if all(c.ok for c in checks) else 2
+    if all(c.ok for c in checks):
+        print(summary(checks))
+        return 0
+    # the FAIL lines above say what to do; the last line follows the CLI's error rule
+    print(f"soilmoisture: error: {summary(checks)} (see its FAIL line above)", file=sys.stderr)
+    return 2

@@ -97,7 +97,9 @@ def test_cli_without_credentials_exits_2(capsys: pytest.CaptureFixture[str]) -> 
     from core.cli import main
 
     assert main(["ee-check", "--date", "2021-06-15"]) == 2
-    out = capsys.readouterr().out
-    assert "FAIL  credentials" in out and "failed" in out.splitlines()[-1]
+    captured = capsys.readouterr()
+    assert "FAIL  credentials" in captured.out
+    last = captured.err.strip().splitlines()[-1]
+    assert last.startswith("soilmoisture: error: ") and "check(s) failed" in last
     with pytest.raises(SystemExit):
         main(["ee-check", "--lonlat", "500,1"])
