@@ -57,9 +57,9 @@ class SoilMoistureProvider(QgsProcessingProvider):
             self.addAlgorithm(algorithm())
 
     def warningMessage(self) -> str:  # noqa: N802 (QGIS API)
-        """Shown in the toolbox when torch or earthengine-api is missing."""
+        """Shown in the toolbox when an engine package is missing: what, and how to install."""
         if self.dependencies.ok:
             return ""
-        return tr("Missing Python packages; install with: {command}").format(
-            command=self.dependencies.install_command()
-        )
+        from .base import missing_packages_message
+
+        return missing_packages_message(self.dependencies)
