@@ -578,14 +578,17 @@ def _check_map_dates(
             known.add(d)
             continue
         near = nearest_dates(around, d)
-        hint = (
-            f"nearest dates with one: {', '.join(x.isoformat() for x in near)}"
-            if near
-            else f"none within {NEAREST_SEARCH_DAYS} days either"
-        )
+        if near:
+            raise NoDataError(
+                f"no Sentinel-1 acquisition covers the AOI on {d.isoformat()}; the nearest dates "
+                f"with one are {', '.join(x.isoformat() for x in near)}. Map one of those dates "
+                "instead."
+            )
         raise NoDataError(
-            f"no Sentinel-1 acquisition covers the AOI on {d.isoformat()}; {hint}. Map one of "
-            "those dates instead."
+            f"no Sentinel-1 acquisition covers the AOI on {d.isoformat()}, nor on any day within "
+            f"{NEAREST_SEARCH_DAYS} days of it (Sentinel-1 may not have covered this area then). "
+            "List the dates it did cover with `soilmoisture s1-dates` (or Find Sentinel-1 dates "
+            "in the dock) and map one of those."
         )
 
 

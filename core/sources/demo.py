@@ -607,6 +607,11 @@ def _as_date(date: dt.date) -> dt.date:
     return date.date() if isinstance(date, dt.datetime) else date
 
 
+def _deg(value: float, pos: str, neg: str) -> str:
+    """A longitude or latitude in words: 97.4812 W, 36.6670 N."""
+    return f"{abs(value):.4f} {pos if value >= 0 else neg}"
+
+
 @register_source("demo")
 class DemoSource:
     """Seeded, simulated inputs for the built-in demo area (see the module docstring).
@@ -820,15 +825,17 @@ class DemoSource:
             )
         r0, c0 = window9.row0 - DEMO_ROW0, window9.col0 - DEMO_COL0
         if r0 < 0 or c0 < 0 or r0 + window9.nrows > DEMO_ROWS or c0 + window9.ncols > DEMO_COLS:
+            x0, y0, x1, y1 = demo_window9().bounds
+            (w, e), (s, n) = xy_to_lonlat([x0, x1], [y0, y1])
             lon0, lat0, lon1, lat1 = DEMO_AOI_BBOX
             raise InputError(
-                "the demo source only covers its built-in area (9 km EASE-2 rows "
-                f"{DEMO_ROW0}-{DEMO_ROW0 + DEMO_ROWS - 1}, "
-                f"cols {DEMO_COL0}-{DEMO_COL0 + DEMO_COLS - 1}; "
-                f"demo AOI lon {lon0} to {lon1}, lat {lat0} to {lat1}); the requested window "
-                f"(rows {window9.row0}-{window9.row0 + window9.nrows - 1}, cols "
-                f"{window9.col0}-{window9.col0 + window9.ncols - 1}) lies outside it. Use an AOI "
-                "inside the demo bbox, or the Earth Engine source for other places."
+                "the demo scene only has data for longitudes "
+                f"{_deg(min(w, e), 'E', 'W')} to {_deg(max(w, e), 'E', 'W')} and latitudes "
+                f"{_deg(min(s, n), 'N', 'S')} to {_deg(max(s, n), 'N', 'S')}, and this area "
+                "reaches beyond them (an area takes the whole 9 km cells it touches). Draw the "
+                f"area inside the demo area (longitudes {_deg(lon0, 'E', 'W')} to "
+                f"{_deg(lon1, 'E', 'W')}, latitudes {_deg(lat0, 'N', 'S')} to "
+                f"{_deg(lat1, 'N', 'S')}), or use the Earth Engine source for other places."
             )
         return r0, c0
 
