@@ -9,7 +9,6 @@ with status 2; Ctrl-C exits with 130 after the command has cleaned up.
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import logging
 import re
@@ -19,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import __version__
-from .errors import Cancelled, SoilMoistureError
+from .errors import OUT_OF_MEMORY, Cancelled, SoilMoistureError, describe_os_error
 
 COMMAND_MODULES = ("models", "samples", "stations", "inputs", "mapping", "eecheck")
 
@@ -41,8 +40,7 @@ class ArgumentParser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(
             2,
-            f"soilmoisture: error: {message}\n"
-            f"See `{self.prog} --help` for the options.\n",
+            f"soilmoisture: error: {message}\nSee `{self.prog} --help` for the options.\n",
         )
 
 
@@ -64,25 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub)
     return parser
-
-
-def _os_error_message(exc: OSError) -> str:
-    """What went wrong with a file or folder, and what to do, for an OSError."""
-    where = exc.filename if exc.filename is not None else "a file"
-    what = exc.strerror or str(exc)
-    fixes = {
-        errno.EACCES: "check the permissions, or choose a path you can write to",
-        errno.EPERM: "check the permissions, or choose a path you can write to",
-        errno.EROFS: "the file system is read-only; choose another output folder",
-        errno.ENOSPC: "the disk is full; free some space or choose another output folder",
-        errno.EISDIR: "give a file, not a folder",
-        errno.ENOTDIR: "a part of the path is a file, not a folder; correct the path",
-        errno.ENOENT: "check the path",
-        errno.EEXIST: "remove it or choose another name",
-        errno.ENAMETOOLONG: "use a shorter path",
-    }
-    fix = fixes.get(exc.errno or 0, "check the path and try again")
-    return f"{what}: {str(where)!r}; {fix}. Nothing half-written was kept."
 
 
 def _report_unexpected(exc: BaseException, verbose: bool) -> int:
@@ -132,14 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"soilmoisture: error: {exc}", file=sys.stderr)
         return 2
     except MemoryError:
-        print(
-            "soilmoisture: error: out of memory. Use a smaller AOI or batch size, or close other "
-            "programs; nothing half-written was kept.",
-            file=sys.stderr,
-        )
+        print(f"soilmoisture: error: {OUT_OF_MEMORY}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"soilmoisture: error: {_os_error_message(exc)}", file=sys.stderr)
+        print(f"soilmoisture: error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - the last guard of "no traceback, ever"
         return _report_unexpected(exc, bool(args.verbose))

@@ -1062,6 +1062,10 @@
         <translation> ; elle fait mieux que {others}</translation>
     </message>
     <message>
+        <source>Internal error {kind}: {error}. Nothing half-written was kept. This is a defect of the plugin: please report it with the details from the Soil Moisture tab of the Log Messages panel.</source>
+        <translation>Erreur interne {kind} : {error}. Rien d&apos;écrit à moitié n&apos;a été conservé. C&apos;est un défaut de l&apos;extension : signalez-le avec les détails de l&apos;onglet Soil Moisture du panneau Journal des messages.</translation>
+    </message>
+    <message>
         <source>A Python package could not be imported: {error}</source>
         <translation>Un paquet Python n&apos;a pas pu être importé : {error}</translation>
     </message>

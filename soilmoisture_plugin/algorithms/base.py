@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from qgis.core import (
+    QgsMessageLog,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -31,7 +32,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from qgis.PyQt.QtGui import QIcon
 
-from ...core.errors import Cancelled, SoilMoistureError
+from ...core.errors import OUT_OF_MEMORY, Cancelled, SoilMoistureError, describe_os_error
 from ..adapters import (
     aoi_from_extent,
     aoi_from_geometry,
@@ -39,7 +40,7 @@ from ..adapters import (
     parse_dates,
     union_geometry,
 )
-from ..compat import FLAG_ADVANCED, TYPE_FILE, TYPE_VECTOR_POLYGON
+from ..compat import FLAG_ADVANCED, MSG_CRITICAL, TYPE_FILE, TYPE_VECTOR_POLYGON
 from ..deps import DependencyReport, check_dependencies
 from ..i18n import tr
 from ..progress import FeedbackProgress
@@ -292,6 +293,23 @@ class SoilMoistureAlgorithm(QgsProcessingAlgorithm):
                     tr("A Python package could not be imported: {error}").format(error=exc)
                 ) from exc
             raise QgsProcessingException(missing_packages_message(report)) from exc
+        except MemoryError as exc:
+            raise QgsProcessingException(OUT_OF_MEMORY) from exc
+        except OSError as exc:
+            raise QgsProcessingException(describe_os_error(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - Processing must never show a traceback
+            import traceback
+
+            QgsMessageLog.logMessage(
+                "".join(traceback.format_exception(exc)), "Soil Moisture", MSG_CRITICAL
+            )
+            raise QgsProcessingException(
+                tr(
+                    "Internal error {kind}: {error}. Nothing half-written was kept. This is a "
+                    "defect of the plugin: please report it with the details from the Soil "
+                    "Moisture tab of the Log Messages panel."
+                ).format(kind=type(exc).__name__, error=exc)
+            ) from exc
 
     @staticmethod
     def load_styled_rasters(

@@ -189,3 +189,25 @@ def test_engine_errors_become_processing_errors(inputs: Inputs) -> None:
         processing.run("soilmoisture:adaptmap", _adapt(inputs, OUTPUT_FOLDER=str(inputs.a_file)),
                        feedback=LogFeedback())
     assert module("core.atomic").RUN_LOCK  # the engine seen from the plugin is the same
+
+
+@pytest.mark.parametrize(
+    "error,words",
+    [
+        (OSError(28, "No space left on device", "/out/sm.tif"), "the disk is full"),
+        (MemoryError(), "out of memory"),
+        (RuntimeError("boom"), "Internal error RuntimeError: boom"),
+    ],
+)
+def test_failures_from_the_machine_become_processing_errors(
+    plugin_package: Any, error: BaseException, words: str
+) -> None:
+    """Not only the engine's own errors: a full disk, no memory or a defect read as one line."""
+    base = module("soilmoisture_plugin.algorithms.base")
+
+    def fail() -> None:
+        raise error
+
+    with pytest.raises(QgsProcessingException, match=words) as info:
+        base.SoilMoistureAlgorithm.engine(fail)
+    assert "Traceback" not in str(info.value) and "half-written" in str(info.value)
