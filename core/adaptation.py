@@ -12,9 +12,12 @@ features of the labelled 50 m batch (source) and of an equal-size unlabelled 50 
 Choices made here (method.md section 3 leaves them open):
 
 * One epoch is one pass over the labelled 50 m samples in shuffled batches of 128 (the last
-  batch may be smaller). The 9 km and unlabelled batches come from their own shuffled streams,
+  batch may be smaller), or ``min_epoch_steps`` steps when that pass is shorter: a few stations
+  over one year give one or two batches, so the epoch then draws the labelled samples again
+  from a shuffled stream. The 9 km and unlabelled batches come from their own shuffled streams,
   reshuffled each time a stream is used up (the authors' code cycles fixed batches; the paper
-  draws without replacement until all are used; this does both).
+  draws without replacement until all are used; this does both). The Adapt & Map run uses two
+  steps at least (``core.pipeline.DEFAULT_EPOCH_STEPS``, chosen by measurement; see the README).
 * The unlabelled set only feeds a 32 x 32 covariance, so at most ``epochs * steps * batch``
   cells are ever needed: a random subset of that size is drawn once from larger sets. A
   million-cell AOI therefore costs no more than a hundred-thousand-cell one.
@@ -23,8 +26,9 @@ Choices made here (method.md section 3 leaves them open):
 * beta "auto" (early balance) is computed per member before training with the pretrained
   member in eval mode: ``beta = alpha * MSE_50m / mean(sqrt(CORAL))`` over 50 random target
   subsets of the labelled set's size.
-* The final weights are the average of the last 10 epochs' weights, BatchNorm running statistics
-  included (snapshot ensemble).
+* The final weights are the average of the weights after each of the last ``snapshot_epochs``
+  (10) epochs, BatchNorm running statistics included (snapshot ensemble); with fewer epochs,
+  of all of them.
 * All members see the same batches; each member's loss only reaches its own weights, so this is
   training 25 models, just batched.
 """
