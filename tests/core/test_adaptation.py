@@ -1,5 +1,6 @@
-"""The four transfer methods: input checks, losses, beta, reproducibility, and the papers' claims
-on a controlled domain-shift problem where the truth is known (see domain_shift.py)."""
+"""The four transfer methods: input checks, losses, beta, reproducibility, the schedule (epoch
+length, snapshot average), and each loss term's own effect on a controlled domain-shift problem
+where the truth is known (see domain_shift.py)."""
 
 from __future__ import annotations
 
