@@ -203,7 +203,13 @@ def register(subparsers: Any) -> None:
     )
     d.add_argument("--method", default="msda", choices=METHODS, help="adaptation method")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed of the adaptation, folds and baselines (default 0); the simulated "
+        "scene and its stations are always the demo source's own",
+    )
     d.add_argument("--models", default="densesm_9km", help="pretrained model set")
     d.add_argument("--no-cv", action="store_true", help="skip the held-out validation")
     d.set_defaults(func=_demo)
@@ -409,14 +415,15 @@ def _demo(args: argparse.Namespace) -> int:
     from ..aoi import AOI
     from ..atomic import check_output_dir
     from ..pipeline import AdaptMapConfig, run_adapt_map
-    from ..sources.demo import DEMO_AOI_BBOX, acquisition_dates, write_demo_stations
+    from ..sources.demo import DEMO_AOI_BBOX, DemoSource, acquisition_dates, write_demo_stations
     from . import _checks
     from ._progress import TerminalProgress
 
     out: Path = args.out
     check_output_dir(out, subfolders=("stations", "maps", "report", "ensemble"))
     _checks.model_set(args.models)
-    stations = write_demo_stations(out / "stations", seed=args.seed)
+    # the stations sample the same simulated world as the scenes the demo source delivers
+    stations = write_demo_stations(out / "stations", seed=DemoSource().seed)
     aoi = AOI.from_bbox(*DEMO_AOI_BBOX, name="demo AOI (simulated)")
     day = min(acquisition_dates(), key=lambda d: abs((d - DEMO_MAP_DATE).days))
     print(
