@@ -898,6 +898,24 @@ def _labelled_samples(
     return samples, coarse_x, coarse_y, warnings
 
 
+FINETUNE_MIN_STATIONS = 3
+"""Fewest stations finetune is run with: it trains on the station cells alone, so its BatchNorm
+statistics come from those few places. On the demo scene one station gave a map of -21 to 327
+m3/m3 (RMSE 143 against the truth) and two stations -1.3 to 2.3 (RMSE 0.47)."""
+
+
+def _check_finetune_stations(method: str, n_stations: int) -> None:
+    """Refuse finetune with fewer stations than :data:`FINETUNE_MIN_STATIONS`."""
+    if method == "finetune" and n_stations < FINETUNE_MIN_STATIONS:
+        raise InputError(
+            f"method finetune trains on the stations alone and needs at least "
+            f"{FINETUNE_MIN_STATIONS} stations inside the AOI (this run has {n_stations}): with "
+            "fewer, its statistics come from one or two places and the map goes far outside "
+            "any physical range. Use msda or ms, which also learn from SMAP and the area's own "
+            "cells, or add stations."
+        )
+
+
 def _input_checks(
     pretrained: Any,
     samples: LabelledSamples,
@@ -1222,6 +1240,7 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
     progress.message("Reading station files")
     daily, w = read_stations_in_aoi(config.stations, config.aoi, progress.sub(0.0, 0.01))
     warnings += w
+    _check_finetune_stations(config.method, int(daily["key"].nunique()))
     progress.check()
 
     # 2. acquisitions and training dates

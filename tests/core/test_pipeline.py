@@ -157,6 +157,33 @@ def test_date_without_sentinel1_names_the_nearest_dates(
     assert not list(tmp_path.rglob("*.tif"))
 
 
+def test_finetune_with_fewer_than_three_stations_is_refused_before_any_work(
+    demo_stations: tuple[Path, ...], tmp_path: Path, installed: str
+) -> None:
+    two = tuple(p for p in demo_stations if "Valley" in p.name or "Irrigated" in p.name)
+    assert len(two) == 2
+    with pytest.raises(InputError, match="finetune .* at least 3 stations .* has 2"):
+        run_adapt_map(_config(AOI.from_bbox(*DEMO_AOI_BBOX), two, tmp_path / "out",
+                              method="finetune"))
+    assert not list((tmp_path / "out").rglob("*.tif"))
+    messages: list[str] = []
+    # msda with the same two stations goes on past the check (stopped at the first scene)
+    with pytest.raises(Cancelled):
+        run_adapt_map(
+            _config(AOI.from_bbox(*DEMO_AOI_BBOX), two, tmp_path / "msda"),
+            CallbackProgress(on_message=_cancel_at("Training inputs", messages)),
+        )
+
+
+def _cancel_at(prefix: str, messages: list[str]):  # type: ignore[no-untyped-def]
+    def on_message(text: str) -> None:
+        messages.append(text)
+        if text.startswith(prefix):
+            raise Cancelled()
+
+    return on_message
+
+
 def test_no_station_inside_the_aoi(
     demo_stations: tuple[Path, ...], tmp_path: Path, installed: str
 ) -> None:
