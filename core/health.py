@@ -37,6 +37,10 @@ Z_CAUTION = 2.0
 Z_BAD = 3.0
 """|z| from which an input is called far outside what the model saw."""
 
+MIN_CELLS_PER_DATE = 30
+"""Cells a date needs for its own z-scores: a few station cells say little about a distribution
+the model saw as 9 km means (one 50 m cell's aspect is routinely 7 sd from it)."""
+
 SMAP_REFERENCE_RMSE = 0.04
 """RMSE (m3/m3) of the published members against SMAP at 9 km in their training logs."""
 SMAP_CAUTION_RMSE = 0.08
@@ -140,6 +144,7 @@ def input_health(
     inputs_by_date: Mapping[dt.date, npt.ArrayLike],
     *,
     statistics_of: str = "the inputs the model set was trained on",
+    min_cells_per_date: int = MIN_CELLS_PER_DATE,
 ) -> dict[str, Any]:
     """Z-scores of a run's inputs against the training statistics, per input and per date.
 
@@ -151,6 +156,8 @@ def input_health(
         inputs_by_date: model inputs ``(N, >=18)`` of the run's 50 m cells, by date (station cells
             of the training dates, sampled AOI cells of the map dates).
         statistics_of: words for what ``train_mean``/``train_sd`` describe, for the report.
+        min_cells_per_date: a date with fewer cells gets no z-scores of its own (its cells
+            still count in the pooled ones).
 
     Returns:
         ``{"status", "layout", "statistics_of", "inputs": [...], "warnings": [...]}``. Each entry
@@ -176,14 +183,18 @@ def input_health(
     pooled = np.concatenate(list(by_date.values()))
     run_mean = pooled.mean(axis=0)
     z_all = (run_mean - mu) / sd
-    z_dates = {d: (x.mean(axis=0) - mu) / sd for d, x in by_date.items()}
+    z_dates = {
+        d: (x.mean(axis=0) - mu) / sd
+        for d, x in by_date.items()
+        if x.shape[0] >= min_cells_per_date
+    }
     entries: list[dict[str, Any]] = []
     warnings: list[str] = []
     for pos, name in enumerate(layout.input_names):
         label, unit, hint = _LABELS[name]
         z = float(z_all[pos])
         per_date = {d.isoformat(): float(zd[pos]) for d, zd in z_dates.items()}
-        worst_date = max(per_date.values(), key=abs)
+        worst_date = max(per_date.values(), key=abs) if per_date else z
         status = _worst([_grade(z), _grade(worst_date)])
         run_phys = layout.physical(pos, float(run_mean[pos]))
         train_phys = layout.physical(pos, float(mu[pos]))

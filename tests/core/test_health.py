@@ -39,7 +39,7 @@ def test_input_health_z_scores_by_hand() -> None:
     x2 = np.full((2, 156), 0.5)
     x2[:, 17] = 0.85  # precipitation mean 3.5 sd above on the second date only
     x1[:, 0] = 0.72  # VV 2.2 sd above on the first date
-    h = input_health(lay, mu, sd, {D1: x1, D2: x2})
+    h = input_health(lay, mu, sd, {D1: x1, D2: x2}, min_cells_per_date=2)
     by = {e["name"]: e for e in h["inputs"]}
     assert [e["name"] for e in h["inputs"]] == list(lay.input_names)
     assert by["sand"]["z"] == pytest.approx(0.0) and by["sand"]["status"] == "ok"
@@ -56,6 +56,19 @@ def test_input_health_z_scores_by_hand() -> None:
     text = " ".join(h["warnings"])
     assert "precipitation, one-year mean is 3.5 sd above" in text and "ERA5" in text
     assert "VV backscatter" in text and len(h["warnings"]) == 2
+
+
+def test_dates_with_few_cells_count_only_in_the_pooled_z() -> None:
+    lay = contract.PUBLISHED_LAYOUT
+    mu, sd = np.full(18, 0.5), np.full(18, 0.1)
+    many = np.full((40, 156), 0.5)
+    one = np.full((1, 156), 0.5)
+    one[0, 8] = 1.0  # a single station cell's aspect, 5 sd out
+    h = input_health(lay, mu, sd, {D1: many, D2: one})
+    by = {e["name"]: e for e in h["inputs"]}
+    assert list(by["aspect_sin"]["z_by_date"]) == ["2020-07-01"]
+    assert by["aspect_sin"]["z"] == pytest.approx(5 / 41)
+    assert h["status"] == "ok" and h["warnings"] == []
 
 
 def test_input_health_without_cells_is_unavailable() -> None:
