@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,6 +188,9 @@ def check_output_dir(
 
 # -- run folders -----------------------------------------------------------------------------
 RUN_LOCK = ".soilmoisture-run.lock"
+_HELD: set[Path] = set()
+"""Folders a run of this process owns right now (QGIS runs every task in one process)."""
+_HELD_LOCK = threading.Lock()
 """Marker of a run in progress in an output folder (holds the process id)."""
 
 
@@ -267,27 +271,41 @@ def run_folder(folder: str | os.PathLike[str], manifest: str = "manifest.json") 
 
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
+    key = path.resolve()
+    with _HELD_LOCK:
+        if key in _HELD:
+            raise InputError(
+                f"another run of this session is writing into {str(path)!r}; wait for it to "
+                "finish or choose another output folder."
+            )
+        _HELD.add(key)
     lock = path / RUN_LOCK
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
         try:
-            pid = int(lock.read_text().strip() or 0)
-        except (OSError, ValueError):
-            pid = 0
-        if pid != os.getpid() and _pid_alive(pid):
-            raise InputError(
-                f"another run (process {pid}) is writing into {str(path)!r}; wait for it to "
-                "finish or choose another output folder."
-            ) from None
-        lock.unlink(missing_ok=True)  # left by a killed run
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(str(os.getpid()))
-    try:
-        clean_debris(path)
-        (path / manifest).unlink(missing_ok=True)
-        yield path
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            # our own pid here is a killed earlier process whose pid came back: this process
+            # holds no run in the folder (checked above)
+            if pid != os.getpid() and _pid_alive(pid):
+                raise InputError(
+                    f"another run (process {pid}) is writing into {str(path)!r}; wait for it to "
+                    "finish or choose another output folder."
+                ) from None
+            lock.unlink(missing_ok=True)  # left by a killed run
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        try:
+            clean_debris(path)
+            (path / manifest).unlink(missing_ok=True)
+            yield path
+        finally:
+            with contextlib.suppress(OSError):
+                lock.unlink()
     finally:
-        with contextlib.suppress(OSError):
-            lock.unlink()
+        with _HELD_LOCK:
+            _HELD.discard(key)

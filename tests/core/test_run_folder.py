@@ -103,19 +103,37 @@ def test_killed_run_then_rerun_leaves_a_clean_consistent_folder(
 
 
 def test_run_folder_refuses_a_second_live_run(tmp_path: Path) -> None:
-    with run_folder(tmp_path / "out") as folder:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (folder / RUN_LOCK).write_text(str(child.pid))  # another process's live run holds it
+        with pytest.raises(InputError, match=f"another run \\(process {child.pid}\\)"):
+            with run_folder(folder):
+                pass
+        assert (folder / RUN_LOCK).read_text() == str(child.pid)  # its lock is left alone
+    finally:
+        child.kill()
+        child.wait()
+    with run_folder(folder):  # the process is gone: its lock is a killed run's
         assert (folder / RUN_LOCK).read_text() == str(os.getpid())
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-        try:
-            (folder / RUN_LOCK).write_text(str(child.pid))  # pretend another run holds it
-            with pytest.raises(InputError, match="another run"):
-                with run_folder(folder):
-                    pass
-        finally:
-            child.kill()
-            child.wait()
-            (folder / RUN_LOCK).write_text(str(os.getpid()))
+    assert not (folder / RUN_LOCK).exists()
+
+
+def test_run_folder_refuses_a_second_run_of_the_same_process(tmp_path: Path) -> None:
+    """QGIS runs every dock and Processing task in one process: a lock with our pid is live."""
+    with run_folder(tmp_path / "out") as folder:
+        part = folder / "maps" / ".sm.tif.x.tif.part"  # the first run writing a map
+        part.parent.mkdir()
+        part.write_text("x")
+        with pytest.raises(InputError, match="another run of this session"):
+            with run_folder(tmp_path / "out"):
+                pass
+        assert part.exists() and (folder / RUN_LOCK).read_text() == str(os.getpid())
     assert not (tmp_path / "out" / RUN_LOCK).exists()
+    (tmp_path / "out" / RUN_LOCK).write_text(str(os.getpid()))  # a killed earlier process
+    with run_folder(tmp_path / "out"):  # with our recycled pid is stale, not live
+        pass
 
 
 def test_clean_debris_touches_only_temporary_names(tmp_path: Path) -> None:
