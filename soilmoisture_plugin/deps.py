@@ -158,8 +158,17 @@ class DependencyReport:
         return [PINS[name] for name in self.missing]
 
     def install_command(self) -> str:
-        """Return a command that installs the missing packages where the plugin finds them."""
-        return install_command(self.requirements())
+        """Return the command a terminal runs to install the missing packages.
+
+        The same pip run as the Install button (:func:`installer.make_plan`); a plain pip line
+        only when no plan can be made (no QGIS Python found, or shapely cannot be built here).
+        """
+        from .installer import InstallError, make_plan, terminal_command
+
+        try:
+            return terminal_command(make_plan(list(self.missing)))
+        except InstallError:
+            return install_command(self.requirements())
 
     def summary(self) -> str:
         """One short line naming what is missing (for a message bar or a tooltip)."""
@@ -447,10 +456,10 @@ def constraints_for_qgis() -> list[str]:
 
 
 def install_command(requirements: list[str], target: Path | None = None) -> str:
-    """Return a shell command that installs ``requirements`` into the plugin's package folder.
+    """Return a plain pip command that installs ``requirements`` into the plugin's folder.
 
-    The same as the dock's "Install dependencies" button runs, for people who prefer a
-    terminal (Debian and Ubuntu refuse ``pip install --user`` into the system Python; a
+    The fallback of :meth:`DependencyReport.install_command` when the installer cannot plan
+    its run (Debian and Ubuntu refuse ``pip install --user`` into the system Python; a
     ``--target`` folder is allowed).
     """
     try:

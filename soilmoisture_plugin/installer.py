@@ -122,6 +122,28 @@ def make_plan(
     )
 
 
+def terminal_command(plan: InstallPlan) -> str:
+    """The plan as one command for a terminal: the same pip run as the Install button.
+
+    The CPU index, ``xgboost-cpu``, the source build of shapely and the pins of the packages
+    QGIS already has (written to a constraints file beside the package folder) all included.
+    """
+    import platform
+    import shlex
+
+    logs = logs_dir(plan.target)
+    constraints = logs / "constraints-terminal.txt"
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+        constraints.write_text("".join(f"{c}\n" for c in plan.constraints), encoding="utf-8")
+        command = plan.command(constraints if plan.constraints else None)
+    except OSError:  # the profile is not writable: no pins rather than no command
+        command = plan.command()
+    if platform.system() == "Windows":
+        return subprocess.list2cmdline(command)
+    return shlex.join(command)
+
+
 def source_build_message(lacking: list[str]) -> str:
     """Say what to install so that shapely can be built for QGIS's GEOS (Linux)."""
     if shutil.which("apt-get"):

@@ -146,7 +146,11 @@ def test_missing_dependencies_warn_in_one_line_with_an_install_button(
             "A Python package is missing: torch. The plugin can install what is missing."
         )
         dialog = plugin.show_dependencies()
-        assert '"torch==2.13.0"' in dialog.text() and "--target" in dialog.text()
+        assert (
+            "torch==2.13.0" in dialog.text()
+            and "--extra-index-url" in dialog.text()
+            and "--target" in dialog.text()
+        )
         dialog.close()
         dock = plugin.show_dock()
         assert not dock.run_button.isEnabled()
@@ -184,3 +188,27 @@ def test_install_command_targets_the_plugin_folder(
     command = deps.install_command(["torch==2.13.0"], target=tmp_path / "pkgs")
     assert command.endswith(f'-m pip install --target "{tmp_path / "pkgs"}" "torch==2.13.0"')
     assert "--user" not in command
+
+
+def test_the_terminal_command_is_the_install_buttons_pip_run(
+    plugin_package: ModuleType, tmp_path: Path
+) -> None:
+    import shlex
+
+    deps = module("soilmoisture_plugin.deps")
+    installer = module("soilmoisture_plugin.installer")
+    plan = deps.InstallPlan(
+        python=Path("/usr/bin/python3"),
+        target=tmp_path / "packages" / "python3.11",
+        requirements=("torch==2.13.0", "xgboost-cpu==2.1.4"),
+        constraints=("numpy==1.24.2",),
+        extra_index="https://download.pytorch.org/whl/cpu",
+        args=("--no-binary", "shapely"),
+    )
+    words = shlex.split(installer.terminal_command(plan))
+    pins = tmp_path / "packages" / "logs" / "constraints-terminal.txt"
+    assert words == plan.command(pins)
+    assert pins.read_text() == "numpy==1.24.2\n"
+    assert "--extra-index-url" in words and "--no-binary" in words and "--user" not in words
+    text = deps.DependencyReport(missing=("torch",)).install_command()
+    assert "torch==" in text and "--target" in text and "--extra-index-url" in text
