@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import metrics
 from .contract import N_MODEL_SNAPSHOT, InputLayout
 
 F32 = npt.NDArray[np.float32]
@@ -264,11 +265,8 @@ def smap_self_check(
             message="9 km self-check: fewer than 3 SMAP-labelled 9 km samples in this run",
         )
         return out
-    err = p - y
-    rmse = float(np.sqrt(np.mean(err**2)))
-    bias = float(err.mean())
-    ubrmse = float(np.sqrt(max(rmse**2 - bias**2, 0.0)))
-    r = float(np.corrcoef(p, y)[0, 1]) if p.std() > 0 and y.std() > 0 else math.nan
+    rmse, bias = metrics.rmse(y, p), metrics.bias(y, p)
+    ubrmse, r = metrics.ubrmse(y, p), metrics.pearson_r(y, p)
     status = "ok" if rmse <= SMAP_CAUTION_RMSE else "caution" if rmse <= SMAP_BAD_RMSE else "bad"
     ref = f"the published weights reach ~{SMAP_REFERENCE_RMSE:g} against SMAP in training"
     if status == "ok":

@@ -935,10 +935,8 @@ def _input_checks(
     by_date: dict[dt.date, list[F32]] = {}
     for d in sorted(set(samples.date)):
         by_date.setdefault(d, []).append(samples.x[samples.date == d])
-    start = 0
-    for d, n in target_counts.items():
-        by_date.setdefault(d, []).append(target_x[start : start + n])
-        start += n
+    for d, x in _split_by_date(target_x, target_counts).items():
+        by_date.setdefault(d, []).append(x)
     mean, sd = norm_statistics(pretrained.state_dicts())
     health = input_health(
         layout,
@@ -1993,6 +1991,11 @@ def _map_with_ensemble(
         bool(src.simulated),
         extra={"ensemble": str(Path(ensemble_dir).resolve()), "ensemble_name": model_set.name},
     )
+    # the health cells first, in reverse date order: the scene cache keeps the last scene,
+    # which is then the first date the maps need
+    checks = _map_input_health(
+        ensemble, model_set.kind, aoi, cache, date_list, progress.sub(0.05, 0.1)
+    )
     maps, reproj, stats, warnings, _ = _write_maps(
         ensemble,
         aoi,
@@ -2002,10 +2005,9 @@ def _map_with_ensemble(
         tags,
         tile_9km,
         reproject_crs,
-        progress.sub(0.05, 0.98),
+        progress.sub(0.1, 0.98),
     )
     simulated = bool(src.simulated) or any(v["simulated"] for v in cache.checksums.values())
-    checks = _map_input_health(ensemble, model_set.kind, aoi, cache, date_list, progress)
     warnings = list(warnings) + checks["input_health"]["warnings"]
     manifest = {
         "format": 1,
@@ -2041,6 +2043,15 @@ def _map_with_ensemble(
     )
 
 
+def _split_by_date(x: F32, counts: dict[dt.date, int]) -> dict[dt.date, F32]:
+    """Rows of ``x`` by date, for rows stacked date after date with ``counts`` rows each."""
+    out, start = {}, 0
+    for d, n in counts.items():
+        out[d] = x[start : start + n]
+        start += n
+    return out
+
+
 def _map_input_health(
     ensemble: Any,
     kind: str,
@@ -2057,12 +2068,9 @@ def _map_input_health(
     from .health import input_health, norm_statistics
 
     x, _, _, counts = _target_samples(
-        aoi, cache, dates, 3000, 0, progress.sub(0.98, 0.99), ensemble.input_layout
+        aoi, cache, list(reversed(dates)), 3000, 0, progress, ensemble.input_layout
     )
-    by_date, start = {}, 0
-    for d, n in counts.items():
-        by_date[d] = x[start : start + n]
-        start += n
+    by_date = _split_by_date(x, counts)
     mean, sd = norm_statistics(ensemble.state_dicts())
     what = "adapted on" if kind == "adapted" else "trained on"
     health = input_health(
