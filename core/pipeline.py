@@ -1264,10 +1264,12 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
         int(daily["key"].nunique()),
     )
     from .model.ensemble import Ensemble
+    from .store import load_model_set
 
     progress.message(f"Loading the pretrained ensemble {config.models!r}")
-    pretrained = Ensemble.load(config.models, device=config.device)
-    models_origin = _models_origin(config.models, warnings)
+    model_set = load_model_set(config.models)  # verified once: origin and weights
+    pretrained = Ensemble.from_model_set(model_set, device=config.device)
+    models_origin = _models_origin(model_set, warnings)
     layout = pretrained.input_layout
     cache = _SceneCache(source, window9)
     samples, coarse_x, coarse_y, w = _labelled_samples(
@@ -1433,14 +1435,14 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
     )
 
 
-def _models_origin(models: str | os.PathLike[str], warnings: list[str]) -> str:
+def _models_origin(model_set: Any, warnings: list[str]) -> str:
     """Whether the pretrained set is the published one; a modified set is a run warning."""
-    from .store import ORIGIN_LABELS, load_model_set
+    from .store import ORIGIN_LABELS
 
-    origin = load_model_set(models).origin
+    origin = str(model_set.origin)
     if origin == "modified":
         warnings.append(
-            f"the model set {os.fspath(models)!r} is {ORIGIN_LABELS[origin]}: these maps are "
+            f"the model set {model_set.name!r} is {ORIGIN_LABELS[origin]}: these maps are "
             "not those of the published DenseSM-E; reinstall it from DenseSM_9km.zip"
         )
     return origin
