@@ -103,6 +103,16 @@ def lonlat_to_xy(
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
+def lon_text(lon: float) -> str:
+    """``97.4700 W``: a longitude with its hemisphere, never a negative east."""
+    return f"{abs(lon):.4f} {'E' if lon >= 0 else 'W'}"
+
+
+def lat_text(lat: float) -> str:
+    """``36.6400 N``: a latitude with its hemisphere."""
+    return f"{abs(lat):.4f} {'N' if lat >= 0 else 'S'}"
+
+
 def xy_to_lonlat(
     x: npt.ArrayLike, y: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

@@ -364,8 +364,9 @@ class RasterValidation:
 # --------------------------------------------------------------------------------- helpers
 def _lat_lon_text(lat: float, lon: float) -> str:
     """``36.6400 N, 97.4700 W``: hemispheres from the signs, never a negative east."""
-    return (f"{abs(lat):.4f} {'N' if lat >= 0 else 'S'}, "
-            f"{abs(lon):.4f} {'E' if lon >= 0 else 'W'}")
+    from .grid import lat_text, lon_text
+
+    return f"{lat_text(lat)}, {lon_text(lon)}"
 
 
 def sha256_file(path: Path) -> str:

@@ -62,7 +62,7 @@ import numpy.typing as npt
 
 from .. import atomic
 from ..errors import InputError, NoDataError
-from ..grid import GridWindow, block_mean, cell_center, xy_to_lonlat
+from ..grid import GridWindow, block_mean, cell_center, lat_text, lon_text, xy_to_lonlat
 from ..progress import NULL_PROGRESS, Progress
 from .base import S1Acquisition, SceneInputs, StaticInputs, register_source
 
@@ -607,11 +607,6 @@ def _as_date(date: dt.date) -> dt.date:
     return date.date() if isinstance(date, dt.datetime) else date
 
 
-def _deg(value: float, pos: str, neg: str) -> str:
-    """A longitude or latitude in words: 97.4812 W, 36.6670 N."""
-    return f"{abs(value):.4f} {pos if value >= 0 else neg}"
-
-
 @register_source("demo")
 class DemoSource:
     """Seeded, simulated inputs for the built-in demo area (see the module docstring).
@@ -830,12 +825,12 @@ class DemoSource:
             lon0, lat0, lon1, lat1 = DEMO_AOI_BBOX
             raise InputError(
                 "the demo scene only has data for longitudes "
-                f"{_deg(min(w, e), 'E', 'W')} to {_deg(max(w, e), 'E', 'W')} and latitudes "
-                f"{_deg(min(s, n), 'N', 'S')} to {_deg(max(s, n), 'N', 'S')}, and this area "
+                f"{lon_text(min(w, e))} to {lon_text(max(w, e))} and latitudes "
+                f"{lat_text(min(s, n))} to {lat_text(max(s, n))}, and this area "
                 "reaches beyond them (an area takes the whole 9 km cells it touches). Draw the "
-                f"area inside the demo area (longitudes {_deg(lon0, 'E', 'W')} to "
-                f"{_deg(lon1, 'E', 'W')}, latitudes {_deg(lat0, 'N', 'S')} to "
-                f"{_deg(lat1, 'N', 'S')}), or use the Earth Engine source for other places."
+                f"area inside the demo area (longitudes {lon_text(lon0)} to "
+                f"{lon_text(lon1)}, latitudes {lat_text(lat0)} to "
+                f"{lat_text(lat1)}), or use the Earth Engine source for other places."
             )
         return r0, c0
 
