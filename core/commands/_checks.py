@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
@@ -11,6 +12,14 @@ from ..errors import InputError
 
 EARLIEST_DATE = dt.date(2014, 4, 3)
 """First Sentinel-1 acquisition: map and training dates before it cannot have inputs."""
+
+
+def date_arg(text: str) -> dt.date:
+    """An argparse type: a ``YYYY-MM-DD`` date."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def station_inputs(paths: Iterable[str | os.PathLike[str]], option: str = "--stations") -> None:

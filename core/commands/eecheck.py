@@ -9,9 +9,10 @@ check passed, 2 otherwise.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from typing import Any
+
+from ._checks import date_arg
 
 
 def register(subparsers: Any) -> None:
@@ -35,18 +36,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--key-file", default=None, help="service-account JSON key (batch use)")
     p.add_argument("--sign-in", action="store_true",
                    help="sign in through the browser first (saves credentials and project)")
-    p.add_argument("--date", type=_date, default=None,
+    p.add_argument("--date", type=date_arg, default=None,
                    help="date whose datasets are checked, YYYY-MM-DD (default: 45 days ago)")
     p.add_argument("--lonlat", type=_lonlat, default=None,
                    help="where to make the tiny requests, LON,LAT (default 5,52)")
     p.set_defaults(func=_ee_check)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def _lonlat(text: str) -> tuple[float, float]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from typing import Any
 
 from ..aoi import MAX_AOI_KM2
 from ..errors import InputError
+from ._checks import date_arg
 
 
 def register(subparsers: Any) -> None:
@@ -32,8 +32,8 @@ def register(subparsers: Any) -> None:
         default=MAX_AOI_KM2,
         help="largest AOI accepted, km2 (default %(default)g: 50 x 50 km)",
     )
-    p.add_argument("--start", required=True, type=_date, help="first date, YYYY-MM-DD")
-    p.add_argument("--end", required=True, type=_date, help="last date, YYYY-MM-DD (inclusive)")
+    p.add_argument("--start", required=True, type=date_arg, help="first date, YYYY-MM-DD")
+    p.add_argument("--end", required=True, type=date_arg, help="last date, YYYY-MM-DD (inclusive)")
     p.add_argument("--source", default="gee", help="input source: gee or demo (default gee)")
     p.add_argument("--project", default=None, help="Earth Engine Cloud project (gee only)")
     p.add_argument("--offline", action="store_true", help="answer from the cache only (gee only)")
@@ -55,13 +55,6 @@ def register(subparsers: Any) -> None:
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 1
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
 
 
 def _s1_dates(args: argparse.Namespace) -> int:

@@ -19,20 +19,14 @@ from typing import Any
 
 from ..aoi import MAX_AOI_KM2
 from ..errors import InputError
+from ._checks import date_arg
 
 DEMO_MAP_DATE = dt.date(2020, 9, 1)
 """The demo maps the simulated Sentinel-1 acquisition closest to this date."""
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
-
-
 def _date_list(text: str) -> list[dt.date]:
-    return [_date(t) for t in text.split(",") if t.strip()]
+    return [date_arg(t) for t in text.split(",") if t.strip()]
 
 
 def _date_range(text: str) -> tuple[dt.date, dt.date]:
@@ -41,12 +35,12 @@ def _date_range(text: str) -> tuple[dt.date, dt.date]:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a range; use START:END (YYYY-MM-DD:YYYY-MM-DD)"
         )
-    return _date(parts[0]), _date(parts[1])
+    return date_arg(parts[0]), date_arg(parts[1])
 
 
 def _add_dates(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="one map date")
+    group.add_argument("--date", type=date_arg, metavar="YYYY-MM-DD", help="one map date")
     group.add_argument("--dates", type=_date_list, metavar="D1,D2,...", help="several map dates")
     group.add_argument(
         "--date-range",
@@ -127,14 +121,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument(
         "--train-start",
-        type=_date,
+        type=date_arg,
         default=None,
         metavar="YYYY-MM-DD",
         help="first day of the training period (default: 365 days before --train-end)",
     )
     p.add_argument(
         "--train-end",
-        type=_date,
+        type=date_arg,
         default=None,
         metavar="YYYY-MM-DD",
         help="last day of the training period (default: the first map date)",
@@ -259,7 +253,7 @@ def register(subparsers: Any) -> None:
     )
     v.add_argument("--raster", required=True, type=Path, metavar="R.tif")
     v.add_argument("--stations", required=True, nargs="+", type=Path, metavar="FILE")
-    v.add_argument("--date", type=_date, default=None, help="the raster's date if it has no tag")
+    v.add_argument("--date", type=date_arg, default=None, help="the raster's date if it has no tag")
     v.add_argument(
         "--out",
         type=Path,
