@@ -1462,8 +1462,8 @@
         <translation>{stations} ({sensors}) dans {inputs}.</translation>
     </message>
     <message>
-        <source>{summary} Install them from the Soil Moisture dock (Install dependencies) or with: {command}</source>
-        <translation>{summary} Installez-les depuis le panneau Humidité du sol (Installer les dépendances) ou avec : {command}</translation>
+        <source>{summary} Install them from the Soil Moisture dock (Options &gt; Python packages…) or with: {command}</source>
+        <translation>{summary} Installez-les depuis le panneau Humidité du sol (Options &gt; Paquets Python…) ou avec : {command}</translation>
     </message>
     <message>
         <source>{summary} Install them with Options &gt; Python packages…</source>

@@ -72,8 +72,8 @@ DEVICES: tuple[tuple[str, str], ...] = (
 def missing_packages_message(report: DependencyReport) -> str:
     """Say which packages are missing and how to install them (Processing, qgis_process)."""
     return tr(
-        "{summary} Install them from the Soil Moisture dock (Install dependencies) or with: "
-        "{command}"
+        "{summary} Install them from the Soil Moisture dock (Options > Python packages…) or "
+        "with: {command}"
     ).format(summary=report.summary(), command=report.install_command())
 
 
