@@ -66,6 +66,7 @@ from .errors import InputError, NoDataError
 from .grid import GridWindow
 from .metrics import PHYSICAL_RANGE, outside_physical_range, physical_range_note
 from .progress import NULL_PROGRESS, Progress
+from .sources.base import check_sentinel1_era
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -183,6 +184,7 @@ class AdaptMapConfig:
         dates = tuple(sorted({_as_date(d, "map date") for d in dates_in}))
         if not dates:
             raise InputError("no map date given; give at least one date (YYYY-MM-DD)")
+        check_sentinel1_era(dates, "map date")
         object.__setattr__(self, "dates", dates)
         object.__setattr__(self, "out_dir", Path(self.out_dir))
         if self.method not in METHODS:
@@ -1954,6 +1956,7 @@ def run_map_with_ensemble(
     date_list = sorted({_as_date(d, "map date") for d in dates})
     if not date_list:
         raise InputError("no map date given; give at least one date (YYYY-MM-DD)")
+    check_sentinel1_era(date_list, "map date")
     with run_folder(out):
         return _map_with_ensemble(
             ensemble_dir, aoi, date_list, out, source, progress, device, reproject_crs, tile_9km

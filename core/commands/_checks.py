@@ -9,9 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import InputError
-
-EARLIEST_DATE = dt.date(2014, 4, 3)
-"""First Sentinel-1 acquisition: map and training dates before it cannot have inputs."""
+from ..sources.base import check_sentinel1_era
 
 
 def date_arg(text: str) -> dt.date:
@@ -71,13 +69,7 @@ def dates(days: Sequence[dt.date], option: str = "--date") -> None:
         InputError: naming the first date outside.
 
     """
-    today = dt.date.today()
-    for d in days:
-        if d < EARLIEST_DATE or d > today:
-            raise InputError(
-                f"{option} {d.isoformat()} is outside the Sentinel-1 record "
-                f"({EARLIEST_DATE.isoformat()} to today); give a date in it"
-            )
+    check_sentinel1_era(days, option)
 
 
 def period(start: dt.date | None, end: dt.date | None) -> None:

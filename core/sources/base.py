@@ -23,6 +23,25 @@ from ..errors import InputError
 from ..grid import GridWindow
 from ..progress import Progress
 
+SENTINEL1_FIRST_DATE = dt.date(2014, 4, 3)
+"""First Sentinel-1 acquisition: map and training dates before it cannot have inputs."""
+
+
+def check_sentinel1_era(days: Any, what: str = "date") -> None:
+    """Every date lies in the Sentinel-1 record (its first acquisition to today).
+
+    Raises:
+        InputError: naming the first date outside.
+
+    """
+    today = dt.date.today()
+    for d in days:
+        if d < SENTINEL1_FIRST_DATE or d > today:
+            raise InputError(
+                f"{what} {d.isoformat()} is outside the Sentinel-1 record "
+                f"({SENTINEL1_FIRST_DATE.isoformat()} to today); give a date in it"
+            )
+
 F32 = npt.NDArray[np.float32]
 
 

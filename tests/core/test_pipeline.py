@@ -466,3 +466,16 @@ def test_cli_validate(
     out = capsys.readouterr().out
     assert status == 0
     assert "on 2020-08-31: 5 station(s)" in out and "rmse" in out
+
+
+def test_map_dates_outside_the_sentinel1_record_are_refused_by_every_face(
+    demo_aoi: AOI, demo_stations: tuple[Path, ...], tmp_path: Path
+) -> None:
+    """The dock, Processing and batch build the same config as the CLI: the rule lives there."""
+    from core.pipeline import run_map_with_ensemble
+
+    for day in ("2013-06-01", (dt.date.today() + dt.timedelta(days=3)).isoformat()):
+        with pytest.raises(InputError, match="outside the Sentinel-1 record"):
+            AdaptMapConfig(aoi=demo_aoi, stations=demo_stations, dates=(day,), out_dir=tmp_path)
+        with pytest.raises(InputError, match="outside the Sentinel-1 record"):
+            run_map_with_ensemble(tmp_path / "ens", demo_aoi, [day], tmp_path / "map")
