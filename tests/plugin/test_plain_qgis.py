@@ -113,5 +113,5 @@ def test_zip_loads_in_a_qgis_without_the_engine_packages(plugin_zip: Path, tmp_p
     # Processing: registered, and a run refuses with what to install, not a traceback
     assert "soilmoisture:adaptmap" in result["algorithms"]
     assert "Python packages are missing" in result["run"], result["run"]
-    assert "Install dependencies" in result["run"]
+    assert "Options > Python packages" in result["run"] and "--target" in result["run"]
     assert result["engine_modules"] == []
