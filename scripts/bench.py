@@ -52,7 +52,7 @@ def _peak_mb() -> float:
 
 def _ensemble(models: str, device: str):
     from core.model.ensemble import Ensemble
-    from core.store import load_model_set
+    from core.model.store import load_model_set
 
     return Ensemble.from_model_set(load_model_set(models), device=device)
 
@@ -60,7 +60,7 @@ def _ensemble(models: str, device: str):
 def _inputs(n: int, seed: int):
     import numpy as np
 
-    from core.contract import to_model_inputs
+    from core.features.contract import to_model_inputs
 
     # built in chunks, so that the peak memory of a case is the engine's, not this generator's
     rng = np.random.default_rng(seed)
@@ -130,7 +130,7 @@ def case_inference(args: argparse.Namespace) -> dict:
 def _adapt_case(args: argparse.Namespace, n_target: int) -> dict:
     import numpy as np
 
-    from core.adaptation import AdaptConfig, adapt
+    from core.adaptation.train import AdaptConfig, adapt
 
     ens = _ensemble(args.models, args.device)
     rng = np.random.default_rng(1)
@@ -170,7 +170,7 @@ def _reference_step_ms(args: argparse.Namespace) -> dict:
     """One member at a time on a 3 x 128 batch: the reference implementation's training step."""
     import torch
 
-    from core.adaptation import coral
+    from core.adaptation.train import coral
     from core.model.densesm import DenseSM, parse_member_name
 
     ens = _ensemble(args.models, args.device)
@@ -275,7 +275,7 @@ def _store_scene(scene, label: str) -> None:
     """Put a scene into the on-disk input cache (``SOILMOISTURE_CACHE_DIR``), as a source would."""
     import numpy as np
 
-    from core.cache import ArrayCache
+    from core.inputs.cache import ArrayCache
 
     cache = ArrayCache()
     acq = scene.acquisition
@@ -303,13 +303,13 @@ class _CachedScenes:
     simulated = True
 
     def __init__(self) -> None:
-        from core.cache import ArrayCache
+        from core.inputs.cache import ArrayCache
 
         self.cache = ArrayCache()
         self.read_s = 0.0
 
     def list_acquisitions(self, window9, start, end, progress=None):
-        from core.sources.base import S1Acquisition
+        from core.inputs.sources.base import S1Acquisition
 
         dates = [dt.date.fromisoformat(d) for d in self.cache.get_json(_listing_key(window9)) or []]
         return [S1Acquisition(d, "ASCENDING", 88, 100.0) for d in dates if start <= d <= end]
@@ -318,7 +318,7 @@ class _CachedScenes:
         import numpy as np
 
         from core.errors import NoDataError
-        from core.sources.base import S1Acquisition, SceneInputs, StaticInputs
+        from core.inputs.sources.base import S1Acquisition, SceneInputs, StaticInputs
 
         t = time.perf_counter()
         arrays = self.cache.get(_scene_key(window9, date))
@@ -344,7 +344,7 @@ def _tiled_scene(scene, window9):
     """The demo scene's arrays repeated over a larger window of whole 9 km cells (synthetic)."""
     import numpy as np
 
-    from core.sources.base import SceneInputs, StaticInputs
+    from core.inputs.sources.base import SceneInputs, StaticInputs
 
     h, w = window9.shape
     reps = (-(-h // scene.window9.nrows), -(-w // scene.window9.ncols))
@@ -399,14 +399,14 @@ def _map_from_cache(job: dict) -> dict:
     import rasterio  # noqa: F401  (imported before the baseline memory is read)
     import torch
 
-    import core.features
-    import core.pipeline
-    import core.raster_io
-    from core.aoi import AOI
-    from core.features import cell_inputs_50m
+    import core.features.build
+    import core.outputs.raster_io
+    import core.run.pipeline
+    from core.features.build import cell_inputs_50m
+    from core.inputs.aoi import AOI
+    from core.inputs.sources.base import register_source
     from core.model.ensemble import Ensemble
-    from core.pipeline import DEFAULT_TILE_9KM
-    from core.sources.base import register_source
+    from core.run.pipeline import DEFAULT_TILE_9KM
 
     torch.set_num_threads(job["threads"])
     os.environ["SOILMOISTURE_CACHE_DIR"] = job["cache"]
@@ -417,11 +417,11 @@ def _map_from_cache(job: dict) -> dict:
     rss_before = _peak_mb()
     times: dict[str, float] = {}
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_timed(core.features, "map_inputs_50m", times, "inputs"))
+        stack.enter_context(_timed(core.features.build, "map_inputs_50m", times, "inputs"))
         stack.enter_context(_timed(Ensemble, "predict_shared", times, "predict"))
-        stack.enter_context(_timed(core.raster_io, "write_sm_geotiff", times, "write"))
+        stack.enter_context(_timed(core.outputs.raster_io, "write_sm_geotiff", times, "write"))
         t = time.perf_counter()
-        res = core.pipeline.run_map_with_ensemble(
+        res = core.run.pipeline.run_map_with_ensemble(
             job["models"], aoi, [day], job["out"], source=BENCH_SOURCE, device=job["device"]
         )
         seconds = time.perf_counter() - t
@@ -481,10 +481,9 @@ def _in_fresh_process(fn, arg) -> dict:
 
 
 def case_pipeline(args: argparse.Namespace) -> dict:
-    from core.aoi import AOI
-    from core.grid import CELL_9KM, X0, Y0
-    from core.pipeline import subscene
-    from core.sources.demo import (
+    from core.inputs.aoi import AOI
+    from core.inputs.grid import CELL_9KM, X0, Y0
+    from core.inputs.sources.demo import (
         DEMO_AOI_BBOX,
         DEMO_COL0,
         DEMO_ROW0,
@@ -492,6 +491,7 @@ def case_pipeline(args: argparse.Namespace) -> dict:
         acquisition_dates,
         demo_window9,
     )
+    from core.run.pipeline import subscene
 
     side_km = 25 if args.quick else 50
     big = f"{side_km}km"
@@ -574,7 +574,7 @@ def _run_case(job: tuple[str, argparse.Namespace]) -> dict:
 
 
 def _prepare_models(args: argparse.Namespace) -> None:
-    from core.store import install, list_installed
+    from core.model.store import install, list_installed
 
     if Path(args.models).is_dir():
         return

@@ -1,6 +1,6 @@
 """Conversions between QGIS objects and the engine's plain types.
 
-QGIS geometries, extents, CRSs and layers become :class:`~core.aoi.AOI` objects (through WKT
+QGIS geometries, extents, CRSs and layers become :class:`~core.inputs.aoi.AOI` objects (through WKT
 and a CRS string pyproj understands); station tables become point memory layers; date text
 becomes :class:`datetime.date` tuples. The engine never sees a QGIS object.
 """
@@ -27,12 +27,12 @@ from qgis.core import (
 )
 
 from ..core.errors import InputError
-from ..core.grid import cell_size
+from ..core.inputs.grid import cell_size
 from .compat import GEOMETRY_POLYGON, field_type
 from .i18n import tr
 
 if TYPE_CHECKING:  # the engine's AOI needs shapely and pyproj: imported when first used
-    from ..core.aoi import AOI
+    from ..core.inputs.aoi import AOI
 
 EASE2 = "EPSG:6933"
 WARN_FRACTION = 0.8
@@ -64,7 +64,7 @@ def aoi_from_geometry(
         raise InputError(tr("the area of interest is empty: draw or choose a polygon"))
     if geometry.type() != GEOMETRY_POLYGON:
         raise InputError(tr("the area of interest must be a polygon, not a point or a line"))
-    from ..core.aoi import AOI
+    from ..core.inputs.aoi import AOI
 
     return AOI.from_wkt(geometry.asWkt(), crs=crs_text(crs), name=name)
 
@@ -75,7 +75,7 @@ def aoi_from_extent(
     """Return an engine AOI from a rectangle in ``crs``."""
     if extent is None or extent.isEmpty():
         raise InputError(tr("the extent is empty: give xmin, ymin, xmax, ymax with xmin < xmax"))
-    from ..core.aoi import AOI
+    from ..core.inputs.aoi import AOI
 
     return AOI.from_bbox(
         extent.xMinimum(),
@@ -159,7 +159,7 @@ def describe_area(area: float, limit_km2: float | None = None) -> tuple[str, str
 
 def max_aoi_km2() -> float:
     """The engine's largest area of interest in km2 (imported on first use)."""
-    from ..core.aoi import MAX_AOI_KM2
+    from ..core.inputs.aoi import MAX_AOI_KM2
 
     return float(MAX_AOI_KM2)
 
@@ -226,7 +226,7 @@ def expand_station_paths(paths: Iterable[Path]) -> list[Path]:
     Runs record each input file (with its checksum) in their manifest, so folders are expanded,
     by the engine's own rule (read-me and metadata side files left out).
     """
-    from ..core.stations import folder_station_files
+    from ..core.inputs.stations import folder_station_files
 
     files: list[Path] = []
     for path in paths:
@@ -264,7 +264,7 @@ def _day(value: Any) -> str:
 
 def station_rows(data: Any) -> list[dict[str, Any]]:
     """Return one dict per sensor (engine station summary): the layer's fields and lat/lon."""
-    from ..core.stations import station_summary
+    from ..core.inputs.stations import station_summary
 
     rows = []
     for rec in station_summary(data).to_dict("records"):

@@ -14,7 +14,9 @@ ISMN_DIR = SHARED / "data" / "ismn"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_user_folders(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Never touch the real user's model store or cache from a test."""
     root = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("SOILMOISTURE_DATA_DIR", str(root / "data"))

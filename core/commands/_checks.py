@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import InputError
-from ..sources.base import check_sentinel1_era
+from ..inputs.sources.base import check_sentinel1_era
 
 
 def date_arg(text: str) -> dt.date:
@@ -56,7 +56,7 @@ def model_set(name_or_path: str | os.PathLike[str]) -> None:
         ModelStoreError: unknown name, not a model-set folder, or a corrupt member.
 
     """
-    from ..store import load_model_set
+    from ..model.store import load_model_set
     from .models import say_origin
 
     say_origin(load_model_set(name_or_path))

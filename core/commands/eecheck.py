@@ -31,15 +31,29 @@ def register(subparsers: Any) -> None:
             "NDVI, ERA5-Land, SoilGrids, DEM). Paste its output into bug reports."
         ),
     )
-    p.add_argument("--project", default=None,
-                   help="Cloud project registered for Earth Engine (saved for later runs)")
+    p.add_argument(
+        "--project",
+        default=None,
+        help="Cloud project registered for Earth Engine (saved for later runs)",
+    )
     p.add_argument("--key-file", default=None, help="service-account JSON key (batch use)")
-    p.add_argument("--sign-in", action="store_true",
-                   help="sign in through the browser first (saves credentials and project)")
-    p.add_argument("--date", type=date_arg, default=None,
-                   help="date whose datasets are checked, YYYY-MM-DD (default: 45 days ago)")
-    p.add_argument("--lonlat", type=_lonlat, default=None,
-                   help="where to make the tiny requests, LON,LAT (default 5,52)")
+    p.add_argument(
+        "--sign-in",
+        action="store_true",
+        help="sign in through the browser first (saves credentials and project)",
+    )
+    p.add_argument(
+        "--date",
+        type=date_arg,
+        default=None,
+        help="date whose datasets are checked, YYYY-MM-DD (default: 45 days ago)",
+    )
+    p.add_argument(
+        "--lonlat",
+        type=_lonlat,
+        default=None,
+        help="where to make the tiny requests, LON,LAT (default 5,52)",
+    )
     p.set_defaults(func=_ee_check)
 
 
@@ -58,13 +72,16 @@ def _lonlat(text: str) -> tuple[float, float]:
 def _open_browser(url: str) -> None:
     import webbrowser
 
-    print(f"Sign in to Earth Engine in your browser (opening it now); if it does not open, "
-          f"visit:\n{url}", flush=True)
+    print(
+        f"Sign in to Earth Engine in your browser (opening it now); if it does not open, "
+        f"visit:\n{url}",
+        flush=True,
+    )
     webbrowser.open(url)
 
 
 def _ee_check(args: argparse.Namespace) -> int:
-    from ..sources.ee_check import DEFAULT_LONLAT, check_connection, default_date, summary
+    from ..inputs.sources.ee_check import DEFAULT_LONLAT, check_connection, default_date, summary
     from ._progress import TerminalProgress
 
     date = args.date or default_date()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..aoi import MAX_AOI_KM2
 from ..errors import InputError
+from ..inputs.aoi import MAX_AOI_KM2
 from ._checks import date_arg
 
 
@@ -58,8 +58,8 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _s1_dates(args: argparse.Namespace) -> int:
-    from ..aoi import parse_aoi
-    from ..sources.base import get_source
+    from ..inputs.aoi import parse_aoi
+    from ..inputs.sources.base import get_source
     from ._progress import TerminalProgress
 
     if args.end < args.start:
@@ -87,14 +87,16 @@ def _s1_dates(args: argparse.Namespace) -> int:
 
 
 def _cache_info(args: argparse.Namespace) -> int:
-    from ..cache import ArrayCache, human_size
+    from ..inputs.cache import ArrayCache, human_size
 
     cache = ArrayCache()
     entries = cache.entries()
     problems = [(e.key, why) for e in entries if (why := cache.problem(e.key)) is not None]
     print(f"cache folder: {cache.root}")
-    print(f"entries:      {len(entries) - len(problems)} sound"
-          + (f", {len(problems)} corrupt" if problems else ""))
+    print(
+        f"entries:      {len(entries) - len(problems)} sound"
+        + (f", {len(problems)} corrupt" if problems else "")
+    )
     print(f"size:         {human_size(cache.size_bytes())}")
     for key, why in problems[:10]:
         print(f"corrupt:      {key[:16]}... ({why})")
@@ -110,7 +112,7 @@ def _cache_info(args: argparse.Namespace) -> int:
 
 
 def _cache_clear(args: argparse.Namespace) -> int:
-    from ..cache import ArrayCache, human_size
+    from ..inputs.cache import ArrayCache, human_size
 
     cache = ArrayCache()
     size = cache.size_bytes()

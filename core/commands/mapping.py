@@ -17,8 +17,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from ..aoi import MAX_AOI_KM2
 from ..errors import InputError
+from ..inputs.aoi import MAX_AOI_KM2
 from ._checks import date_arg
 
 DEMO_MAP_DATE = dt.date(2020, 9, 1)
@@ -51,7 +51,7 @@ def _add_dates(parser: argparse.ArgumentParser) -> None:
 
 
 def _resolve_dates(args: argparse.Namespace, aoi: Any, progress: Any) -> list[dt.date]:
-    from ..pipeline import acquisition_dates_between
+    from ..run.pipeline import acquisition_dates_between
 
     if args.date is not None:
         return [args.date]
@@ -62,7 +62,7 @@ def _resolve_dates(args: argparse.Namespace, aoi: Any, progress: Any) -> list[dt
 
 
 def _sources() -> list[str]:
-    from ..sources.base import available_sources
+    from ..inputs.sources.base import available_sources
 
     return available_sources()
 
@@ -74,7 +74,7 @@ def register(subparsers: Any) -> None:
         subparsers: the object returned by ``ArgumentParser.add_subparsers``.
 
     """
-    from ..pipeline import DEFAULT_EPOCH_STEPS, METHODS
+    from ..run.pipeline import DEFAULT_EPOCH_STEPS, METHODS
 
     # -- adapt-map -----------------------------------------------------------------------------
     p = subparsers.add_parser(
@@ -301,9 +301,9 @@ def register(subparsers: Any) -> None:
 
 
 def _adapt_map(args: argparse.Namespace) -> int:
-    from ..aoi import parse_aoi
     from ..atomic import check_output_dir
-    from ..pipeline import AdaptMapConfig, run_adapt_map
+    from ..inputs.aoi import parse_aoi
+    from ..run.pipeline import AdaptMapConfig, run_adapt_map
     from . import _checks
     from ._progress import TerminalProgress
 
@@ -345,8 +345,8 @@ def _adapt_map(args: argparse.Namespace) -> int:
 
 def _dry_run(args: argparse.Namespace, aoi: Any) -> int:
     """Print the request plan of a ``gee`` run (nothing is sent, nothing is written)."""
-    from ..pipeline import TRAINING_DAYS
-    from ..sources.earthengine import request_plan
+    from ..inputs.sources.earthengine import request_plan
+    from ..run.pipeline import TRAINING_DAYS
 
     if args.source != "gee":
         print(f"--dry-run: the {args.source} source makes no Earth Engine requests")
@@ -406,10 +406,15 @@ def _print_result(result: Any) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ..aoi import AOI
     from ..atomic import check_output_dir
-    from ..pipeline import AdaptMapConfig, run_adapt_map
-    from ..sources.demo import DEMO_AOI_BBOX, DemoSource, acquisition_dates, write_demo_stations
+    from ..inputs.aoi import AOI
+    from ..inputs.sources.demo import (
+        DEMO_AOI_BBOX,
+        DemoSource,
+        acquisition_dates,
+        write_demo_stations,
+    )
+    from ..run.pipeline import AdaptMapConfig, run_adapt_map
     from . import _checks
     from ._progress import TerminalProgress
 
@@ -447,9 +452,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from ..aoi import parse_aoi
     from ..atomic import check_output_dir
-    from ..pipeline import run_map_with_ensemble
+    from ..inputs.aoi import parse_aoi
+    from ..run.pipeline import run_map_with_ensemble
     from . import _checks
     from ._progress import TerminalProgress
 
@@ -485,7 +490,7 @@ def _map(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from ..atomic import check_output_dir
-    from ..pipeline import validate_raster
+    from ..run.pipeline import validate_raster
     from . import _checks
     from ._progress import TerminalProgress
 
@@ -513,7 +518,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _batch(args: argparse.Namespace) -> int:
     from ..atomic import check_output_dir
-    from ..batch import format_summary, read_jobs, run_batch
+    from ..run.batch import format_summary, read_jobs, run_batch
     from ._progress import TerminalProgress
 
     check_output_dir(args.out)

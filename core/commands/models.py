@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .. import store
+from ..model import store
 from ..paths import models_dir
 
 

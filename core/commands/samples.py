@@ -18,8 +18,18 @@ from . import _checks
 from ._progress import TerminalProgress
 
 STATION_COLUMNS = ("station", "station_id", "site")
-KEY_COLUMNS = ("row_id", "sample_id", "id", "network", *STATION_COLUMNS, "date", "time",
-               "timestamp", "row50", "col50")
+KEY_COLUMNS = (
+    "row_id",
+    "sample_id",
+    "id",
+    "network",
+    *STATION_COLUMNS,
+    "date",
+    "time",
+    "timestamp",
+    "row50",
+    "col50",
+)
 """Columns that identify a sample; those present in both tables align the predictions."""
 OUT_OF_RANGE_COLUMN = "sm_out_of_range"
 """Column of ``predict``'s output marking predictions outside the physical range."""
@@ -33,7 +43,7 @@ def register(sub: Any) -> None:
         "predict",
         help="predict soil moisture for a sample table with an ensemble",
         description="Writes the ensemble mean, the spread and each member's value per row, "
-        "keeping the table's metadata columns. The table's columns \"0\"..\"152\" are fed to "
+        'keeping the table\'s metadata columns. The table\'s columns "0".."152" are fed to '
         "the network as they are: they must already be normalised in the input layout the "
         "model set was trained on (the published set's is `densesm_9km`, not the raw order of "
         "the authors' 50 m tables; see docs/input-contract.md). Adapt & Map and map build "
@@ -49,7 +59,7 @@ def register(sub: Any) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.set_defaults(func=_predict)
 
-    from ..adaptation import METHODS
+    from ..adaptation.train import METHODS
 
     a = sub.add_parser(
         "adapt",
@@ -107,8 +117,8 @@ def register(sub: Any) -> None:
 
 def _predict(args: argparse.Namespace) -> int:
     from ..atomic import check_output_file
-    from ..metrics import PHYSICAL_RANGE, outside_physical_range, physical_range_note
-    from ..samples import CSV_SUFFIXES, PARQUET_SUFFIXES, read_samples, write_predictions
+    from ..features.samples import CSV_SUFFIXES, PARQUET_SUFFIXES, read_samples, write_predictions
+    from ..outputs.metrics import PHYSICAL_RANGE, outside_physical_range, physical_range_note
     from .models import load_ensemble
 
     check_output_file(args.out, CSV_SUFFIXES + PARQUET_SUFFIXES)
@@ -146,8 +156,8 @@ def _beta(value: str) -> float | str:
 
 
 def _adapt(args: argparse.Namespace) -> int:
-    from ..adaptation import AdaptConfig, adapt, get_method
-    from ..samples import read_samples
+    from ..adaptation.train import AdaptConfig, adapt, get_method
+    from ..features.samples import read_samples
     from .models import load_ensemble
 
     config = AdaptConfig(
@@ -162,8 +172,11 @@ def _adapt(args: argparse.Namespace) -> int:
     )
     method = get_method(args.method)
     _checks.new_folder(args.out)
-    for option, value in (("--fine", args.fine), ("--coarse", args.coarse),
-                          ("--target", args.target)):
+    for option, value in (
+        ("--fine", args.fine),
+        ("--coarse", args.coarse),
+        ("--target", args.target),
+    ):
         if value is not None:
             _checks.input_file(value, option)
     if method.uses_coarse and args.coarse is None:
@@ -217,8 +230,8 @@ def _adapt(args: argparse.Namespace) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from ..adaptation import PretrainConfig, pretrain
-    from ..samples import read_samples
+    from ..adaptation.train import PretrainConfig, pretrain
+    from ..features.samples import read_samples
 
     _checks.new_folder(args.out)
     _checks.input_file(args.coarse, "--coarse")
@@ -257,8 +270,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..atomic import check_output_file
-    from ..metrics import evaluate
-    from ..samples import read_samples
+    from ..features.samples import read_samples
+    from ..outputs.metrics import evaluate
 
     if args.json is not None:
         check_output_file(args.json, (".json",), "--json")
@@ -276,8 +289,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     values, how = _align(meta, pred, args)
     notes = [how]
     numeric = pd.to_numeric(pd.Series(values), errors="coerce")
-    text = numeric.isna() & pd.Series(values).notna() & (pd.Series(values).astype(str).str.strip()
-                                                         .str.lower() != "nan")
+    text = (
+        numeric.isna()
+        & pd.Series(values).notna()
+        & (pd.Series(values).astype(str).str.strip().str.lower() != "nan")
+    )
     if text.any():
         first = int(text.to_numpy().nonzero()[0][0])
         raise InputError(

@@ -23,14 +23,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "summary per station. See docs/stations.md for the CSV columns."
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="FILES_OR_FOLDERS_OR_ZIPS",
-                   help="station files, folders (searched recursively) and zip archives")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="FILES_OR_FOLDERS_OR_ZIPS",
+        help="station files, folders (searched recursively) and zip archives",
+    )
     p.add_argument("--out", required=True, metavar="DAILY_CSV", help="daily table to write")
-    p.add_argument("--aoi", metavar="AOI",
-                   help="keep stations inside this AOI: a vector file, 'xmin,ymin,xmax,ymax' "
-                        "(lon/lat) or 'xmin,ymin,xmax,ymax@EPSG:xxxx'")
-    p.add_argument("--unit", choices=["m3/m3", "%"], default="m3/m3",
-                   help="unit of CSV soil moisture without a unit column (default m3/m3)")
+    p.add_argument(
+        "--aoi",
+        metavar="AOI",
+        help="keep stations inside this AOI: a vector file, 'xmin,ymin,xmax,ymax' "
+        "(lon/lat) or 'xmin,ymin,xmax,ymax@EPSG:xxxx'",
+    )
+    p.add_argument(
+        "--unit",
+        choices=["m3/m3", "%"],
+        default="m3/m3",
+        help="unit of CSV soil moisture without a unit column (default m3/m3)",
+    )
     p.set_defaults(func=run)
 
 
@@ -41,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
         InputError: Unusable inputs or AOI.
 
     """
-    from ..stations import read_station_files, station_summary, write_daily_csv
+    from ..inputs.stations import read_station_files, station_summary, write_daily_csv
 
     out, err = sys.stdout, sys.stderr
     aoi = None
     if args.aoi:
-        from ..aoi import parse_aoi
+        from ..inputs.aoi import parse_aoi
 
         aoi = parse_aoi(args.aoi)
     from ..atomic import check_output_file
@@ -59,8 +70,10 @@ def run(args: argparse.Namespace) -> int:
     write_daily_csv(data.daily, args.out)
 
     summary = station_summary(data)
-    header = (f"{'network':<12} {'station':<20} {'lat':>9} {'lon':>10} {'depth':<14} "
-              f"{'days':>5}  {'period':<23} {'mean sm':>7}")
+    header = (
+        f"{'network':<12} {'station':<20} {'lat':>9} {'lon':>10} {'depth':<14} "
+        f"{'days':>5}  {'period':<23} {'mean sm':>7}"
+    )
     print(header, file=out)
     print("-" * len(header), file=out)
     for row in summary.itertuples(index=False):

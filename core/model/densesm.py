@@ -101,7 +101,7 @@ class Bottleneck(nn.Module):
 class DenseSM(nn.Module):
     """DenseSM with ``depth`` dense blocks of width ``width``.
 
-    Input: ``(B, 156)`` normalised model inputs (see ``core.contract``). Output: ``(B, 1)``
+    Input: ``(B, 156)`` normalised model inputs (see ``core.features.contract``). Output: ``(B, 1)``
     soil moisture in m3/m3. :meth:`features` gives the 32-d bottleneck used by the domain loss.
     """
 

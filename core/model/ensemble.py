@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..contract import (
+from ..errors import InputError
+from ..features.contract import (
     AUTHORS_50M,
     N_INPUTS,
     N_MODEL_SNAPSHOT,
@@ -22,14 +23,13 @@ from ..contract import (
     InputLayout,
     get_layout,
 )
-from ..errors import InputError
 from ..progress import Progress
 
 if TYPE_CHECKING:
     import torch
 
-    from ..store import ModelSet
     from .grouped import GroupedEnsemble
+    from .store import ModelSet
 
 F32 = npt.NDArray[np.float32]
 
@@ -125,10 +125,11 @@ def declared_layout(model_set: ModelSet) -> str:
 
     The layout its manifest declares (``provenance.input_layout``). Sets written before layouts
     were declared: the published weights (kind ``pretrained`` with the published checksums) take
-    :data:`~core.contract.PUBLISHED_LAYOUT`; any other set was trained or adapted on inputs in the
+    :data:`~core.features.contract.PUBLISHED_LAYOUT`; any other set was trained or adapted on
+    inputs in the
     raw order of the authors' 50 m contract, so it takes ``authors_50m``.
     """
-    from ..store import PUBLISHED_SHA256
+    from .store import PUBLISHED_SHA256
 
     declared = (model_set.provenance or {}).get("input_layout")
     if declared:
@@ -185,14 +186,14 @@ class Ensemble:
     @classmethod
     def load(cls, name_or_path: str | Path, device: str = "cpu") -> Ensemble:
         """Load an installed model set by name, or a model-set folder, verifying checksums."""
-        from ..store import load_model_set
+        from .store import load_model_set
 
         model_set = load_model_set(name_or_path)
         return cls.from_model_set(model_set, device=device)
 
     @classmethod
     def from_model_set(cls, model_set: ModelSet, device: str = "cpu") -> Ensemble:
-        """Build from a :class:`core.store.ModelSet`."""
+        """Build from a :class:`core.model.store.ModelSet`."""
         provenance = {
             "model_set": model_set.name,
             "kind": model_set.kind,
@@ -230,7 +231,7 @@ class Ensemble:
     # -- properties ---------------------------------------------------------------------------
     @property
     def input_layout(self) -> InputLayout:
-        """The input layout the members expect (:mod:`core.contract`); carried into adapted sets."""
+        """The input layout the members expect; carried into adapted sets."""
         return get_layout(self.provenance.get("input_layout"))
 
     @property
@@ -267,7 +268,7 @@ class Ensemble:
         name: str | None = None,
     ) -> ModelSet:
         """Save as a model set folder (member ``.pt`` files, ``SHA256SUMS``, ``manifest.json``)."""
-        from ..store import save_model_set
+        from .store import save_model_set
 
         prov = dict(self.provenance)
         prov.update(provenance or {})

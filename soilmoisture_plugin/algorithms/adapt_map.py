@@ -187,7 +187,7 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
         feedback: QgsProcessingFeedback,
     ) -> dict[str, Any]:
         """Build the engine configuration and run it."""
-        from ...core.pipeline import AdaptMapConfig, run_adapt_map
+        from ...core.run.pipeline import AdaptMapConfig, run_adapt_map
 
         aoi = self.read_aoi(parameters, context)
         alpha = None

@@ -87,7 +87,7 @@ class InstallModelsAlgorithm(SoilMoistureAlgorithm):
         feedback: QgsProcessingFeedback,
     ) -> dict[str, Any]:
         """Install with the engine's model store."""
-        from ...core.store import install
+        from ...core.model.store import install
 
         source = self.parameterAsString(
             parameters, self.ARCHIVE, context

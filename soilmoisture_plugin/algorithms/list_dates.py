@@ -84,7 +84,7 @@ class ListDatesAlgorithm(SoilMoistureAlgorithm):
         feedback: QgsProcessingFeedback,
     ) -> dict[str, Any]:
         """Ask the source for the acquisitions and write the table."""
-        from ...core.sources import get_source
+        from ...core.inputs.sources import get_source
 
         aoi = self.read_aoi(parameters, context)
         start = _to_date(self.parameterAsDateTime(parameters, self.START, context))

@@ -58,7 +58,7 @@ class LoadStationsAlgorithm(SoilMoistureAlgorithm):
         feedback: QgsProcessingFeedback,
     ) -> dict[str, Any]:
         """Read the files with the engine and write the points."""
-        from ...core.stations import read_station_files
+        from ...core.inputs.stations import read_station_files
 
         paths = self.read_station_paths(parameters, context)
         aoi = None

@@ -76,7 +76,7 @@ from .maptool import AoiMapTool, make_rubber_band
 from .results import ChartLabel, checks_summary, plain_summary, short_name
 
 if TYPE_CHECKING:  # needs shapely: imported by the adapters when an area is made
-    from ...core.aoi import AOI
+    from ...core.inputs.aoi import AOI
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 DOCK_CHARTS = 3
@@ -599,7 +599,7 @@ class SoilMoistureDock(QgsDockWidget):
         """With the demo source, say (while drawing) when the area leaves the demo scene."""
         if self.source_combo.currentData() != "demo":
             return ""
-        from ...core.sources.demo import DEMO_AOI_BBOX
+        from ...core.inputs.sources.demo import DEMO_AOI_BBOX
 
         g = QgsGeometry(geometry)
         if crs != WGS84:
@@ -693,7 +693,7 @@ class SoilMoistureDock(QgsDockWidget):
 
     def use_demo_area(self) -> None:
         """Use the demo scene's area, the demo source, and the map zoomed onto it."""
-        from ...core.sources.demo import DEMO_AOI_BBOX, acquisition_dates
+        from ...core.inputs.sources.demo import DEMO_AOI_BBOX, acquisition_dates
 
         xmin, ymin, xmax, ymax = DEMO_AOI_BBOX
         self.extent_edit.setText(f"{xmin}, {ymin}, {xmax}, {ymax} [EPSG:4326]")
@@ -741,7 +741,7 @@ class SoilMoistureDock(QgsDockWidget):
 
     def load_demo_stations(self) -> EngineTask | None:
         """Write the demo scene's stations under the output folder and load them (a task)."""
-        from ...core.sources.demo import write_demo_stations
+        from ...core.inputs.sources.demo import write_demo_stations
 
         folder = self._output_root() / "demo_stations"
         try:
@@ -753,7 +753,7 @@ class SoilMoistureDock(QgsDockWidget):
 
     def load_stations(self, paths: list[Path]) -> EngineTask:
         """Read station files in a task, then show them as a layer and a checkable list."""
-        from ...core.stations import read_station_files
+        from ...core.inputs.stations import read_station_files
 
         files = self.station_files + [p for p in paths if p not in self.station_files]
         self.station_label.setText(tr("Reading station files…"))
@@ -911,7 +911,7 @@ class SoilMoistureDock(QgsDockWidget):
     # ========================================================================= dates
     def find_dates(self) -> EngineTask | None:
         """List the Sentinel-1 acquisitions within ``SEARCH_DAYS`` of the picked date (a task)."""
-        from ...core.sources import get_source
+        from ...core.inputs.sources import get_source
 
         if self.aoi is None:
             self.dates_label.setText(tr("Choose an area of interest first."))
@@ -1017,7 +1017,7 @@ class SoilMoistureDock(QgsDockWidget):
     # ========================================================================= Earth Engine
     def ee_connect(self, force: bool = False) -> EngineTask:
         """Start an Earth Engine session with the saved credentials (a task)."""
-        from ...core.sources import ee_auth
+        from ...core.inputs.sources import ee_auth
 
         project = self.ee_project_edit.text().strip() or None
         self.settings.set("ee_project", project or "")
@@ -1038,7 +1038,7 @@ class SoilMoistureDock(QgsDockWidget):
         While the browser sign-in is pending the button reads "Cancel sign-in"; clicking it
         again cancels the wait (returns None).
         """
-        from ...core.sources import ee_auth
+        from ...core.inputs.sources import ee_auth
 
         if self._sign_in_task is not None:
             self._sign_in_task.cancel()
@@ -1072,7 +1072,7 @@ class SoilMoistureDock(QgsDockWidget):
 
     def ee_check(self) -> EngineTask:
         """Run the Earth Engine connection check (``soilmoisture ee-check``) as a task."""
-        from ...core.sources.ee_check import check_connection, summary
+        from ...core.inputs.sources.ee_check import check_connection, summary
 
         project = self.ee_project_edit.text().strip() or None
         self.ee_state.setText(tr("Checking Earth Engine: one tiny request per dataset…"))
@@ -1131,7 +1131,7 @@ class SoilMoistureDock(QgsDockWidget):
 
         """
         from ...core.errors import InputError
-        from ...core.pipeline import AdaptMapConfig
+        from ...core.run.pipeline import AdaptMapConfig
 
         if self.aoi is None:
             raise InputError(tr("Choose an area of interest first."))
@@ -1158,7 +1158,7 @@ class SoilMoistureDock(QgsDockWidget):
 
     def start_run(self, config: Any = None) -> EngineTask | None:
         """Start "Adapt & Map" in a task (``config`` overrides the dock's choices, for tests)."""
-        from ...core.pipeline import run_adapt_map
+        from ...core.run.pipeline import run_adapt_map
 
         if self.run_task is not None:
             return None

@@ -122,7 +122,7 @@ def checks_summary(metrics: dict[str, Any]) -> str:
     """One or two sentences on the run's input checks (input health, 9 km self-check).
 
     Args:
-        metrics: The run's metrics; ``input_checks`` holds what :mod:`core.health` made.
+        metrics: The run's metrics; ``input_checks`` holds what :mod:`core.run.health` made.
 
     Returns:
         The sentences; empty when the run made no checks.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.contract import N_MODEL_SNAPSHOT, to_model_inputs
+from core.features.contract import N_MODEL_SNAPSHOT, to_model_inputs
 
 STATIC = slice(3, 13)
 """Snapshot positions that stay fixed at a station (soil, terrain, position)."""

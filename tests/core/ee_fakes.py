@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from core.grid import GridWindow
+from core.inputs.grid import GridWindow
+from core.inputs.sources.fetch import PixelRequest
 from core.progress import Progress
-from core.sources.fetch import PixelRequest
 
 
 @contextlib.contextmanager
@@ -35,8 +35,8 @@ def offline_ee() -> Iterator[Any]:
     """Initialise ee offline (the product's offline session); reset the library afterwards."""
     import ee
 
-    from core.sources import ee_auth
-    from core.sources.fetch import forget_grid_form
+    from core.inputs.sources import ee_auth
+    from core.inputs.sources.fetch import forget_grid_form
 
     ee.Reset()
     ee_auth.reset_session()
@@ -145,15 +145,16 @@ class FakeValues:
     calls: list[Any] = field(default_factory=list)
 
     def compute(self, request: Any, progress: Progress | None = None) -> Any:
-        from core.sources.earthengine import lonlat_bounds
+        from core.inputs.sources.earthengine import lonlat_bounds
 
         self.calls.append(request)
         p = request.params
         epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
         def ms(d: dt.date) -> int:
-            return int((dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC) - epoch)
-                       .total_seconds() * 1000)
+            return int(
+                (dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC) - epoch).total_seconds() * 1000
+            )
 
         if p["kind"] == "s1":
             w, s, e, n = lonlat_bounds(p["window9"])
@@ -165,12 +166,18 @@ class FakeValues:
                     east = w + (e - w) * frac
                     mid = (s + n) / 2
                     for lo, hi in ((s - 1, mid), (mid, n + 1)):
-                        feats.append({
-                            "type": "Feature",
-                            "geometry": footprint(w - 1, lo, east, hi),
-                            "properties": {"t": ms(d) + 3600_000, "pass": orbit_pass,
-                                           "orbit": orbit, "platform": "A"},
-                        })
+                        feats.append(
+                            {
+                                "type": "Feature",
+                                "geometry": footprint(w - 1, lo, east, hi),
+                                "properties": {
+                                    "t": ms(d) + 3600_000,
+                                    "pass": orbit_pass,
+                                    "orbit": orbit,
+                                    "platform": "A",
+                                },
+                            }
+                        )
             return {"type": "FeatureCollection", "features": feats}
         assert p["kind"] == "scene"
         date = p["date"]
@@ -230,8 +237,14 @@ class ServiceError(Exception):
         self.message = message
 
 
-STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 def _ms(d: dt.date) -> int:
@@ -348,8 +361,9 @@ class Evaluator:
         asset = self.service.catalogue.get(id)
         if asset is None or asset.kind != "ImageCollection":
             raise ServiceError(
-                400, f"ImageCollection.load: ImageCollection asset '{id}' not found (does not "
-                "exist or caller does not have access)."
+                400,
+                f"ImageCollection.load: ImageCollection asset '{id}' not found (does not "
+                "exist or caller does not have access).",
             )
         self.service.loaded.add(id)
         return Coll([self._image(asset, im) for im in asset.images])
@@ -370,8 +384,9 @@ class Evaluator:
                     self.service.loaded.add(id)
                     return self._image(coll, im)
         raise ServiceError(
-            400, f"Image.load: Image asset '{id}' not found (does not exist or caller does not "
-            "have access)."
+            400,
+            f"Image.load: Image asset '{id}' not found (does not exist or caller does not "
+            "have access).",
         )
 
     # -- collections -----------------------------------------------------------------------
@@ -385,8 +400,9 @@ class Evaluator:
     def f_Collection_filter(self, collection: Coll, filter: Callable[[Any], bool]) -> Coll:
         return Coll([e for e in collection.elements if filter(e)])
 
-    def f_Collection_map(self, collection: Coll, baseAlgorithm: Callable[..., Any],
-                         **_: Any) -> Coll:
+    def f_Collection_map(
+        self, collection: Coll, baseAlgorithm: Callable[..., Any], **_: Any
+    ) -> Coll:
         return Coll([baseAlgorithm(e) for e in self._elements(collection)])
 
     def f_Collection_first(self, collection: Coll) -> Img | None:
@@ -415,20 +431,23 @@ class Evaluator:
     def f_DateRange(self, start: Any, end: Any = None, **_: Any) -> tuple[int, int]:
         return _parse_date(start), _parse_date(end)
 
-    def f_Filter_dateRangeContains(self, leftValue: tuple[int, int], rightField: str,
-                                   **_: Any) -> Callable[[Any], bool]:
+    def f_Filter_dateRangeContains(
+        self, leftValue: tuple[int, int], rightField: str, **_: Any
+    ) -> Callable[[Any], bool]:
         lo, hi = leftValue
         return lambda e: lo <= int(e.props.get(rightField, -1)) < hi
 
     def f_Filter_equals(self, leftField: str, rightValue: Any, **_: Any) -> Callable[[Any], bool]:
         return lambda e: e.props.get(leftField) == rightValue
 
-    def f_Filter_listContains(self, leftField: str, rightValue: Any,
-                              **_: Any) -> Callable[[Any], bool]:
+    def f_Filter_listContains(
+        self, leftField: str, rightValue: Any, **_: Any
+    ) -> Callable[[Any], bool]:
         return lambda e: rightValue in (e.props.get(leftField) or [])
 
-    def f_Filter_intersects(self, leftField: str, rightValue: Any,
-                            **_: Any) -> Callable[[Any], bool]:
+    def f_Filter_intersects(
+        self, leftField: str, rightValue: Any, **_: Any
+    ) -> Callable[[Any], bool]:
         assert leftField == ".all"
         box = rightValue["geometry"]
         return lambda e: _overlaps(e.bbox, box)
@@ -437,8 +456,9 @@ class Evaluator:
     def f_Projection(self, crs: str, **_: Any) -> str:
         return crs
 
-    def f_GeometryConstructors_Rectangle(self, coordinates: list[float], crs: str = "EPSG:4326",
-                                         geodesic: bool = True, **_: Any) -> tuple[float, ...]:
+    def f_GeometryConstructors_Rectangle(
+        self, coordinates: list[float], crs: str = "EPSG:4326", geodesic: bool = True, **_: Any
+    ) -> tuple[float, ...]:
         if crs != "EPSG:4326" or len(coordinates) != 4:
             raise ServiceError(400, "fake service: rectangles are lon/lat [W, S, E, N]")
         return tuple(coordinates)
@@ -458,16 +478,18 @@ class Evaluator:
             raise ServiceError(400, f"{fn}: Parameter 'input' is required.")
         return image
 
-    def f_Image_select(self, input: Img | None, bandSelectors: list[str],
-                       newNames: list[str] | None = None) -> Img:
+    def f_Image_select(
+        self, input: Img | None, bandSelectors: list[str], newNames: list[str] | None = None
+    ) -> Img:
         image = self._need(input, "Image.select")
         names = [b.name for b in image.bands]
         out = []
         for sel in bandSelectors:
             if sel not in names:
                 raise ServiceError(
-                    400, f"Image.select: Pattern '{sel}' did not match any bands. Available "
-                    f"bands: [{', '.join(names)}]"
+                    400,
+                    f"Image.select: Pattern '{sel}' did not match any bands. Available "
+                    f"bands: [{', '.join(names)}]",
                 )
             out.append(image.bands[names.index(sel)])
         if newNames:
@@ -477,11 +499,13 @@ class Evaluator:
     def f_Image_rename(self, input: Img, names: list[str]) -> Img:
         if len(names) != len(input.bands):
             raise ServiceError(
-                400, f"Image.rename: The number of names ({len(names)}) must match the number "
-                f"of bands ({len(input.bands)})."
+                400,
+                f"Image.rename: The number of names ({len(names)}) must match the number "
+                f"of bands ({len(input.bands)}).",
             )
-        return input.with_bands([replace(b, name=n) for b, n in zip(input.bands, names,
-                                                                    strict=True)])
+        return input.with_bands(
+            [replace(b, name=n) for b, n in zip(input.bands, names, strict=True)]
+        )
 
     def f_Image_toFloat(self, value: Img) -> Img:
         return value.with_bands([replace(b, dtype="<f4") for b in value.bands])
@@ -517,13 +541,20 @@ class Evaluator:
 
 def _to_json(value: Any) -> Any:
     if isinstance(value, Coll):
-        return {"type": "FeatureCollection", "columns": {},
-                "features": [_to_json(e) for e in value.elements]}
+        return {
+            "type": "FeatureCollection",
+            "columns": {},
+            "features": [_to_json(e) for e in value.elements],
+        }
     if isinstance(value, dict) and set(value) == {"geometry", "properties"}:
         geometry = value["geometry"]
         if isinstance(geometry, tuple):
             geometry = _bbox_polygon(geometry)
-        return {"type": "Feature", "geometry": geometry, "properties": _to_json(value["properties"])}
+        return {
+            "type": "Feature",
+            "geometry": geometry,
+            "properties": _to_json(value["properties"]),
+        }
     if isinstance(value, dict):
         return {k: _to_json(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -533,7 +564,7 @@ def _to_json(value: Any) -> Any:
 
 def _window_from_grid(grid: dict[str, Any]) -> GridWindow:
     """The EASE-2 window a request's grid describes (ServiceError when it is off the lattice)."""
-    from core.grid import LEVELS, X0, Y0, cell_size
+    from core.inputs.grid import LEVELS, X0, Y0, cell_size
 
     t = grid["affineTransform"]
     scale = float(t["scaleX"])
@@ -633,16 +664,22 @@ class FakeEarthEngine:
 
     def _error(self, exchange: Exchange, status: int, message: str) -> tuple[Any, bytes]:
         exchange.status = status
-        body = {"error": {"code": status, "message": message,
-                          "status": STATUS_NAMES.get(status, "UNKNOWN")}}
+        body = {
+            "error": {
+                "code": status,
+                "message": message,
+                "status": STATUS_NAMES.get(status, "UNKNOWN"),
+            }
+        }
         return self._response(status, json.dumps(body).encode(), "application/json")
 
-    def request(self, uri: str, method: str = "GET", body: Any = None, headers: Any = None,
-                **_: Any) -> tuple[Any, bytes]:
+    def request(
+        self, uri: str, method: str = "GET", body: Any = None, headers: Any = None, **_: Any
+    ) -> tuple[Any, bytes]:
         """Answer one HTTP request as the service would."""
         import urllib.parse
 
-        from core.sources import ee_auth
+        from core.inputs.sources import ee_auth
 
         if DISCOVERY_MARK in uri:
             data = ee_auth._wheel_file("cloud_api_discovery_document.json").read_bytes()
@@ -667,14 +704,18 @@ class FakeEarthEngine:
             self.log.append(exchange)
         if project == CLIENT_PROJECT:  # the client library's own OAuth project
             return self._error(
-                exchange, 403, f"Caller does not have required permission to use project "
+                exchange,
+                403,
+                f"Caller does not have required permission to use project "
                 f"{CLIENT_PROJECT}. Grant the caller the roles/serviceusage.serviceUsageConsumer "
-                "role, or a custom role with the serviceusage.services.use permission"
+                "role, or a custom role with the serviceusage.services.use permission",
             )
         if project not in self.projects:
             return self._error(
-                exchange, 403, "Not signed up for Earth Engine or project is not registered. "
-                "Visit https://developers.google.com/earth-engine/guides/access"
+                exchange,
+                403,
+                "Not signed up for Earth Engine or project is not registered. "
+                "Visit https://developers.google.com/earth-engine/guides/access",
             )
         if self.hold is not None:
             event = self.hold(exchange)
@@ -700,8 +741,8 @@ class FakeEarthEngine:
 
     # -- computePixels ---------------------------------------------------------------------
     def _grid_form(self, grid: dict[str, Any]) -> str:
-        from core.grid import EASE2_WKT
-        from core.sources.fetch import ee_grid
+        from core.inputs.grid import EASE2_WKT
+        from core.inputs.sources.fetch import ee_grid
 
         if "crsCode" in grid:
             if grid["crsCode"] != "EPSG:6933":
@@ -728,8 +769,9 @@ class FakeEarthEngine:
         h, w = window.shape
         if h > MAX_SIDE_SERVICE or w > MAX_SIDE_SERVICE:
             raise ServiceError(
-                400, f"Grid dimensions ({w}x{h}) exceed the maximum of {MAX_SIDE_SERVICE} pixels "
-                "per side."
+                400,
+                f"Grid dimensions ({w}x{h}) exceed the maximum of {MAX_SIDE_SERVICE} pixels "
+                "per side.",
             )
         image = Evaluator(self, payload["expression"]).run()
         if not isinstance(image, Img):
@@ -740,8 +782,9 @@ class FakeEarthEngine:
         for name in wanted:
             if name not in by_name:
                 raise ServiceError(
-                    400, f"Image.select: Pattern '{name}' did not match any bands. Available "
-                    f"bands: [{', '.join(by_name)}]"
+                    400,
+                    f"Image.select: Pattern '{name}' did not match any bands. Available "
+                    f"bands: [{', '.join(by_name)}]",
                 )
         if len(wanted) > MAX_BANDS_SERVICE:
             raise ServiceError(
@@ -752,8 +795,9 @@ class FakeEarthEngine:
         exchange.nbytes = size
         if size > MAX_REQUEST_BYTES_SERVICE:
             raise ServiceError(
-                400, f"Total request size ({size} bytes) must be less than or equal to "
-                f"{MAX_REQUEST_BYTES_SERVICE} bytes."
+                400,
+                f"Total request size ({size} bytes) must be less than or equal to "
+                f"{MAX_REQUEST_BYTES_SERVICE} bytes.",
             )
         out = np.zeros((h, w), dtype=dtype)
         for name in wanted:
@@ -769,13 +813,36 @@ class FakeEarthEngine:
 
 S1_BANDS = ("HH", "HV", "VV", "VH", "angle")
 SOIL_DEPTHS = ("0-5cm", "5-15cm", "15-30cm", "30-60cm", "60-100cm", "100-200cm")
-MODIS_BANDS = ("NDVI", "EVI", "DetailedQA", "sur_refl_b01", "sur_refl_b02", "sur_refl_b03",
-               "sur_refl_b07", "ViewZenith", "SolarZenith", "RelativeAzimuth", "DayOfYear",
-               "SummaryQA")
-ERA5_BANDS = ("dewpoint_temperature_2m", "temperature_2m", "skin_temperature",
-              "total_precipitation_sum", "surface_pressure", "volumetric_soil_water_layer_1")
-SMAP_BANDS = ("soil_moisture_am", "tb_h_corrected_am", "retrieval_qual_flag_am",
-              "soil_moisture_pm", "tb_h_corrected_pm", "retrieval_qual_flag_pm")
+MODIS_BANDS = (
+    "NDVI",
+    "EVI",
+    "DetailedQA",
+    "sur_refl_b01",
+    "sur_refl_b02",
+    "sur_refl_b03",
+    "sur_refl_b07",
+    "ViewZenith",
+    "SolarZenith",
+    "RelativeAzimuth",
+    "DayOfYear",
+    "SummaryQA",
+)
+ERA5_BANDS = (
+    "dewpoint_temperature_2m",
+    "temperature_2m",
+    "skin_temperature",
+    "total_precipitation_sum",
+    "surface_pressure",
+    "volumetric_soil_water_layer_1",
+)
+SMAP_BANDS = (
+    "soil_moisture_am",
+    "tb_h_corrected_am",
+    "retrieval_qual_flag_am",
+    "soil_moisture_pm",
+    "tb_h_corrected_pm",
+    "retrieval_qual_flag_pm",
+)
 
 
 def _days(start: dt.date, end: dt.date, step: int = 1) -> list[dt.date]:
@@ -783,9 +850,13 @@ def _days(start: dt.date, end: dt.date, step: int = 1) -> list[dt.date]:
 
 
 def _dated(asset: str, days: list[dt.date], fmt: str) -> list[FakeImage]:
-    return [FakeImage(f"{asset}/{d.strftime(fmt)}", {"system:index": d.strftime(fmt),
-                                                      "system:time_start": _ms(d)})
-            for d in days]
+    return [
+        FakeImage(
+            f"{asset}/{d.strftime(fmt)}",
+            {"system:index": d.strftime(fmt), "system:time_start": _ms(d)},
+        )
+        for d in days
+    ]
 
 
 def default_catalogue(
@@ -810,48 +881,75 @@ def default_catalogue(
         for orbit_pass, orbit in accs:
             for k, (lo, hi) in enumerate(((s, mid), (mid, n))):
                 index = f"S1A_IW_GRDH_1SDV_{d:%Y%m%d}T05{k}000_{orbit:03d}"
-                images.append(FakeImage(
-                    f"COPERNICUS/S1_GRD/{index}",
-                    {"system:index": index, "system:time_start": _ms(d) + 3_600_000 + k * 25_000,
-                     "instrumentMode": "IW", "transmitterReceiverPolarisation": ["VV", "VH"],
-                     "orbitProperties_pass": orbit_pass, "relativeOrbitNumber_start": orbit,
-                     "platform_number": "A"},
-                    (w, lo, e, hi),
-                ))
+                images.append(
+                    FakeImage(
+                        f"COPERNICUS/S1_GRD/{index}",
+                        {
+                            "system:index": index,
+                            "system:time_start": _ms(d) + 3_600_000 + k * 25_000,
+                            "instrumentMode": "IW",
+                            "transmitterReceiverPolarisation": ["VV", "VH"],
+                            "orbitProperties_pass": orbit_pass,
+                            "relativeOrbitNumber_start": orbit,
+                            "platform_number": "A",
+                        },
+                        (w, lo, e, hi),
+                    )
+                )
     cat["COPERNICUS/S1_GRD"] = FakeAsset("COPERNICUS/S1_GRD", S1_BANDS, images=images)
     for var in ("sand", "clay", "bdod"):
         aid = f"projects/soilgrids-isric/{var}_mean"
-        cat[aid] = FakeAsset(aid, tuple(f"{var}_{d}_mean" for d in SOIL_DEPTHS), kind="Image",
-                             dtype="<i2")
-    cat["USGS/SRTMGL1_003"] = FakeAsset("USGS/SRTMGL1_003", ("elevation",), kind="Image",
-                                        dtype="<i2")
+        cat[aid] = FakeAsset(
+            aid, tuple(f"{var}_{d}_mean" for d in SOIL_DEPTHS), kind="Image", dtype="<i2"
+        )
+    cat["USGS/SRTMGL1_003"] = FakeAsset(
+        "USGS/SRTMGL1_003", ("elevation",), kind="Image", dtype="<i2"
+    )
     glo = "COPERNICUS/DEM/GLO30_2024_1"
-    cat[glo] = FakeAsset(glo, ("DEM", "EDM", "FLM", "HEM", "WBM"), images=[
-        FakeImage(f"{glo}/Copernicus_DSM_10_N{lat:02d}_00_E005_00", {
-            "system:index": f"Copernicus_DSM_10_N{lat:02d}_00_E005_00", "system:time_start": 0})
-        for lat in range(80, 85)
-    ])
+    cat[glo] = FakeAsset(
+        glo,
+        ("DEM", "EDM", "FLM", "HEM", "WBM"),
+        images=[
+            FakeImage(
+                f"{glo}/Copernicus_DSM_10_N{lat:02d}_00_E005_00",
+                {
+                    "system:index": f"Copernicus_DSM_10_N{lat:02d}_00_E005_00",
+                    "system:time_start": 0,
+                },
+            )
+            for lat in range(80, 85)
+        ],
+    )
     years = range(first.year, last.year + 1)
     for aid, offset in (("MODIS/061/MOD13Q1", 0), ("MODIS/061/MYD13Q1", 8)):
-        days = [dt.date(y, 1, 1) + dt.timedelta(days=offset + 16 * k) for y in years
-                for k in range(23)]
-        days = [d for d in days if first <= d <= last and d.year == (d - dt.timedelta(
-            days=offset)).year]
+        days = [
+            dt.date(y, 1, 1) + dt.timedelta(days=offset + 16 * k) for y in years for k in range(23)
+        ]
+        days = [
+            d for d in days if first <= d <= last and d.year == (d - dt.timedelta(days=offset)).year
+        ]
         cat[aid] = FakeAsset(aid, MODIS_BANDS, images=_dated(aid, days, "%Y_%m_%d"), dtype="<i2")
     era5 = "ECMWF/ERA5_LAND/DAILY_AGGR"
-    cat[era5] = FakeAsset(era5, ERA5_BANDS, images=_dated(era5, _days(first, min(
-        last, era5_last or last)), "%Y%m%d"))
+    cat[era5] = FakeAsset(
+        era5, ERA5_BANDS, images=_dated(era5, _days(first, min(last, era5_last or last)), "%Y%m%d")
+    )
     switch = dt.date(2023, 12, 4)
-    for version, lo, hi in (("005", first, min(last, switch - dt.timedelta(days=1))),
-                            ("006", max(first, switch), last)):
+    for version, lo, hi in (
+        ("005", first, min(last, switch - dt.timedelta(days=1))),
+        ("006", max(first, switch), last),
+    ):
         aid = f"NASA/SMAP/SPL3SMP_E/{version}"
         days = _days(lo, hi) if lo <= hi else []
         cat[aid] = FakeAsset(aid, SMAP_BANDS, images=_dated(aid, days, "%Y%m%d"))
     return cat
 
 
-EE_ENVIRONMENT = ("SOILMOISTURE_EE_PROJECT", "EARTHENGINE_PROJECT", "GOOGLE_CLOUD_PROJECT",
-                  "SOILMOISTURE_EE_KEY_FILE")
+EE_ENVIRONMENT = (
+    "SOILMOISTURE_EE_PROJECT",
+    "EARTHENGINE_PROJECT",
+    "GOOGLE_CLOUD_PROJECT",
+    "SOILMOISTURE_EE_KEY_FILE",
+)
 """Environment variables that would let a user's own Earth Engine set-up leak into a test."""
 
 
@@ -880,8 +978,8 @@ def ee_session(
     """
     import ee
 
-    from core.sources import ee_auth
-    from core.sources.fetch import forget_grid_form
+    from core.inputs.sources import ee_auth
+    from core.inputs.sources.fetch import forget_grid_form
 
     creds = home / ".config" / "earthengine" / "credentials"
     creds.parent.mkdir(parents=True, exist_ok=True)

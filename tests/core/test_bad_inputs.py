@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from core.cli import build_parser, main
-from core.contract import SAMPLE_COLUMNS
+from core.features.contract import SAMPLE_COLUMNS
 
 FEATURES = list(SAMPLE_COLUMNS)
 GOOD_STM = (
@@ -165,108 +165,341 @@ CASES: list[Case] = [
     ("install from a file", lambda w: ["models", "install", "--from", str(w.a_file)], True),
     ("install junk folder", lambda w: ["models", "install", "--from", str(w.models_junk)], True),
     ("install random zip", lambda w: ["models", "install", "--from", str(w.random_zip)], True),
-    ("install bad name", lambda w: ["models", "install", "--from", str(w.random_zip),
-                                    "--name", "../x"], True),
+    (
+        "install bad name",
+        lambda w: ["models", "install", "--from", str(w.random_zip), "--name", "../x"],
+        True,
+    ),
     ("list (empty store)", lambda w: ["models", "list"], False),
     ("remove unknown", lambda w: ["models", "remove", "nope"], True),
     ("remove path", lambda w: ["models", "remove", "../../etc"], True),
     # -- sample tables
-    ("predict missing", lambda w: ["predict", "--samples", str(w.root / "no.csv"),
-                                   "--out", str(w.root / "p.csv")], True),
-    ("predict out through file", lambda w: ["predict", "--samples", str(w.samples),
-                                            "--out", str(w.a_file / "p.csv")], True),
-    ("predict out xlsx", lambda w: ["predict", "--samples", str(w.samples),
-                                    "--out", str(w.root / "p.xlsx")], True),
-    ("predict out is folder", lambda w: ["predict", "--samples", str(w.samples),
-                                         "--out", str(w.station_folder)], True),
-    ("predict garbage", lambda w: ["predict", "--samples", str(w.garbage_table),
-                                   "--out", str(w.root / "p.csv")], True),
-    ("predict junk models", lambda w: ["predict", "--samples", str(w.samples),
-                                       "--out", str(w.root / "p.csv"),
-                                       "--models", str(w.models_junk)], True),
-    ("adapt out is file", lambda w: ["adapt", "--fine", str(w.samples), "--method", "finetune",
-                                     "--out", str(w.a_file)], True),
-    ("adapt out exists", lambda w: ["adapt", "--fine", str(w.samples), "--method", "finetune",
-                                    "--out", str(w.station_folder)], True),
-    ("pretrain out exists", lambda w: ["pretrain", "--coarse", str(w.samples),
-                                       "--out", str(w.station_folder)], True),
-    ("adapt missing coarse", lambda w: ["adapt", "--fine", str(w.samples),
-                                        "--out", str(w.root / "ad")], True),
-    ("adapt header only", lambda w: ["adapt", "--fine", str(w.header_only), "--method",
-                                     "finetune", "--out", str(w.root / "ad")], True),
-    ("adapt bad beta", lambda w: ["adapt", "--fine", str(w.samples), "--method", "finetune",
-                                  "--beta", "lots", "--out", str(w.root / "ad")], True),
-    ("adapt negative epochs", lambda w: ["adapt", "--fine", str(w.samples), "--method",
-                                         "finetune", "--epochs", "-3",
-                                         "--out", str(w.root / "ad")], True),
-    ("pretrain unlabelled", lambda w: ["pretrain", "--coarse", str(w.unlabelled),
-                                       "--out", str(w.root / "pt")], True),
-    ("pretrain out is file", lambda w: ["pretrain", "--coarse", str(w.samples),
-                                        "--out", str(w.a_file)], True),
-    ("evaluate column nope", lambda w: ["evaluate", "--samples", str(w.samples),
-                                        "--pred", str(w.pred), "--column", "nope"], True),
-    ("evaluate text", lambda w: ["evaluate", "--samples", str(w.samples),
-                                 "--pred", str(w.pred_text)], True),
-    ("evaluate percent", lambda w: ["evaluate", "--samples", str(w.samples),
-                                    "--pred", str(w.pred_percent)], True),
-    ("evaluate disagreeing keys", lambda w: ["evaluate", "--samples", str(w.samples),
-                                             "--pred", str(w.pred_disagree)], True),
-    ("evaluate row count", lambda w: ["evaluate", "--samples", str(w.samples),
-                                      "--pred", str(w.pred_short)], True),
-    ("evaluate unlabelled", lambda w: ["evaluate", "--samples", str(w.unlabelled),
-                                       "--pred", str(w.pred)], True),
-    ("evaluate json through file", lambda w: ["evaluate", "--samples", str(w.samples),
-                                              "--pred", str(w.pred),
-                                              "--json", str(w.a_file / "m.json")], True),
-    ("evaluate pred is folder", lambda w: ["evaluate", "--samples", str(w.samples),
-                                           "--pred", str(w.station_folder)], True),
+    (
+        "predict missing",
+        lambda w: ["predict", "--samples", str(w.root / "no.csv"), "--out", str(w.root / "p.csv")],
+        True,
+    ),
+    (
+        "predict out through file",
+        lambda w: ["predict", "--samples", str(w.samples), "--out", str(w.a_file / "p.csv")],
+        True,
+    ),
+    (
+        "predict out xlsx",
+        lambda w: ["predict", "--samples", str(w.samples), "--out", str(w.root / "p.xlsx")],
+        True,
+    ),
+    (
+        "predict out is folder",
+        lambda w: ["predict", "--samples", str(w.samples), "--out", str(w.station_folder)],
+        True,
+    ),
+    (
+        "predict garbage",
+        lambda w: ["predict", "--samples", str(w.garbage_table), "--out", str(w.root / "p.csv")],
+        True,
+    ),
+    (
+        "predict junk models",
+        lambda w: [
+            "predict",
+            "--samples",
+            str(w.samples),
+            "--out",
+            str(w.root / "p.csv"),
+            "--models",
+            str(w.models_junk),
+        ],
+        True,
+    ),
+    (
+        "adapt out is file",
+        lambda w: [
+            "adapt",
+            "--fine",
+            str(w.samples),
+            "--method",
+            "finetune",
+            "--out",
+            str(w.a_file),
+        ],
+        True,
+    ),
+    (
+        "adapt out exists",
+        lambda w: [
+            "adapt",
+            "--fine",
+            str(w.samples),
+            "--method",
+            "finetune",
+            "--out",
+            str(w.station_folder),
+        ],
+        True,
+    ),
+    (
+        "pretrain out exists",
+        lambda w: ["pretrain", "--coarse", str(w.samples), "--out", str(w.station_folder)],
+        True,
+    ),
+    (
+        "adapt missing coarse",
+        lambda w: ["adapt", "--fine", str(w.samples), "--out", str(w.root / "ad")],
+        True,
+    ),
+    (
+        "adapt header only",
+        lambda w: [
+            "adapt",
+            "--fine",
+            str(w.header_only),
+            "--method",
+            "finetune",
+            "--out",
+            str(w.root / "ad"),
+        ],
+        True,
+    ),
+    (
+        "adapt bad beta",
+        lambda w: [
+            "adapt",
+            "--fine",
+            str(w.samples),
+            "--method",
+            "finetune",
+            "--beta",
+            "lots",
+            "--out",
+            str(w.root / "ad"),
+        ],
+        True,
+    ),
+    (
+        "adapt negative epochs",
+        lambda w: [
+            "adapt",
+            "--fine",
+            str(w.samples),
+            "--method",
+            "finetune",
+            "--epochs",
+            "-3",
+            "--out",
+            str(w.root / "ad"),
+        ],
+        True,
+    ),
+    (
+        "pretrain unlabelled",
+        lambda w: ["pretrain", "--coarse", str(w.unlabelled), "--out", str(w.root / "pt")],
+        True,
+    ),
+    (
+        "pretrain out is file",
+        lambda w: ["pretrain", "--coarse", str(w.samples), "--out", str(w.a_file)],
+        True,
+    ),
+    (
+        "evaluate column nope",
+        lambda w: [
+            "evaluate",
+            "--samples",
+            str(w.samples),
+            "--pred",
+            str(w.pred),
+            "--column",
+            "nope",
+        ],
+        True,
+    ),
+    (
+        "evaluate text",
+        lambda w: ["evaluate", "--samples", str(w.samples), "--pred", str(w.pred_text)],
+        True,
+    ),
+    (
+        "evaluate percent",
+        lambda w: ["evaluate", "--samples", str(w.samples), "--pred", str(w.pred_percent)],
+        True,
+    ),
+    (
+        "evaluate disagreeing keys",
+        lambda w: ["evaluate", "--samples", str(w.samples), "--pred", str(w.pred_disagree)],
+        True,
+    ),
+    (
+        "evaluate row count",
+        lambda w: ["evaluate", "--samples", str(w.samples), "--pred", str(w.pred_short)],
+        True,
+    ),
+    (
+        "evaluate unlabelled",
+        lambda w: ["evaluate", "--samples", str(w.unlabelled), "--pred", str(w.pred)],
+        True,
+    ),
+    (
+        "evaluate json through file",
+        lambda w: [
+            "evaluate",
+            "--samples",
+            str(w.samples),
+            "--pred",
+            str(w.pred),
+            "--json",
+            str(w.a_file / "m.json"),
+        ],
+        True,
+    ),
+    (
+        "evaluate pred is folder",
+        lambda w: ["evaluate", "--samples", str(w.samples), "--pred", str(w.station_folder)],
+        True,
+    ),
     # -- stations
-    ("stations damaged zip", lambda w: ["stations", str(w.damaged_zip),
-                                        "--out", str(w.root / "d.csv")], True),
-    ("stations truncated zip", lambda w: ["stations", str(w.truncated_zip),
-                                          "--out", str(w.root / "d.csv")], True),
-    ("stations random zip", lambda w: ["stations", str(w.random_zip),
-                                       "--out", str(w.root / "d.csv")], True),
-    ("stations damaged + good", lambda w: ["stations", str(w.damaged_zip), str(w.good_stm),
-                                           "--out", str(w.root / "d.csv")], False),
-    ("stations empty", lambda w: ["stations", str(w.empty), "--out", str(w.root / "d.csv")],
-     True),
-    ("stations binary", lambda w: ["stations", str(w.binary), "--out", str(w.root / "d.csv")],
-     True),
-    ("stations decimal commas", lambda w: ["stations", str(w.decimal_commas),
-                                           "--out", str(w.root / "d.csv")], False),
-    ("stations year 1700 depth -5", lambda w: ["stations", str(w.old_dates),
-                                               "--out", str(w.root / "d.csv")], True),
-    ("stations ismn depth -5", lambda w: ["stations", str(w.negative_depth),
-                                          "--out", str(w.root / "d.csv")], True),
-    ("stations ismn year 1700", lambda w: ["stations", str(w.ismn_1700),
-                                           "--out", str(w.root / "d.csv")], True),
-    ("stations endless device", lambda w: ["stations", os.devnull.replace("null", "zero"),
-                                           "--out", str(w.root / "d.csv")], True),
-    ("stations out through file", lambda w: ["stations", str(w.good_stm),
-                                             "--out", str(w.a_file / "d.csv")], True),
-    ("stations out is folder", lambda w: ["stations", str(w.good_stm),
-                                          "--out", str(w.station_folder)], True),
-    ("stations out txt", lambda w: ["stations", str(w.good_stm),
-                                    "--out", str(w.root / "d.txt")], True),
-    ("stations west aoi", lambda w: ["stations", str(w.good_stm), "--aoi", WEST_BBOX,
-                                     "--out", str(w.root / "d.csv")], True),
-    ("stations same file twice", lambda w: ["stations", str(w.good_stm), str(w.good_stm),
-                                            "--out", str(w.root / "d2.csv")], False),
-    ("stations aoi garbage", lambda w: ["stations", str(w.good_stm), "--aoi", "1,2,3",
-                                        "--out", str(w.root / "d.csv")], True),
+    (
+        "stations damaged zip",
+        lambda w: ["stations", str(w.damaged_zip), "--out", str(w.root / "d.csv")],
+        True,
+    ),
+    (
+        "stations truncated zip",
+        lambda w: ["stations", str(w.truncated_zip), "--out", str(w.root / "d.csv")],
+        True,
+    ),
+    (
+        "stations random zip",
+        lambda w: ["stations", str(w.random_zip), "--out", str(w.root / "d.csv")],
+        True,
+    ),
+    (
+        "stations damaged + good",
+        lambda w: ["stations", str(w.damaged_zip), str(w.good_stm), "--out", str(w.root / "d.csv")],
+        False,
+    ),
+    ("stations empty", lambda w: ["stations", str(w.empty), "--out", str(w.root / "d.csv")], True),
+    (
+        "stations binary",
+        lambda w: ["stations", str(w.binary), "--out", str(w.root / "d.csv")],
+        True,
+    ),
+    (
+        "stations decimal commas",
+        lambda w: ["stations", str(w.decimal_commas), "--out", str(w.root / "d.csv")],
+        False,
+    ),
+    (
+        "stations year 1700 depth -5",
+        lambda w: ["stations", str(w.old_dates), "--out", str(w.root / "d.csv")],
+        True,
+    ),
+    (
+        "stations ismn depth -5",
+        lambda w: ["stations", str(w.negative_depth), "--out", str(w.root / "d.csv")],
+        True,
+    ),
+    (
+        "stations ismn year 1700",
+        lambda w: ["stations", str(w.ismn_1700), "--out", str(w.root / "d.csv")],
+        True,
+    ),
+    (
+        "stations endless device",
+        lambda w: ["stations", os.devnull.replace("null", "zero"), "--out", str(w.root / "d.csv")],
+        True,
+    ),
+    (
+        "stations out through file",
+        lambda w: ["stations", str(w.good_stm), "--out", str(w.a_file / "d.csv")],
+        True,
+    ),
+    (
+        "stations out is folder",
+        lambda w: ["stations", str(w.good_stm), "--out", str(w.station_folder)],
+        True,
+    ),
+    (
+        "stations out txt",
+        lambda w: ["stations", str(w.good_stm), "--out", str(w.root / "d.txt")],
+        True,
+    ),
+    (
+        "stations west aoi",
+        lambda w: ["stations", str(w.good_stm), "--aoi", WEST_BBOX, "--out", str(w.root / "d.csv")],
+        True,
+    ),
+    (
+        "stations same file twice",
+        lambda w: ["stations", str(w.good_stm), str(w.good_stm), "--out", str(w.root / "d2.csv")],
+        False,
+    ),
+    (
+        "stations aoi garbage",
+        lambda w: ["stations", str(w.good_stm), "--aoi", "1,2,3", "--out", str(w.root / "d.csv")],
+        True,
+    ),
     # -- inputs
-    ("s1-dates reversed", lambda w: ["s1-dates", "--aoi", WEST_BBOX, "--start", "2020-06-01",
-                                     "--end", "2020-01-01", "--source", "demo"], True),
-    ("s1-dates bad source", lambda w: ["s1-dates", "--aoi", WEST_BBOX, "--start", "2020-01-01",
-                                       "--end", "2020-02-01", "--source", "nope"], True),
-    ("s1-dates huge aoi", lambda w: ["s1-dates", "--aoi", "-110,30,-90,45", "--start",
-                                     "2020-01-01", "--end", "2020-02-01", "--source", "demo"],
-     True),
-    ("s1-dates offline gee", lambda w: ["s1-dates", "--aoi", WEST_BBOX, "--start", "2020-01-01",
-                                        "--end", "2020-02-01", "--offline"], False),
-    ("ee-check missing key", lambda w: ["ee-check", "--key-file", str(w.root / "no.json")],
-     True),
+    (
+        "s1-dates reversed",
+        lambda w: [
+            "s1-dates",
+            "--aoi",
+            WEST_BBOX,
+            "--start",
+            "2020-06-01",
+            "--end",
+            "2020-01-01",
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "s1-dates bad source",
+        lambda w: [
+            "s1-dates",
+            "--aoi",
+            WEST_BBOX,
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-02-01",
+            "--source",
+            "nope",
+        ],
+        True,
+    ),
+    (
+        "s1-dates huge aoi",
+        lambda w: [
+            "s1-dates",
+            "--aoi",
+            "-110,30,-90,45",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-02-01",
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "s1-dates offline gee",
+        lambda w: [
+            "s1-dates",
+            "--aoi",
+            WEST_BBOX,
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-02-01",
+            "--offline",
+        ],
+        False,
+    ),
+    ("ee-check missing key", lambda w: ["ee-check", "--key-file", str(w.root / "no.json")], True),
     ("ee-check key not json", lambda w: ["ee-check", "--key-file", str(w.a_file)], True),
     ("ee-check bad date", lambda w: ["ee-check", "--date", "2020-13-40"], True),
     ("ee-check western lonlat", lambda w: ["ee-check", "--lonlat", "-97.5,36.6"], False),
@@ -274,63 +507,247 @@ CASES: list[Case] = [
     ("cache info", lambda w: ["cache", "info"], False),
     ("cache clear", lambda w: ["cache", "clear"], False),
     # -- mapping
-    ("adapt-map out is file", lambda w: ["adapt-map", "--aoi", WEST_BBOX, "--stations",
-                                         str(w.good_stm), "--date", "2020-08-31",
-                                         "--out", str(w.a_file), "--source", "demo"], True),
-    ("adapt-map maps is file", lambda w: ["adapt-map", "--aoi", WEST_BBOX, "--stations",
-                                          str(w.good_stm), "--date", "2020-08-31",
-                                          "--out", str(_run_dir_with_file_maps(w)),
-                                          "--source", "demo"], True),
-    ("adapt-map missing stations", lambda w: ["adapt-map", "--aoi", WEST_BBOX, "--stations",
-                                              str(w.root / "none.stm"), "--date", "2020-08-31",
-                                              "--out", str(w.root / "r"), "--source", "demo"],
-     True),
-    ("adapt-map year 1700", lambda w: ["adapt-map", "--aoi", WEST_BBOX, "--stations",
-                                       str(w.good_stm), "--date", "1700-01-01",
-                                       "--out", str(w.root / "r"), "--source", "demo"], True),
-    ("adapt-map bad date", lambda w: ["adapt-map", "--aoi", WEST_BBOX, "--stations",
-                                      str(w.good_stm), "--date", "2020-13-40",
-                                      "--out", str(w.root / "r")], True),
-    ("adapt-map train reversed", lambda w: ["adapt-map", "--aoi", WEST_BBOX, "--stations",
-                                            str(w.good_stm), "--date", "2020-08-31",
-                                            "--train-start", "2020-08-01",
-                                            "--train-end", "2020-01-01",
-                                            "--out", str(w.root / "r"), "--source", "demo"],
-     True),
-    ("adapt-map unknown models", lambda w: ["adapt-map", "--aoi", WEST_BBOX, "--stations",
-                                            str(w.good_stm), "--date", "2020-08-31",
-                                            "--models", "nope", "--out", str(w.root / "r"),
-                                            "--source", "demo"], True),
-    ("adapt-map stations outside", lambda w: ["adapt-map", "--aoi", WEST_BBOX, "--stations",
-                                              str(w.station_folder), "--date", "2020-08-31",
-                                              "--out", str(w.root / "r"), "--source", "demo",
-                                              "--models", _installed(w)], True),
-    ("adapt-map damaged zip", lambda w: ["adapt-map", "--aoi", WEST_BBOX, "--stations",
-                                         str(w.damaged_zip), "--date", "2020-08-31",
-                                         "--out", str(w.root / "r"), "--source", "demo",
-                                         "--models", _installed(w)], True),
-    ("adapt-map aoi nonsense", lambda w: ["adapt-map", "--aoi", "somewhere", "--stations",
-                                          str(w.good_stm), "--date", "2020-08-31",
-                                          "--out", str(w.root / "r")], True),
+    (
+        "adapt-map out is file",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            str(w.good_stm),
+            "--date",
+            "2020-08-31",
+            "--out",
+            str(w.a_file),
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "adapt-map maps is file",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            str(w.good_stm),
+            "--date",
+            "2020-08-31",
+            "--out",
+            str(_run_dir_with_file_maps(w)),
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "adapt-map missing stations",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            str(w.root / "none.stm"),
+            "--date",
+            "2020-08-31",
+            "--out",
+            str(w.root / "r"),
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "adapt-map year 1700",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            str(w.good_stm),
+            "--date",
+            "1700-01-01",
+            "--out",
+            str(w.root / "r"),
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "adapt-map bad date",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            str(w.good_stm),
+            "--date",
+            "2020-13-40",
+            "--out",
+            str(w.root / "r"),
+        ],
+        True,
+    ),
+    (
+        "adapt-map train reversed",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            str(w.good_stm),
+            "--date",
+            "2020-08-31",
+            "--train-start",
+            "2020-08-01",
+            "--train-end",
+            "2020-01-01",
+            "--out",
+            str(w.root / "r"),
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "adapt-map unknown models",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            str(w.good_stm),
+            "--date",
+            "2020-08-31",
+            "--models",
+            "nope",
+            "--out",
+            str(w.root / "r"),
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "adapt-map stations outside",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            str(w.station_folder),
+            "--date",
+            "2020-08-31",
+            "--out",
+            str(w.root / "r"),
+            "--source",
+            "demo",
+            "--models",
+            _installed(w),
+        ],
+        True,
+    ),
+    (
+        "adapt-map damaged zip",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            str(w.damaged_zip),
+            "--date",
+            "2020-08-31",
+            "--out",
+            str(w.root / "r"),
+            "--source",
+            "demo",
+            "--models",
+            _installed(w),
+        ],
+        True,
+    ),
+    (
+        "adapt-map aoi nonsense",
+        lambda w: [
+            "adapt-map",
+            "--aoi",
+            "somewhere",
+            "--stations",
+            str(w.good_stm),
+            "--date",
+            "2020-08-31",
+            "--out",
+            str(w.root / "r"),
+        ],
+        True,
+    ),
     ("demo out is file", lambda w: ["demo", "--out", str(w.a_file)], True),
     ("demo out through file", lambda w: ["demo", "--out", str(w.a_file / "x")], True),
-    ("demo unknown models", lambda w: ["demo", "--out", str(w.root / "dm"), "--models", "x"],
-     True),
-    ("map unknown ensemble", lambda w: ["map", "--ensemble", str(w.root / "none"), "--aoi",
-                                        WEST_BBOX, "--date", "2020-08-31",
-                                        "--out", str(w.root / "m"), "--source", "demo"], True),
-    ("map out is file", lambda w: ["map", "--ensemble", _installed(w), "--aoi", WEST_BBOX,
-                                   "--date", "2020-08-31", "--out", str(w.a_file),
-                                   "--source", "demo"], True),
-    ("validate not a tif", lambda w: ["validate", "--raster", str(w.not_a_tif), "--stations",
-                                      str(w.good_stm)], True),
-    ("validate missing raster", lambda w: ["validate", "--raster", str(w.root / "no.tif"),
-                                           "--stations", str(w.good_stm)], True),
-    ("validate out is file", lambda w: ["validate", "--raster", str(w.not_a_tif),
-                                        "--stations", str(w.good_stm), "--out", str(w.a_file)],
-     True),
-    ("batch missing", lambda w: ["batch", str(w.root / "no.csv"), "--out", str(w.root / "b")],
-     True),
+    ("demo unknown models", lambda w: ["demo", "--out", str(w.root / "dm"), "--models", "x"], True),
+    (
+        "map unknown ensemble",
+        lambda w: [
+            "map",
+            "--ensemble",
+            str(w.root / "none"),
+            "--aoi",
+            WEST_BBOX,
+            "--date",
+            "2020-08-31",
+            "--out",
+            str(w.root / "m"),
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "map out is file",
+        lambda w: [
+            "map",
+            "--ensemble",
+            _installed(w),
+            "--aoi",
+            WEST_BBOX,
+            "--date",
+            "2020-08-31",
+            "--out",
+            str(w.a_file),
+            "--source",
+            "demo",
+        ],
+        True,
+    ),
+    (
+        "validate not a tif",
+        lambda w: ["validate", "--raster", str(w.not_a_tif), "--stations", str(w.good_stm)],
+        True,
+    ),
+    (
+        "validate missing raster",
+        lambda w: ["validate", "--raster", str(w.root / "no.tif"), "--stations", str(w.good_stm)],
+        True,
+    ),
+    (
+        "validate out is file",
+        lambda w: [
+            "validate",
+            "--raster",
+            str(w.not_a_tif),
+            "--stations",
+            str(w.good_stm),
+            "--out",
+            str(w.a_file),
+        ],
+        True,
+    ),
+    (
+        "batch missing",
+        lambda w: ["batch", str(w.root / "no.csv"), "--out", str(w.root / "b")],
+        True,
+    ),
     ("batch bad csv", lambda w: ["batch", str(w.jobs_bad), "--out", str(w.root / "b")], True),
     ("batch bad yaml", lambda w: ["batch", str(w.jobs_yaml), "--out", str(w.root / "b")], True),
     ("batch out is file", lambda w: ["batch", str(w.jobs_bad), "--out", str(w.a_file)], True),
@@ -339,7 +756,7 @@ CASES: list[Case] = [
 
 def _installed(w: World) -> str:
     """Install the published set once (in the module's store) and return its name."""
-    from core import store
+    from core.model import store
 
     if not (store.models_dir() / store.DEFAULT_NAME).exists():
         from tests.conftest import PRETRAINED_DIR
@@ -382,7 +799,10 @@ def _check(argv: list[str], must_fail: bool, capsys: pytest.CaptureFixture[str])
 
 @pytest.mark.parametrize("label,build,must_fail", CASES, ids=[c[0] for c in CASES])
 def test_walk(
-    label: str, build: Callable[[World], list[str]], must_fail: bool, world: World,
+    label: str,
+    build: Callable[[World], list[str]],
+    must_fail: bool,
+    world: World,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _check(build(world), must_fail, capsys)
@@ -394,8 +814,11 @@ def test_generic_bad_arguments(
     command: tuple[str, ...], kind: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     build = dict(GENERIC)[kind]
-    if kind == "no arguments" and command in (("models", "list"), ("cache", "info"),
-                                              ("cache", "clear")):
+    if kind == "no arguments" and command in (
+        ("models", "list"),
+        ("cache", "info"),
+        ("cache", "clear"),
+    ):
         pytest.skip("needs no arguments")
     _check(build(command), True, capsys)
 
@@ -410,14 +833,19 @@ def test_every_command_has_cases(world: World) -> None:
 
 
 def test_messages_say_what_to_do(world: World, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _check(["stations", str(world.damaged_zip), "--out", str(world.root / "d.csv")],
-                 True, capsys)
+    err = _check(
+        ["stations", str(world.damaged_zip), "--out", str(world.root / "d.csv")], True, capsys
+    )
     assert "damaged" in err  # the reason is not dropped
-    err = _check(["evaluate", "--samples", str(world.samples), "--pred",
-                  str(world.pred_percent)], True, capsys)
+    err = _check(
+        ["evaluate", "--samples", str(world.samples), "--pred", str(world.pred_percent)],
+        True,
+        capsys,
+    )
     assert "--pred-unit %" in err
-    err = _check(["stations", str(world.good_stm), "--out", str(world.a_file / "d.csv")],
-                 True, capsys)
+    err = _check(
+        ["stations", str(world.good_stm), "--out", str(world.a_file / "d.csv")], True, capsys
+    )
     assert "is a file, not a folder" in err
 
 
@@ -431,20 +859,52 @@ def test_evaluate_aligns_by_key_and_says_so(
     shuffled = pred.assign(row_id=range(len(pred))).iloc[::-1]
     shuffled.to_csv(tmp_path / "p.csv", index=False)
     pred.assign(row_id=range(len(pred))).to_csv(tmp_path / "p_in_order.csv", index=False)
-    assert main(["evaluate", "--samples", str(tmp_path / "s.csv"), "--pred",
-                 str(tmp_path / "p.csv"), "--json", str(tmp_path / "m.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--samples",
+                str(tmp_path / "s.csv"),
+                "--pred",
+                str(tmp_path / "p.csv"),
+                "--json",
+                str(tmp_path / "m.json"),
+            ]
+        )
+        == 0
+    )
     reversed_out = capsys.readouterr().out
     assert "aligned to the samples by" in reversed_out and "row_id" in reversed_out
-    assert main(["evaluate", "--samples", str(tmp_path / "s.csv"), "--pred",
-                 str(tmp_path / "p_in_order.csv")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--samples",
+                str(tmp_path / "s.csv"),
+                "--pred",
+                str(tmp_path / "p_in_order.csv"),
+            ]
+        )
+        == 0
+    )
     in_order_out = capsys.readouterr().out
     metrics = [ln for ln in reversed_out.splitlines() if ln.strip().startswith("rmse")]
     assert metrics == [ln for ln in in_order_out.splitlines() if ln.strip().startswith("rmse")]
     with_nan = pred.assign(row_id=range(len(pred)))
     with_nan.loc[2, "sm_mean"] = np.nan
     with_nan.to_csv(tmp_path / "p_nan.csv", index=False)
-    assert main(["evaluate", "--samples", str(tmp_path / "s.csv"), "--pred",
-                 str(tmp_path / "p_nan.csv")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--samples",
+                str(tmp_path / "s.csv"),
+                "--pred",
+                str(tmp_path / "p_nan.csv"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "1 rows without a prediction (NaN) left out" in out
     assert "pooled over 23 samples" in out
@@ -453,12 +913,24 @@ def test_evaluate_aligns_by_key_and_says_so(
 def test_tampered_models_flag_out_of_range_predictions(
     world: World, pretrained_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.core.test_store import _tampered_copy
+    from tests.core.model.test_store import _tampered_copy
 
     tampered = _tampered_copy(pretrained_dir, tmp_path / "tampered")
     out = tmp_path / "pred.csv"
-    assert main(["predict", "--samples", str(world.samples), "--out", str(out),
-                 "--models", str(tampered)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--samples",
+                str(world.samples),
+                "--out",
+                str(out),
+                "--models",
+                str(tampered),
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "MODIFIED" in err
     table = pd.read_csv(out)
@@ -474,16 +946,18 @@ def test_read_only_output_folder(world: World, capsys: pytest.CaptureFixture[str
     ro.mkdir(exist_ok=True)
     ro.chmod(0o555)
     try:
-        for argv in (["stations", str(world.good_stm), "--out", str(ro / "d.csv")],
-                     ["predict", "--samples", str(world.samples), "--out", str(ro / "p.csv")],
-                     ["demo", "--out", str(ro / "demo")]):
+        for argv in (
+            ["stations", str(world.good_stm), "--out", str(ro / "d.csv")],
+            ["predict", "--samples", str(world.samples), "--out", str(ro / "p.csv")],
+            ["demo", "--out", str(ro / "demo")],
+        ):
             _check(argv, True, capsys)
     finally:
         ro.chmod(0o755)
 
 
 def test_physical_range_flags() -> None:
-    from core.metrics import outside_physical_range, physical_range_note
+    from core.outputs.metrics import outside_physical_range, physical_range_note
 
     values = np.array([0.1, -0.2, np.nan, 0.79, 1e14])
     assert outside_physical_range(values).tolist() == [False, True, False, False, True]
@@ -493,7 +967,7 @@ def test_physical_range_flags() -> None:
 
 
 def test_western_longitudes_are_written_west() -> None:
-    from core.pipeline import _lat_lon_text
+    from core.run.pipeline import _lat_lon_text
 
     assert _lat_lon_text(36.64, -97.47) == "36.6400 N, 97.4700 W"
     assert _lat_lon_text(-33.9, 18.4) == "33.9000 S, 18.4000 E"
@@ -502,17 +976,39 @@ def test_western_longitudes_are_written_west() -> None:
 def test_western_bbox_is_a_value_not_an_option(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    err = _check(["stations", str(world.good_stm), "--aoi", WEST_BBOX,
-                  "--out", str(world.root / "w.csv")], True, capsys)
+    err = _check(
+        ["stations", str(world.good_stm), "--aoi", WEST_BBOX, "--out", str(world.root / "w.csv")],
+        True,
+        capsys,
+    )
     assert "expected one argument" not in err
     assert "lies outside the AOI" in err  # the bbox was parsed: the French station is outside
-    err = _check(["stations", str(world.good_stm), "--aoi", "-97.52,36.59,-97.42,36.69@EPSG:4326",
-                  "--out", str(world.root / "w.csv")], True, capsys)
+    err = _check(
+        [
+            "stations",
+            str(world.good_stm),
+            "--aoi",
+            "-97.52,36.59,-97.42,36.69@EPSG:4326",
+            "--out",
+            str(world.root / "w.csv"),
+        ],
+        True,
+        capsys,
+    )
     assert "lies outside the AOI" in err
 
 
 def test_same_file_twice_is_read_once(world: World, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _check(["stations", str(world.good_stm), str(world.good_stm),
-                  "--out", str(world.root / "twice.csv")], False, capsys)
+    err = _check(
+        [
+            "stations",
+            str(world.good_stm),
+            str(world.good_stm),
+            "--out",
+            str(world.root / "twice.csv"),
+        ],
+        False,
+        capsys,
+    )
     assert "given more than once; read once" in err
     assert "duplicate timestamp" not in err

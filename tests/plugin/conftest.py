@@ -81,7 +81,7 @@ def clean_project(qgis_app: Any) -> Iterator[None]:
 @pytest.fixture()
 def demo_stations(tmp_path: Path, plugin_package: ModuleType) -> Path:
     """The demo scene's station files written to a temporary folder."""
-    demo = module("core.sources.demo")
+    demo = module("core.inputs.sources.demo")
     out = tmp_path / "demo_stations"
     demo.write_demo_stations(out)
     return out

@@ -39,7 +39,7 @@ def plugin(
     canvas = qgis_iface.mapCanvas()
     canvas.resize(600, 600)
     canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
-    xmin, ymin, xmax, ymax = module("core.sources.demo").DEMO_AOI_BBOX
+    xmin, ymin, xmax, ymax = module("core.inputs.sources.demo").DEMO_AOI_BBOX
     canvas.setExtent(QgsRectangle(xmin - 0.05, ymin - 0.05, xmax + 0.05, ymax + 0.05))
     instance = plugin_package.classFactory(qgis_iface)
     instance.initGui()
@@ -135,7 +135,7 @@ def test_demo_area_stations_and_dates(plugin: Any, qtbot: Any) -> None:
     run_dir = Path(dock.output_widget.filePath()) / "probe"
     inputs = dock._station_inputs(run_dir)
     assert inputs == (run_dir / "selected_stations.csv",)
-    data = module("core.stations").read_station_files(list(inputs))
+    data = module("core.inputs.stations").read_station_files(list(inputs))
     assert len({m.station for m in data.stations}) == len(dock.checked_stations())
 
 
@@ -193,7 +193,7 @@ def test_run_adds_styled_layers_and_results(plugin: Any, qtbot: Any, pretrained_
     assert root.children()[0].layerId() == dock.stations_layer_id
     assert dock.aoi_band.fillColor().alpha() == 0
     extent = plugin.iface.mapCanvas().extent()
-    area = QgsRectangle(*module("core.sources.demo").DEMO_AOI_BBOX)
+    area = QgsRectangle(*module("core.inputs.sources.demo").DEMO_AOI_BBOX)
     assert extent.contains(area)
     # zoomed to the area with a margin (the canvas's shape sets the other side)
     assert min(extent.width() / area.width(), extent.height() / area.height()) < 1.5

@@ -155,7 +155,7 @@ def test_inputs_change_only_when_the_user_changes_them(dock: Any) -> None:
     from qgis.PyQt.QtWidgets import QTreeWidgetItem
 
     # a date inside the demo period survives "Demo area"; one outside is moved, and said so
-    dates = module("core.sources.demo").acquisition_dates()
+    dates = module("core.inputs.sources.demo").acquisition_dates()
     inside = dates[1]
     dock.date_edit.setDate(QDate(inside.year, inside.month, inside.day))
     dock.use_demo_area()
@@ -210,7 +210,7 @@ def test_stations_far_from_the_area_are_flagged_on_load(
 def test_an_area_outside_the_demo_scene_is_said_while_drawing(dock: Any) -> None:
     dock.use_demo_area()
     assert dock.area_warning.text() == ""
-    xmin, ymin, xmax, ymax = module("core.sources.demo").DEMO_AOI_BBOX
+    xmin, ymin, xmax, ymax = module("core.inputs.sources.demo").DEMO_AOI_BBOX
     dock.extent_edit.setText(f"{xmax - 0.01}, {ymin}, {xmax + 0.05}, {ymax}")
     dock.use_typed_extent()
     assert dock.area_warning.text().startswith("The demo scene only covers longitudes")

@@ -56,7 +56,7 @@ RESULT["torch_from"] = __import__("torch").__file__
 RESULT["numpy_from"] = __import__("numpy").__file__
 
 import processing
-from soilmoisture.core.sources import demo
+from soilmoisture.core.inputs.sources import demo
 
 stations = Path(OUT) / "stations"
 demo.write_demo_stations(stations)

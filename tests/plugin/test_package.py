@@ -24,7 +24,8 @@ def test_zip_layout(tmp_path: Path) -> None:
         "__init__.py",
         "metadata.txt",
         "core/__init__.py",
-        "core/pipeline.py",
+        "core/run/__init__.py",
+        "core/model/ensemble.py",
         "soilmoisture_plugin/plugin.py",
         "resources/icon.svg",
     ):

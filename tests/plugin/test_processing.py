@@ -24,20 +24,20 @@ pytestmark = pytest.mark.usefixtures("registered_provider", "clean_project")
 
 
 def demo_extent() -> str:
-    xmin, ymin, xmax, ymax = module("core.sources.demo").DEMO_AOI_BBOX
+    xmin, ymin, xmax, ymax = module("core.inputs.sources.demo").DEMO_AOI_BBOX
     return f"{xmin},{xmax},{ymin},{ymax} [EPSG:4326]"
 
 
 def demo_date() -> dt.date:
-    dates = module("core.sources.demo").acquisition_dates()
+    dates = module("core.inputs.sources.demo").acquisition_dates()
     return dates[len(dates) // 2]
 
 
 def has_pipeline() -> bool:
     try:
-        module("core.pipeline")
+        module("core.run.pipeline")
         module("core.model.ensemble")
-        module("core.adaptation")
+        module("core.adaptation.train")
     except ImportError:
         return False
     return True
@@ -97,7 +97,7 @@ def test_load_stations_outside_aoi_is_a_clear_error(demo_stations: Path) -> None
 def test_list_sentinel1_dates_on_the_demo_scene() -> None:
     import processing
 
-    layer = polygon_layer(module("core.sources.demo").DEMO_AOI_BBOX)
+    layer = polygon_layer(module("core.inputs.sources.demo").DEMO_AOI_BBOX)
     day = demo_date()
     result = processing.run(
         "soilmoisture:listsentinel1dates",
@@ -192,7 +192,7 @@ def test_adapt_map_writes_styled_maps_and_a_report(adapted: dict[str, Any]) -> N
 def test_map_with_saved_ensemble(adapted: dict[str, Any], tmp_path: Path) -> None:
     import processing
 
-    dates = module("core.sources.demo").acquisition_dates()
+    dates = module("core.inputs.sources.demo").acquisition_dates()
     later = dates[len(dates) // 2 + 1]
     result = processing.run(
         "soilmoisture:mapwithensemble",

@@ -76,8 +76,12 @@ class Inputs:
 
 def _adapt(i: Inputs, **changes: Any) -> dict[str, Any]:
     params: dict[str, Any] = {
-        "EXTENT": WEST_EXTENT, "STATIONS": [str(i.damaged_zip)], "DATES": "2020-08-31",
-        "SOURCE": DEMO, "EPOCHS": 1, "CROSS_VALIDATE": False,
+        "EXTENT": WEST_EXTENT,
+        "STATIONS": [str(i.damaged_zip)],
+        "DATES": "2020-08-31",
+        "SOURCE": DEMO,
+        "EPOCHS": 1,
+        "CROSS_VALIDATE": False,
         "OUTPUT_FOLDER": str(i.root / "run"),
     }
     params.update(changes)
@@ -86,8 +90,11 @@ def _adapt(i: Inputs, **changes: Any) -> dict[str, Any]:
 
 def _map(i: Inputs, **changes: Any) -> dict[str, Any]:
     params: dict[str, Any] = {
-        "ENSEMBLE": str(i.junk_models), "EXTENT": WEST_EXTENT, "DATES": "2020-08-31",
-        "SOURCE": DEMO, "OUTPUT_FOLDER": str(i.root / "maps"),
+        "ENSEMBLE": str(i.junk_models),
+        "EXTENT": WEST_EXTENT,
+        "DATES": "2020-08-31",
+        "SOURCE": DEMO,
+        "OUTPUT_FOLDER": str(i.root / "maps"),
     }
     params.update(changes)
     return params
@@ -99,47 +106,91 @@ CASES: list[tuple[str, str, Callable[[Inputs], dict[str, Any]]]] = [
     ("adaptmap", "missing stations", lambda i: _adapt(i, STATIONS=[str(i.missing)])),
     ("adaptmap", "empty stations", lambda i: _adapt(i, STATIONS=[str(i.empty)])),
     ("adaptmap", "output is a file", lambda i: _adapt(i, OUTPUT_FOLDER=str(i.a_file))),
-    ("adaptmap", "output through a file",
-     lambda i: _adapt(i, OUTPUT_FOLDER=str(i.a_file / "run"))),
+    ("adaptmap", "output through a file", lambda i: _adapt(i, OUTPUT_FOLDER=str(i.a_file / "run"))),
     ("adaptmap", "bad date", lambda i: _adapt(i, DATES="2020-13-40")),
     ("adaptmap", "year 1700", lambda i: _adapt(i, DATES="1700-01-01")),
     ("adaptmap", "words for dates", lambda i: _adapt(i, DATES="tomorrow")),
     ("adaptmap", "unknown models", lambda i: _adapt(i, MODELS="nope")),
-    ("adaptmap", "train period reversed",
-     lambda i: _adapt(i, TRAIN_START="2020-08-01", TRAIN_END="2020-01-01")),
+    (
+        "adaptmap",
+        "train period reversed",
+        lambda i: _adapt(i, TRAIN_START="2020-08-01", TRAIN_END="2020-01-01"),
+    ),
     ("adaptmap", "no area", lambda i: _adapt(i, EXTENT=None)),
     ("installmodels", "random zip", lambda i: {"ARCHIVE": str(i.random_zip)}),
     ("installmodels", "junk folder", lambda i: {"FOLDER": str(i.junk_models)}),
     ("installmodels", "nothing given", lambda i: {}),
     ("installmodels", "bad name", lambda i: {"FOLDER": str(i.junk_models), "NAME": "../x"}),
-    ("listsentinel1dates", "end before start",
-     lambda i: {"EXTENT": WEST_EXTENT, "SOURCE": DEMO, "START": "2020-06-01",
-                "END": "2020-01-01", "OUTPUT": "memory:"}),
-    ("listsentinel1dates", "no area",
-     lambda i: {"SOURCE": DEMO, "START": "2020-01-01", "END": "2020-06-01",
-                "OUTPUT": "memory:"}),
-    ("listsentinel1dates", "huge area",
-     lambda i: {"EXTENT": "-110,-90,30,45 [EPSG:4326]", "SOURCE": DEMO,
-                "START": "2020-01-01", "END": "2020-06-01", "OUTPUT": "memory:"}),
-    ("loadstations", "damaged zip",
-     lambda i: {"STATIONS": [str(i.damaged_zip)], "OUTPUT": "memory:"}),
-    ("loadstations", "random zip",
-     lambda i: {"STATIONS": [str(i.random_zip)], "OUTPUT": "memory:"}),
+    (
+        "listsentinel1dates",
+        "end before start",
+        lambda i: {
+            "EXTENT": WEST_EXTENT,
+            "SOURCE": DEMO,
+            "START": "2020-06-01",
+            "END": "2020-01-01",
+            "OUTPUT": "memory:",
+        },
+    ),
+    (
+        "listsentinel1dates",
+        "no area",
+        lambda i: {"SOURCE": DEMO, "START": "2020-01-01", "END": "2020-06-01", "OUTPUT": "memory:"},
+    ),
+    (
+        "listsentinel1dates",
+        "huge area",
+        lambda i: {
+            "EXTENT": "-110,-90,30,45 [EPSG:4326]",
+            "SOURCE": DEMO,
+            "START": "2020-01-01",
+            "END": "2020-06-01",
+            "OUTPUT": "memory:",
+        },
+    ),
+    (
+        "loadstations",
+        "damaged zip",
+        lambda i: {"STATIONS": [str(i.damaged_zip)], "OUTPUT": "memory:"},
+    ),
+    (
+        "loadstations",
+        "random zip",
+        lambda i: {"STATIONS": [str(i.random_zip)], "OUTPUT": "memory:"},
+    ),
     ("loadstations", "missing", lambda i: {"STATIONS": [str(i.missing)], "OUTPUT": "memory:"}),
     ("loadstations", "empty", lambda i: {"STATIONS": [str(i.empty)], "OUTPUT": "memory:"}),
     ("mapwithensemble", "junk ensemble", lambda i: _map(i)),
     ("mapwithensemble", "missing ensemble", lambda i: _map(i, ENSEMBLE=str(i.missing))),
     ("mapwithensemble", "output is a file", lambda i: _map(i, OUTPUT_FOLDER=str(i.a_file))),
     ("mapwithensemble", "bad dates", lambda i: _map(i, DATES="2020-02-30")),
-    ("validateraster", "not a GeoTIFF",
-     lambda i: {"INPUT": str(i.not_a_tif), "STATIONS": [str(i.damaged_zip)],
-                "OUTPUT_FOLDER": str(i.root / "v")}),
-    ("validateraster", "output is a file",
-     lambda i: {"INPUT": str(i.not_a_tif), "STATIONS": [str(i.damaged_zip)],
-                "OUTPUT_FOLDER": str(i.a_file)}),
-    ("validateraster", "missing stations",
-     lambda i: {"INPUT": str(i.not_a_tif), "STATIONS": [str(i.missing)],
-                "OUTPUT_FOLDER": str(i.root / "v")}),
+    (
+        "validateraster",
+        "not a GeoTIFF",
+        lambda i: {
+            "INPUT": str(i.not_a_tif),
+            "STATIONS": [str(i.damaged_zip)],
+            "OUTPUT_FOLDER": str(i.root / "v"),
+        },
+    ),
+    (
+        "validateraster",
+        "output is a file",
+        lambda i: {
+            "INPUT": str(i.not_a_tif),
+            "STATIONS": [str(i.damaged_zip)],
+            "OUTPUT_FOLDER": str(i.a_file),
+        },
+    ),
+    (
+        "validateraster",
+        "missing stations",
+        lambda i: {
+            "INPUT": str(i.not_a_tif),
+            "STATIONS": [str(i.missing)],
+            "OUTPUT_FOLDER": str(i.root / "v"),
+        },
+    ),
 ]
 
 
@@ -148,7 +199,7 @@ def _install_published() -> None:
 
     if not (PRETRAINED_DIR / "SHA256SUMS").exists():
         pytest.skip("published weights not available")
-    module("core.store").install(PRETRAINED_DIR)
+    module("core.model.store").install(PRETRAINED_DIR)
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +208,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
 
 
 @pytest.mark.parametrize("alg,label,build", CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES])
-def test_walk(alg: str, label: str, build: Callable[[Inputs], dict[str, Any]],
-              inputs: Inputs) -> None:
+def test_walk(
+    alg: str, label: str, build: Callable[[Inputs], dict[str, Any]], inputs: Inputs
+) -> None:
     import processing
 
     if alg == "adaptmap" and label != "unknown models":
@@ -186,8 +238,11 @@ def test_engine_errors_become_processing_errors(inputs: Inputs) -> None:
     import processing
 
     with pytest.raises(QgsProcessingException, match="output folder .* is an existing file"):
-        processing.run("soilmoisture:adaptmap", _adapt(inputs, OUTPUT_FOLDER=str(inputs.a_file)),
-                       feedback=LogFeedback())
+        processing.run(
+            "soilmoisture:adaptmap",
+            _adapt(inputs, OUTPUT_FOLDER=str(inputs.a_file)),
+            feedback=LogFeedback(),
+        )
     assert module("core.atomic").RUN_LOCK  # the engine seen from the plugin is the same
 
 

@@ -64,7 +64,7 @@ def test_adapt_and_map_runs_on_the_demo_scene(
     config: Path, plugin_package: ModuleType, pretrained_dir: Path, tmp_path: Path
 ) -> None:
     stations = tmp_path / "stations"
-    module("core.sources.demo").write_demo_stations(stations)
+    module("core.inputs.sources.demo").write_demo_stations(stations)
     out_dir = tmp_path / "out"
     out = qgis_process(
         [

@@ -1,0 +1,1 @@
+"""Outputs: GeoTIFF writing and checking, accuracy metrics, charts and the run report."""

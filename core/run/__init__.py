@@ -1,0 +1,1 @@
+"""Runs: Adapt & Map, mapping with a saved ensemble, validation, input checks, batch."""
