@@ -1,1 +1,1 @@
-"""Features: the input contract and layouts, per-cell input rows, time series, sample tables."""
+"""Features: the input contract and layouts, per-cell input rows, sample tables."""

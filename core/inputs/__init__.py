@@ -1,1 +1,1 @@
-"""Inputs: the area and its grids, station files, input sources and their on-disk cache."""
+"""Inputs: the area, its grids, station files, input sources and their series, the cache."""

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataSourceError, InputError, NoDataError
-from ...features import timeseries as ts
+from .. import timeseries as ts
 from ...progress import NULL_PROGRESS, Progress
 from ..cache import ArrayCache
 from ..grid import GridWindow, xy_to_lonlat

@@ -23,7 +23,7 @@ import pytest
 
 from core.errors import AuthenticationError, Cancelled, DataSourceError
 from core.features import build as features
-from core.features import timeseries as ts
+from core.inputs import timeseries as ts
 from core.inputs.cache import ArrayCache
 from core.inputs.grid import GridWindow
 from core.inputs.sources import earthengine as gee

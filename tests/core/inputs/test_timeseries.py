@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from core.features import timeseries as ts
+from core.inputs import timeseries as ts
 
 D = dt.date
 
