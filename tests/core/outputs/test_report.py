@@ -13,6 +13,7 @@ import pytest
 from core.errors import InputError
 from core.outputs import metrics as m
 from core.outputs import report as r
+from core.outputs.report import charts
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -179,7 +180,7 @@ def test_failure_midway_leaves_no_report(
         raise RuntimeError("disk full")
 
     # The scatter charts are drawn first, then the time series fails.
-    monkeypatch.setattr(r, "timeseries_png", boom)
+    monkeypatch.setattr(charts, "timeseries_png", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         _write(tmp_path, pairs, method_metrics)
     assert not (tmp_path / "report.html").exists()
@@ -201,7 +202,7 @@ def test_failure_keeps_a_previous_report_intact(
     def boom(*args: object, **kwargs: object) -> Path:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(r, "map_png", boom)
+    monkeypatch.setattr(charts, "map_png", boom)
     with pytest.raises(KeyboardInterrupt):
         _write(
             tmp_path,
