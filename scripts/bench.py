@@ -130,7 +130,8 @@ def case_inference(args: argparse.Namespace) -> dict:
 def _adapt_case(args: argparse.Namespace, n_target: int) -> dict:
     import numpy as np
 
-    from core.adaptation.train import AdaptConfig, adapt
+    from core.adaptation.methods import AdaptConfig
+    from core.adaptation.train import adapt
 
     ens = _ensemble(args.models, args.device)
     rng = np.random.default_rng(1)
@@ -170,7 +171,7 @@ def _reference_step_ms(args: argparse.Namespace) -> dict:
     """One member at a time on a 3 x 128 batch: the reference implementation's training step."""
     import torch
 
-    from core.adaptation.train import coral
+    from core.adaptation.losses import coral
     from core.model.densesm import DenseSM, parse_member_name
 
     ens = _ensemble(args.models, args.device)
@@ -395,18 +396,18 @@ def _map_from_cache(job: dict) -> dict:
     Then the baseline: the same cells with inputs built per cell (``cell_inputs_50m``) and the
     whole network run per cell (no shared time-series branch), rate measured on a subset.
     """
+    import core.run.pipeline
     import numpy as np
     import rasterio  # noqa: F401  (imported before the baseline memory is read)
     import torch
+    from core.run.pipeline import DEFAULT_TILE_9KM
 
     import core.features.build
     import core.outputs.raster_io
-    import core.run.pipeline
     from core.features.build import cell_inputs_50m
     from core.inputs.aoi import AOI
     from core.inputs.sources.base import register_source
     from core.model.ensemble import Ensemble
-    from core.run.pipeline import DEFAULT_TILE_9KM
 
     torch.set_num_threads(job["threads"])
     os.environ["SOILMOISTURE_CACHE_DIR"] = job["cache"]
@@ -481,6 +482,8 @@ def _in_fresh_process(fn, arg) -> dict:
 
 
 def case_pipeline(args: argparse.Namespace) -> dict:
+    from core.run.pipeline import subscene
+
     from core.inputs.aoi import AOI
     from core.inputs.grid import CELL_9KM, X0, Y0
     from core.inputs.sources.demo import (
@@ -491,7 +494,6 @@ def case_pipeline(args: argparse.Namespace) -> dict:
         acquisition_dates,
         demo_window9,
     )
-    from core.run.pipeline import subscene
 
     side_km = 25 if args.quick else 50
     big = f"{side_km}km"

@@ -59,7 +59,7 @@ def register(sub: Any) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.set_defaults(func=_predict)
 
-    from ..adaptation.train import METHODS
+    from ..adaptation.methods import METHODS
 
     a = sub.add_parser(
         "adapt",
@@ -156,7 +156,8 @@ def _beta(value: str) -> float | str:
 
 
 def _adapt(args: argparse.Namespace) -> int:
-    from ..adaptation.train import AdaptConfig, adapt, get_method
+    from ..adaptation.methods import AdaptConfig, get_method
+    from ..adaptation.train import adapt
     from ..features.samples import read_samples
     from .models import load_ensemble
 
@@ -230,7 +231,7 @@ def _adapt(args: argparse.Namespace) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from ..adaptation.train import PretrainConfig, pretrain
+    from ..adaptation.pretrain import PretrainConfig, pretrain
     from ..features.samples import read_samples
 
     _checks.new_folder(args.out)

@@ -8,17 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.adaptation.train import (
-    METHODS,
-    AdaptConfig,
-    PretrainConfig,
-    _snapshot_add,
-    _snapshot_load,
-    adapt,
-    coral,
-    early_balance_beta,
-    pretrain,
-)
+from core.adaptation.losses import coral, early_balance_beta
+from core.adaptation.methods import METHODS, AdaptConfig
+from core.adaptation.pretrain import PretrainConfig, pretrain
+from core.adaptation.schedule import _snapshot_add, _snapshot_load
+from core.adaptation.train import adapt
 from core.errors import Cancelled, InputError
 from core.model.ensemble import Ensemble
 from core.progress import CallbackProgress

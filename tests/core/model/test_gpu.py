@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.adaptation.train import AdaptConfig, adapt
+from core.adaptation.methods import AdaptConfig
+from core.adaptation.train import adapt
 from core.errors import InputError
 from core.model.ensemble import Ensemble, resolve_device
 
