@@ -14,13 +14,14 @@ from core.inputs.grid import GridWindow, block_mean, lonlat_to_rowcol
 from core.inputs.sources import demo
 from core.inputs.sources.base import _SOURCES, InputSource, SceneInputs
 from core.inputs.sources.demo import DemoSource, demo_window9
+from core.inputs.sources.demo.source import _shared_source
 
 SUMMER = dt.date(2020, 8, 7)  # an acquisition date in the irrigation season
 
 
 @pytest.fixture(scope="module")
 def source() -> DemoSource:
-    return demo._shared_source(0)  # the instance write_demo_stations uses too
+    return _shared_source(0)  # the instance write_demo_stations uses too
 
 
 @pytest.fixture(scope="module")
