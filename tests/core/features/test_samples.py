@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from core.errors import Cancelled, InputError
-from core.features import samples
 from core.features.contract import SAMPLE_COLUMNS, to_model_inputs
-from core.features.samples import read_samples, write_predictions
+from core.features.samples import read_samples, readers, write_predictions
 from core.progress import CallbackProgress
 
 FEATURES = list(SAMPLE_COLUMNS)
@@ -216,7 +215,7 @@ def test_multi_block_csv_with_meta_type_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small blocks: several batches, and a station id that looks numeric in the first block.
-    monkeypatch.setattr(samples, "_CSV_BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(readers, "_CSV_BLOCK_BYTES", 64 * 1024)
     df = make_table(300, seed=3)
     df["station"] = [str(i) for i in range(299)] + ["A12"]
     table = read_samples(save(df, tmp_path / "s.csv"), require_label=True, role="fine (50 m)")
@@ -284,12 +283,12 @@ def test_write_predictions_errors(tmp_path: Path) -> None:
 
 
 def test_pandas_fallback_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(samples, "_BATCH_ROWS", 7)  # several chunks
+    monkeypatch.setattr(readers, "_BATCH_ROWS", 7)  # several chunks
 
     def pandas_reader(path: Path, req: bool, role: str, text: frozenset[str]) -> object:
-        return samples._pandas_csv_reader(path, req, role)
+        return readers._pandas_csv_reader(path, req, role)
 
-    monkeypatch.setattr(samples, "_csv_reader", pandas_reader)
+    monkeypatch.setattr(readers, "_csv_reader", pandas_reader)
     df = make_table(20)
     table = read_samples(save(df, tmp_path / "s.csv"), True, "fine (50 m)")
     np.testing.assert_allclose(
