@@ -1,37 +1,41 @@
-"""Areas of interest (AOIs): a polygon in EASE-Grid 2.0 metres (EPSG:6933).
+"""The AOI type: a polygon in EASE-Grid 2.0 metres (EPSG:6933), its checks and its grids.
 
 An AOI comes from a vector file (GeoJSON, GeoPackage, Shapefile), a bounding box, WKT or a list
 of coordinates in any CRS pyproj understands; it is reprojected once to EPSG:6933, where areas
 are true (equal-area projection) and the model grids live. It is snapped outward to whole 9 km
 cells for fetching (:meth:`AOI.window9`) and masked to the polygon for mapping
-(:meth:`AOI.mask50`).
-
-Invalid input is refused, never repaired silently: an empty geometry, a non-polygon, a
-self-intersecting polygon, a CRS that cannot be parsed or transformed, an AOI outside the EASE-2
-latitude range or larger than the configured limit.
+(:meth:`AOI.mask50`). On construction it is checked against the grid's latitude range, the
+area and side limits and the memory this computer has.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from shapely.geometry import MultiPolygon, Polygon, box, mapping
 from shapely.geometry.base import BaseGeometry
-from shapely.validation import explain_validity
 
-from ..errors import InputError
-from .grid import CELL_9KM, EPSG, X0, Y0, GridWindow, cell_center, window_9km_covering
+from ...errors import InputError
+from ..grid import CELL_9KM, X0, Y0, GridWindow, cell_center, window_9km_covering
+from .geometry import (
+    _check_valid,
+    _crs_label,
+    _polygonal,
+    _reproject,
+    _to_lonlat,
+    _to_lonlat_arrays,
+    _union,
+)
+from .readers import geojson_geometries, read_vector_file
 
 MAX_AOI_KM2 = 2500.0
 """Default largest AOI area, km2 (50 x 50 km)."""
@@ -39,105 +43,23 @@ MAX_SIDE_KM = 50.0 + CELL_9KM / 1000.0
 """Default longest bounding-box side, km: 50 km plus one 9 km cell of snapping slack."""
 GRID_LAT_LIMIT = 85.04456
 """Latitude (degrees) of the EASE-2 global grid's northern and southern edges."""
-TARGET_CRS = f"EPSG:{EPSG}"
-
-_DENSIFY_POINTS = 64
-"""Edges are split into about this many pieces per bounding-box side before reprojection."""
+BYTES_PER_CELL50 = 2000
+"""Peak memory of a run per 50 m cell of the AOI's bounding box (about 2 GB for 50 x 50 km)."""
 
 
-@lru_cache(maxsize=64)
-def _transformer(src: str, dst: str) -> Any:
-    """Build a pyproj transformer (x/y order); raise an InputError saying what a CRS may be."""
-    from pyproj import CRS, Transformer
-    from pyproj.exceptions import CRSError, ProjError
-
+def available_memory_bytes() -> int | None:
+    """Memory the system can still give this process (MemAvailable), or None if unknown."""
     try:
-        src_crs = CRS.from_user_input(src)
-        dst_crs = CRS.from_user_input(dst)
-        return Transformer.from_crs(src_crs, dst_crs, always_xy=True)
-    except (CRSError, ProjError, TypeError, ValueError) as exc:
-        raise InputError(
-            f"cannot use the coordinate reference system {src!r}: {exc}. Give an EPSG code such "
-            "as 'EPSG:4326' (lon/lat) or 'EPSG:32631' (UTM 31N), or a WKT/PROJ definition."
-        ) from None
-
-
-def _crs_label(crs: str) -> str:
-    """Return a short label for a CRS (its EPSG code where it has one)."""
-    from pyproj import CRS
-
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
-        c = CRS.from_user_input(crs)
-    except Exception:  # noqa: BLE001 - only a label; the transform reports real errors
-        return str(crs)
-    code = c.to_epsg()
-    return f"EPSG:{code}" if code else c.name
-
-
-def _reproject(geom: BaseGeometry, src: str, dst: str = TARGET_CRS) -> BaseGeometry:
-    """Densify ``geom``'s edges and reproject it from ``src`` to ``dst``."""
-    transformer = _transformer(src, dst)
-    xmin, ymin, xmax, ymax = geom.bounds
-    step = max(xmax - xmin, ymax - ymin) / _DENSIFY_POINTS
-    if step > 0 and math.isfinite(step):
-        geom = shapely.segmentize(geom, step)
-
-    def _apply(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1], errcheck=False)
-        return np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
-
-    from pyproj.exceptions import ProjError
-
-    try:
-        out = shapely.transform(geom, _apply)
-    except ProjError as exc:
-        raise InputError(f"cannot transform the AOI from {src!r} to {dst}: {exc}") from None
-    coords = shapely.get_coordinates(out)
-    if coords.size == 0 or not np.all(np.isfinite(coords)):
-        raise InputError(
-            f"the AOI's coordinates cannot be transformed from {_crs_label(src)} to {dst} "
-            f"(bounds in the source CRS: {tuple(round(v, 6) for v in geom.bounds)}). Check that "
-            "the coordinates are in that CRS (lon/lat in degrees for EPSG:4326: longitude "
-            "-180..180, latitude -90..90, longitude first)."
-        )
-    return out
-
-
-def _polygonal(geom: BaseGeometry, what: str) -> Polygon | MultiPolygon:
-    """Keep the polygons of ``geom``, refusing points, lines and empty geometries."""
-    if geom is None or geom.is_empty:
-        raise InputError(f"{what} is empty; an AOI must be a polygon with a non-zero area.")
-    if isinstance(geom, (Polygon, MultiPolygon)):
-        return geom
-    if geom.geom_type == "GeometryCollection":
-        parts = [g for g in geom.geoms if isinstance(g, (Polygon, MultiPolygon))]
-        others = [g.geom_type for g in geom.geoms if not isinstance(g, (Polygon, MultiPolygon))]
-        if parts and not others:
-            polys: list[Polygon] = []
-            for p in parts:
-                polys.extend(p.geoms if isinstance(p, MultiPolygon) else [p])
-            return MultiPolygon(polys)
-    raise InputError(
-        f"{what} is a {geom.geom_type}, not a polygon; an AOI must be a Polygon or MultiPolygon "
-        "(draw or load a polygon layer, or give a bounding box xmin,ymin,xmax,ymax)."
-    )
-
-
-def _check_valid(geom: BaseGeometry, what: str) -> None:
-    """Refuse invalid (e.g. self-intersecting) polygons with shapely's explanation."""
-    if not geom.is_valid:
-        raise InputError(
-            f"{what} is not a valid polygon: {explain_validity(geom)}. The AOI is not repaired "
-            "automatically: fix the polygon (no self-intersections, rings closed, holes inside) "
-            "and try again."
-        )
-
-
-def _union(geoms: Sequence[BaseGeometry]) -> BaseGeometry:
-    """Union of polygons (a single geometry is returned as is, so its validity is checked)."""
-    if len(geoms) == 1:
-        return geoms[0]
-    return shapely.union_all(list(geoms))
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -332,32 +254,7 @@ class AOI:
             InputError: Unparseable GeoJSON or an unusable geometry.
 
         """
-        if isinstance(data, str):
-            try:
-                obj = json.loads(data)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"the AOI is not valid GeoJSON: {exc}") from None
-        else:
-            obj = data
-        if not isinstance(obj, dict) or "type" not in obj:
-            raise InputError("the AOI GeoJSON must be an object with a 'type' member")
-        kind = obj["type"]
-        props: dict[str, Any] = {}
-        try:
-            if kind == "FeatureCollection":
-                feats = obj.get("features") or []
-                geoms = [shape(f["geometry"]) for f in feats if f.get("geometry")]
-                if feats:
-                    props = feats[0].get("properties") or {}
-            elif kind == "Feature":
-                geoms = [shape(obj["geometry"])] if obj.get("geometry") else []
-                props = obj.get("properties") or {}
-            else:
-                geoms = [shape(obj)]
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(f"the AOI GeoJSON has a malformed geometry: {exc}") from None
-        if not geoms:
-            raise InputError("the AOI GeoJSON holds no geometry; it must contain a polygon.")
+        geoms, props = geojson_geometries(data)
         label = name or str(props.get("name") or "AOI")
         return cls._from_source_geometry(geoms, crs, label, limit_km2)
 
@@ -470,155 +367,7 @@ class AOI:
                 geometry.
 
         """
-        from osgeo import ogr, osr
-
         path = Path(path)
-        if not path.exists():
-            raise InputError(f"AOI file {str(path)!r} does not exist")
-        prev = ogr.GetUseExceptions()
-        ogr.UseExceptions()
-        try:
-            try:
-                ds = ogr.Open(str(path))
-            except RuntimeError as exc:
-                ds = None
-                detail = str(exc)
-            else:
-                detail = "unknown format"
-            if ds is None:
-                raise InputError(
-                    f"cannot read AOI file {str(path)!r} ({detail}); use a GeoJSON, GeoPackage "
-                    "or Shapefile polygon layer."
-                )
-            names = [ds.GetLayerByIndex(i).GetName() for i in range(ds.GetLayerCount())]
-            if layer is None:
-                if len(names) != 1:
-                    raise InputError(
-                        f"AOI file {str(path)!r} has {len(names)} layers ({', '.join(names)}); "
-                        "name the layer to use."
-                    )
-                lyr = ds.GetLayerByIndex(0)
-            elif isinstance(layer, int):
-                lyr = ds.GetLayerByIndex(layer) if 0 <= layer < len(names) else None
-            else:
-                lyr = ds.GetLayerByName(layer)
-            if lyr is None:
-                raise InputError(
-                    f"AOI file {str(path)!r} has no layer {layer!r}; layers: {', '.join(names)}"
-                )
-            srs = lyr.GetSpatialRef()
-            if srs is None:
-                raise InputError(
-                    f"AOI file {str(path)!r} has no coordinate reference system (for a "
-                    "Shapefile, the .prj file is missing); save it with a CRS."
-                )
-            srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-            crs_wkt = srs.ExportToWkt()
-            wanted = None if feature_ids is None else {int(f) for f in feature_ids}
-            geoms: list[BaseGeometry] = []
-            seen: set[int] = set()
-            lyr.ResetReading()
-            for feat in lyr:
-                fid = feat.GetFID()
-                if wanted is not None and fid not in wanted:
-                    continue
-                seen.add(fid)
-                g = feat.GetGeometryRef()
-                if g is None:
-                    continue
-                g = g.Clone()
-                g.FlattenTo2D()
-                geoms.append(shapely.from_wkb(bytes(g.ExportToIsoWkb())))
-            if wanted is not None and wanted - seen:
-                raise InputError(
-                    f"AOI file {str(path)!r} has no feature with id "
-                    f"{', '.join(str(f) for f in sorted(wanted - seen))}"
-                )
-            if not geoms:
-                raise InputError(f"AOI file {str(path)!r} holds no geometry (empty layer)")
-        finally:
-            if not prev:
-                ogr.DontUseExceptions()
+        geoms, crs_wkt = read_vector_file(path, layer, feature_ids)
         aoi = cls._from_source_geometry(geoms, crs_wkt, path.stem, limit_km2)
         return aoi
-
-
-_BBOX_RE = re.compile(
-    r"^\s*(?P<nums>[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+)\s*"
-    r"(?:@\s*(?P<crs>.+?))?\s*$"
-)
-
-
-BYTES_PER_CELL50 = 2000
-"""Peak memory of a run per 50 m cell of the AOI's bounding box (about 2 GB for 50 x 50 km)."""
-
-
-def available_memory_bytes() -> int | None:
-    """Memory the system can still give this process (MemAvailable), or None if unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _is_existing_path(text: str) -> bool:
-    """Whether ``text`` names an existing file (a WKT string is too long to be a name)."""
-    try:
-        return Path(text).exists()
-    except (OSError, ValueError):
-        return False
-
-
-def parse_aoi(text: str | os.PathLike[str], limit_km2: float = MAX_AOI_KM2) -> AOI:
-    """Build an AOI from a CLI argument.
-
-    Accepted: a vector file path (GeoJSON/GeoPackage/Shapefile); ``"xmin,ymin,xmax,ymax"`` in
-    lon/lat degrees; ``"xmin,ymin,xmax,ymax@EPSG:32631"`` in another CRS; a WKT polygon,
-    optionally followed by ``@CRS``.
-
-    Raises:
-        InputError: If the text is none of these, or the AOI is unusable.
-
-    """
-    s = os.fspath(text)
-    if _is_existing_path(s):
-        return AOI.from_file(s, limit_km2=limit_km2)
-    m = _BBOX_RE.match(s)
-    if m:
-        try:
-            nums = [float(v) for v in m.group("nums").split(",")]
-        except ValueError:
-            nums = []
-        if len(nums) == 4:
-            crs = m.group("crs") or "EPSG:4326"
-            xmin, ymin, xmax, ymax = nums
-            return AOI.from_bbox(xmin, ymin, xmax, ymax, crs=crs, limit_km2=limit_km2)
-    upper = s.lstrip().upper()
-    if upper.startswith(("POLYGON", "MULTIPOLYGON")):
-        wkt, _, crs = s.partition("@")
-        return AOI.from_wkt(wkt, crs=crs.strip() or "EPSG:4326", limit_km2=limit_km2)
-    raise InputError(
-        f"AOI {s!r} is neither an existing file nor a bounding box. Give a GeoJSON, GeoPackage "
-        "or Shapefile path, 'xmin,ymin,xmax,ymax' in lon/lat degrees (e.g. '4.9,51.9,5.1,52.1'), "
-        "or 'xmin,ymin,xmax,ymax@EPSG:32631' in another CRS."
-    )
-
-
-def _to_lonlat(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    lon, lat = _to_lonlat_arrays(coords[:, 0], coords[:, 1])
-    return np.column_stack([lon, lat])
-
-
-def _to_lonlat_arrays(
-    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    t = _transformer(TARGET_CRS, "EPSG:4326")
-    lon, lat = t.transform(x, y, errcheck=False)
-    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)

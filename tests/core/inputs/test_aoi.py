@@ -256,8 +256,9 @@ def test_aoi_is_frozen_and_validated_directly() -> None:
 def test_memory_is_checked_before_allocation(monkeypatch: pytest.MonkeyPatch) -> None:
     from core.errors import InputError
     from core.inputs import aoi as aoi_module
+    from core.inputs.aoi import area as aoi_area
 
-    monkeypatch.setattr(aoi_module, "available_memory_bytes", lambda: 1024**3)
+    monkeypatch.setattr(aoi_area, "available_memory_bytes", lambda: 1024**3)
     with pytest.raises(InputError, match="needs about .* GB of memory"):
         aoi_module.parse_aoi("-100,30,-90,39", limit_km2=2_000_000)
     small = aoi_module.parse_aoi("-97.52,36.59,-97.42,36.69")  # 9 x 11 km: ~0.2 GB

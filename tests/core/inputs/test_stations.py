@@ -18,7 +18,14 @@ from core.errors import InputError
 from core.inputs import stations as st
 from core.inputs.aoi import AOI
 from core.inputs.grid import CELL_9KM, X0, Y0
-from core.inputs.stations import DAILY_COLUMNS, read_station_files, write_daily_csv
+from core.inputs.stations import (
+    DAILY_COLUMNS,
+    read_station_files,
+    station_csv,
+    walk,
+    write_daily_csv,
+)
+from core.inputs.stations import text as station_text
 
 from .test_grid import ease2_xy
 
@@ -431,7 +438,7 @@ def test_zip_total_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("a/good.stm", _good_stm())
         zf.writestr("b/second.stm", _good_stm().replace(" A ", " B "))
-    monkeypatch.setattr(st, "MAX_ZIP_TOTAL_BYTES", len(_good_stm()) + 10)
+    monkeypatch.setattr(walk, "MAX_ZIP_TOTAL_BYTES", len(_good_stm()) + 10)
     data = read_station_files([path])
     assert [m.station for m in data.stations] == ["A"]
     assert any("uncompressed" in w and "1 members not read" in w for w in data.warnings)
@@ -443,8 +450,8 @@ def test_zip_lying_about_size(tmp_path: Path) -> None:
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("x.stm", _good_stm())
     info = zipfile.ZipFile(io.BytesIO(buf.getvalue())).getinfo("x.stm")
-    assert st._Reader._read_member(zipfile.ZipFile(io.BytesIO(buf.getvalue())), info, 10) is None
-    data = st._Reader._read_member(zipfile.ZipFile(io.BytesIO(buf.getvalue())), info, 10**6)
+    assert walk._Reader._read_member(zipfile.ZipFile(io.BytesIO(buf.getvalue())), info, 10) is None
+    data = walk._Reader._read_member(zipfile.ZipFile(io.BytesIO(buf.getvalue())), info, 10**6)
     assert data is not None and data.decode() == _good_stm()
 
 
@@ -521,8 +528,8 @@ def test_reading_in_small_pieces_gives_the_same_result(
         csv,
     ]
     whole = read_station_files(inputs)
-    monkeypatch.setattr(st, "CHUNK_CHARS", 97)
-    monkeypatch.setattr(st, "CSV_CHUNK_ROWS", 2)
+    monkeypatch.setattr(station_text, "CHUNK_CHARS", 97)
+    monkeypatch.setattr(station_csv, "CSV_CHUNK_ROWS", 2)
     pieces = read_station_files(inputs)
     pd.testing.assert_frame_equal(whole.readings, pieces.readings)
     pd.testing.assert_frame_equal(whole.daily, pieces.daily)
