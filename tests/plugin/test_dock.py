@@ -152,7 +152,7 @@ def _prepare_demo(plugin: Any, qtbot: Any) -> Any:
     dock = plugin.dock
     dock.use_demo_area()
     wait_task(qtbot, dock.load_demo_stations())
-    dock.date_edit.setDate(module("soilmoisture_plugin.gui.dock").qdate(demo_date()))
+    dock.date_edit.setDate(module("soilmoisture_plugin.gui.sections.common").qdate(demo_date()))
     return dock
 
 
@@ -218,7 +218,7 @@ def test_metric_rows_say_which_results_are_held_out(plugin_package: ModuleType) 
         },
         "held_out": {"adapted_cv": "msda", "random_forest": "random_forest"},
     }
-    rows = module("soilmoisture_plugin.gui.dock").metric_rows(metrics, "msda")
+    rows = module("soilmoisture_plugin.gui.sections.results").metric_rows(metrics, "msda")
     assert [r[0] for r in rows] == [
         "MSDA map, held out",
         "random forest, held out",

@@ -104,7 +104,7 @@ def test_results_are_named_in_plain_words(plugin_package: ModuleType) -> None:
     text = results.plain_summary(metrics, "msda")
     assert "most accurate is the adapted map (MSDA) (RMSE 0.030" in text
     assert "beats random forest (0.041), XGBoost (0.044), SMAP 9 km (0.071)" in text
-    rows = module("soilmoisture_plugin.gui.dock").metric_rows(metrics, "msda")
+    rows = module("soilmoisture_plugin.gui.sections.results").metric_rows(metrics, "msda")
     labels = [r[0] for r in rows]
     assert labels[0] == "MSDA map, held out"
     assert "SMAP 9 km" in labels and not any("_" in label for label in labels)
