@@ -81,7 +81,7 @@ def _open_browser(url: str) -> None:
 
 
 def _ee_check(args: argparse.Namespace) -> int:
-    from ..inputs.sources.ee_check import DEFAULT_LONLAT, check_connection, default_date, summary
+    from ..inputs.sources.ee.check import DEFAULT_LONLAT, check_connection, default_date, summary
     from ._progress import TerminalProgress
 
     date = args.date or default_date()

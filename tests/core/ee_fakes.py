@@ -4,7 +4,7 @@
   HTTP transport that answers discovery, the algorithm list, token refreshes, ``value:compute``
   and ``image:computePixels`` from a catalogue, evaluating the expression graphs the client
   serialised and refusing what the real service refuses (see its docstring).
-  :func:`ee_session` signs the product in through it (``ee_auth.initialize``).
+  :func:`ee_session` signs the product in through it (``session.initialize``).
 - :func:`offline_ee` initialises ``ee`` offline with the product's own offline session.
 - :class:`FakeFetcher` answers pixel requests at the fetcher seam (tiling and time logic tests)
   and can be scripted to fail; :class:`FakeValues` answers the metadata requests there.
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from core.inputs.grid import GridWindow
-from core.inputs.sources.fetch import PixelRequest
+from core.inputs.sources.ee.requests import PixelRequest
 from core.progress import Progress
 
 
@@ -35,17 +35,17 @@ def offline_ee() -> Iterator[Any]:
     """Initialise ee offline (the product's offline session); reset the library afterwards."""
     import ee
 
-    from core.inputs.sources import ee_auth
-    from core.inputs.sources.fetch import forget_grid_form
+    from core.inputs.sources.ee import session as ee_login
+    from core.inputs.sources.ee.grid_form import forget_grid_form
 
     ee.Reset()
-    ee_auth.reset_session()
-    ee_auth.initialize_offline(project="test")
+    ee_login.reset_session()
+    ee_login.initialize_offline(project="test")
     try:
         yield ee
     finally:
         ee.Reset()
-        ee_auth.reset_session()
+        ee_login.reset_session()
         forget_grid_form()
 
 
@@ -145,7 +145,7 @@ class FakeValues:
     calls: list[Any] = field(default_factory=list)
 
     def compute(self, request: Any, progress: Progress | None = None) -> Any:
-        from core.inputs.sources.earthengine import lonlat_bounds
+        from core.inputs.sources.ee.expressions import lonlat_bounds
 
         self.calls.append(request)
         p = request.params
@@ -679,10 +679,10 @@ class FakeEarthEngine:
         """Answer one HTTP request as the service would."""
         import urllib.parse
 
-        from core.inputs.sources import ee_auth
+        from core.inputs.sources.ee import session as ee_login
 
         if DISCOVERY_MARK in uri:
-            data = ee_auth._wheel_file("cloud_api_discovery_document.json").read_bytes()
+            data = ee_login._wheel_file("cloud_api_discovery_document.json").read_bytes()
             return self._response(200, data, "application/json")
         if uri.startswith(TOKEN_URI):
             form = urllib.parse.parse_qs(body.decode() if isinstance(body, bytes) else body)
@@ -723,7 +723,7 @@ class FakeEarthEngine:
                 event.wait(30)
         try:
             if kind == "algorithms":
-                data = ee_auth._wheel_file("algorithms.json").read_bytes()
+                data = ee_login._wheel_file("algorithms.json").read_bytes()
                 return self._response(200, data, "application/json")
             if self.fail is not None:
                 scripted = self.fail(exchange)
@@ -742,7 +742,7 @@ class FakeEarthEngine:
     # -- computePixels ---------------------------------------------------------------------
     def _grid_form(self, grid: dict[str, Any]) -> str:
         from core.inputs.grid import EASE2_WKT
-        from core.inputs.sources.fetch import ee_grid
+        from core.inputs.sources.ee.grid_form import ee_grid
 
         if "crsCode" in grid:
             if grid["crsCode"] != "EPSG:6933":
@@ -969,7 +969,7 @@ def ee_session(
     project: str | None = "test-project",
     max_retries: int = 0,
 ) -> Iterator[Any]:
-    """Sign the product in through ``service`` (``ee_auth.initialize`` with a credentials file).
+    """Sign the product in through ``service`` (``session.initialize`` with a credentials file).
 
     ``home`` must be the test's ``HOME`` (the credentials file is written under it). The
     client's own retries are set to ``max_retries`` (its back-off sleeps are real). The data
@@ -978,24 +978,24 @@ def ee_session(
     """
     import ee
 
-    from core.inputs.sources import ee_auth
-    from core.inputs.sources.fetch import forget_grid_form
+    from core.inputs.sources.ee import session as ee_login
+    from core.inputs.sources.ee.grid_form import forget_grid_form
 
     creds = home / ".config" / "earthengine" / "credentials"
     creds.parent.mkdir(parents=True, exist_ok=True)
     if not creds.exists():
         creds.write_text(json.dumps({"refresh_token": service.refresh_token}))
     ee.Reset()
-    ee_auth.reset_session()
+    ee_login.reset_session()
     forget_grid_form()
     saved = ee.deprecation._FetchDataCatalogStac
     ee.deprecation._FetchDataCatalogStac = lambda: {}
     try:
-        ee_auth.initialize(project=project, force=True, http_transport=service)
+        ee_login.initialize(project=project, force=True, http_transport=service)
         ee.data.setMaxRetries(max_retries)
         yield ee
     finally:
         ee.deprecation._FetchDataCatalogStac = saved
         ee.Reset()
-        ee_auth.reset_session()
+        ee_login.reset_session()
         forget_grid_form()

@@ -20,10 +20,16 @@ import pytest
 
 from core.errors import AuthenticationError, Cancelled, DataSourceError, NoDataError
 from core.inputs.grid import GridWindow
-from core.inputs.sources import earthengine as gee
-from core.inputs.sources import ee_auth
 from core.inputs.sources.base import InputSource, SceneInputs
-from core.inputs.sources.fetch import CachingFetcher, TiledFetcher
+from core.inputs.sources.earthengine import EarthEngineSource
+from core.inputs.sources.ee import expressions as gee
+from core.inputs.sources.ee import failures as ee_failures
+from core.inputs.sources.ee import project as ee_project
+from core.inputs.sources.ee import session as ee_login
+from core.inputs.sources.ee.acquisitions import no_scene_message
+from core.inputs.sources.ee.caching import CachingFetcher
+from core.inputs.sources.ee.scene_plan import plan_scene
+from core.inputs.sources.ee.tiled import TiledFetcher
 from core.progress import CallbackProgress
 from tests.core.ee_fakes import FakeFetcher, FakeValues, offline_ee, scene_values
 
@@ -100,7 +106,7 @@ def test_smap_version_switch() -> None:
     meta = FakeValues().compute(
         type("R", (), {"params": {"kind": "scene", "window9": W9, "date": dt.date(2023, 12, 10)}})
     )
-    plan = gee._plan(meta, dt.date(2023, 12, 10))
+    plan = plan_scene(meta, dt.date(2023, 12, 10))
     assert plan["smap_assets"][0] == f"{gee.SMAP_005}/20231110"
     assert plan["smap_assets"][-1] == f"{gee.SMAP_006}/20240109"
     assert all(
@@ -109,8 +115,8 @@ def test_smap_version_switch() -> None:
     )
 
 
-def make_source(values: FakeValues, fetcher: Any = None, **kw: Any) -> gee.EarthEngineSource:
-    return gee.EarthEngineSource(
+def make_source(values: FakeValues, fetcher: Any = None, **kw: Any) -> EarthEngineSource:
+    return EarthEngineSource(
         offline=True,
         fetcher=fetcher or CachingFetcher(TiledFetcher(FakeFetcher(scene_values))),
         values=values,
@@ -119,12 +125,12 @@ def make_source(values: FakeValues, fetcher: Any = None, **kw: Any) -> gee.Earth
 
 
 def test_registered_and_protocol() -> None:
-    src = gee.EarthEngineSource(offline=True)
+    src = EarthEngineSource(offline=True)
     assert isinstance(src, InputSource)
     assert src.name == "gee" and src.simulated is False
     from core.inputs.sources.base import _SOURCES
 
-    assert _SOURCES["gee"] is gee.EarthEngineSource
+    assert _SOURCES["gee"] is EarthEngineSource
 
 
 def test_list_acquisitions_groups_slices(ee_offline: Any) -> None:
@@ -174,7 +180,7 @@ def test_scene_end_to_end_on_fake_fetcher(ee_offline: Any) -> None:
     assert len(inner.calls) == n
     np.testing.assert_array_equal(again.ndvi, scene.ndvi)
     # an offline source on the same cache needs no fetcher at all
-    offline = gee.EarthEngineSource(offline=True, cache=src.fetcher.cache, values=values)  # type: ignore[attr-defined]
+    offline = EarthEngineSource(offline=True, cache=src.fetcher.cache, values=values)  # type: ignore[attr-defined]
     assert offline.scene(W9, DATE).attributes["requests"] == scene.attributes["requests"]
 
 
@@ -213,9 +219,7 @@ def test_date_without_scene_names_nearest_dates(ee_offline: Any) -> None:
     msg = str(info.value)
     assert "2021-06-15" in msg and "2021-06-09" in msg and "2021-06-21" in msg
     assert "2021-08-30" not in msg
-    assert "none" not in gee.no_scene_message(DATE, []) and "36 days" in gee.no_scene_message(
-        DATE, []
-    )
+    assert "none" not in no_scene_message(DATE, []) and "36 days" in no_scene_message(DATE, [])
 
 
 def test_cancel_before_fetching(ee_offline: Any) -> None:
@@ -286,7 +290,7 @@ class TransportError(Exception):
     ],
 )
 def test_translate_error(exc: Exception, kind: type, words: str) -> None:
-    err = ee_auth.translate_error(exc, "my-proj")
+    err = ee_failures.translate_error(exc, "my-proj")
     assert type(err) is kind
     assert words in str(err)
 
@@ -298,7 +302,7 @@ def test_network_error_found_in_the_cause_chain() -> None:
         except ConnectionError as inner:
             raise RuntimeError("request failed") from inner
     except RuntimeError as outer:
-        assert ee_auth.translate_error(outer).args[0] == ee_auth.NO_NETWORK
+        assert ee_failures.translate_error(outer).args[0] == ee_failures.NO_NETWORK
 
 
 def test_initialize_translates_and_reuses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -313,40 +317,40 @@ def test_initialize_translates_and_reuses(monkeypatch: pytest.MonkeyPatch, tmp_p
         default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 1, 31)), projects=("saved-proj",)
     )
     ee.Reset()
-    ee_auth.reset_session()
+    ee_login.reset_session()
     try:
         with pytest.raises(AuthenticationError, match="not found"):
-            ee_auth.initialize(key_file=tmp_path / "missing.json", http_transport=service)
-        assert not ee_auth.has_credentials()
+            ee_login.initialize(key_file=tmp_path / "missing.json", http_transport=service)
+        assert not ee_project.has_credentials()
         creds = tmp_path / ".config" / "earthengine" / "credentials"
         creds.parent.mkdir(parents=True)
         creds.write_text(json.dumps({"refresh_token": service.refresh_token}))
         with pytest.raises(AuthenticationError, match="no Google Cloud project"):
-            ee_auth.initialize(http_transport=service)
+            ee_login.initialize(http_transport=service)
         creds.write_text(
             json.dumps({"refresh_token": service.refresh_token, "project": "saved-proj"})
         )
-        assert ee_auth.has_credentials() and ee_auth.stored_project() == "saved-proj"
-        assert ee_auth.initialize(http_transport=service) == "signed in, project saved-proj"
-        assert ee_auth.saved_project() is None  # not given explicitly: not saved
+        assert ee_project.has_credentials() and ee_project.stored_project() == "saved-proj"
+        assert ee_login.initialize(http_transport=service) == "signed in, project saved-proj"
+        assert ee_project.saved_project() is None  # not given explicitly: not saved
         listed = len(service.exchanges("algorithms"))
         assert listed == 1 and service.tokens_issued >= 1
-        assert ee_auth.initialize(http_transport=service) == "signed in, project saved-proj"
+        assert ee_login.initialize(http_transport=service) == "signed in, project saved-proj"
         assert len(service.exchanges("algorithms")) == listed  # reused, not initialised twice
     finally:
         ee.Reset()
-        ee_auth.reset_session()
+        ee_login.reset_session()
 
 
 @pytest.mark.live_ee
 def test_live_earth_engine_scene() -> None:
-    if not ee_auth.has_credentials():
+    if not ee_project.has_credentials():
         pytest.skip("no Earth Engine credentials configured")
     try:
-        ee_auth.initialize()
+        ee_login.initialize()
     except DataSourceError as exc:
         pytest.skip(f"Earth Engine not reachable: {exc}")
-    src = gee.EarthEngineSource()
+    src = EarthEngineSource()
     accs = src.list_acquisitions(W9, dt.date(2021, 6, 1), dt.date(2021, 6, 30))
     assert accs, "Sentinel-1 should cover 5 E, 52 N every few days"
     scene = src.scene(W9, accs[0].date)
@@ -355,9 +359,9 @@ def test_live_earth_engine_scene() -> None:
 
 @pytest.mark.live_ee
 def test_live_ee_check() -> None:
-    if not ee_auth.has_credentials():
+    if not ee_project.has_credentials():
         pytest.skip("no Earth Engine credentials configured")
-    from core.inputs.sources.ee_check import check_connection
+    from core.inputs.sources.ee.check import check_connection
 
     checks = check_connection()
     if not checks[-1].ok and checks[-1].name in ("session", "project"):

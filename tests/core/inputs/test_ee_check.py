@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from core.inputs.sources import earthengine as gee
-from core.inputs.sources import ee_auth
-from core.inputs.sources.ee_check import Check, check_connection, summary
+from core.inputs.sources.ee import expressions as gee
+from core.inputs.sources.ee import project as ee_project
+from core.inputs.sources.ee import session as ee_login
+from core.inputs.sources.ee.check import Check, check_connection, summary
 from tests.core.ee_fakes import FakeEarthEngine, default_catalogue, isolate_home
 
 DATE = dt.date(2021, 6, 15)
@@ -26,10 +27,10 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     isolate_home(monkeypatch, tmp_path)
     monkeypatch.setattr(ee.deprecation, "_FetchDataCatalogStac", lambda: {})
     ee.Reset()
-    ee_auth.reset_session()
+    ee_login.reset_session()
     yield tmp_path
     ee.Reset()
-    ee_auth.reset_session()
+    ee_login.reset_session()
 
 
 def _credentials(home: Path, token: str = "refresh-token") -> None:
@@ -80,7 +81,7 @@ def test_all_checks_pass_and_touch_every_dataset(_home: Path) -> None:
     assert any(a.startswith(f"{gee.SMAP_005}/") for a in loaded)
     assert "COPERNICUS/S1_GRD" in loaded
     assert "project test-project" in checks[3].detail
-    assert ee_auth.saved_project() == "test-project"  # saved for the dock and Processing
+    assert ee_project.saved_project() == "test-project"  # saved for the dock and Processing
 
 
 def test_failures_say_what_to_do(_home: Path) -> None:

@@ -26,21 +26,19 @@ from core.features import build as features
 from core.inputs import timeseries as ts
 from core.inputs.cache import ArrayCache
 from core.inputs.grid import GridWindow
-from core.inputs.sources import earthengine as gee
-from core.inputs.sources import ee_auth
 from core.inputs.sources.base import SceneInputs, StaticInputs
-from core.inputs.sources.fetch import (
-    GRID_FORM_NAMES,
-    GRID_FORMS,
-    NPY_HEADER_LIMIT,
-    CachingFetcher,
-    EarthEngineFetcher,
-    PixelRequest,
-    TiledFetcher,
-    ValueRequest,
-    grid_form,
-    plan_tiles,
-)
+from core.inputs.sources.earthengine import EarthEngineSource
+from core.inputs.sources.ee import expressions as gee
+from core.inputs.sources.ee import project as ee_project
+from core.inputs.sources.ee import session as ee_login
+from core.inputs.sources.ee import signin as ee_signin
+from core.inputs.sources.ee.caching import CachingFetcher
+from core.inputs.sources.ee.grid_form import GRID_FORM_NAMES, GRID_FORMS, grid_form
+from core.inputs.sources.ee.requests import PixelRequest, ValueRequest
+from core.inputs.sources.ee.scene_requests import nominal_scene_requests
+from core.inputs.sources.ee.service import EarthEngineFetcher
+from core.inputs.sources.ee.tiled import TiledFetcher
+from core.inputs.sources.ee.tiling import NPY_HEADER_LIMIT, plan_tiles
 from core.progress import CallbackProgress
 from tests.core.ee_fakes import (
     Band,
@@ -70,9 +68,9 @@ def no_sleep(_: float) -> None:
     pass
 
 
-def source(cache: ArrayCache, workers: int = 4, **fetch: Any) -> gee.EarthEngineSource:
+def source(cache: ArrayCache, workers: int = 4, **fetch: Any) -> EarthEngineSource:
     tiled = TiledFetcher(EarthEngineFetcher(**fetch), workers=workers, sleep=no_sleep)
-    return gee.EarthEngineSource(cache=cache, fetcher=CachingFetcher(tiled, cache))
+    return EarthEngineSource(cache=cache, fetcher=CachingFetcher(tiled, cache))
 
 
 # -- the values the fake service serves, and the scene they must give ------------------------
@@ -230,7 +228,7 @@ def test_year_of_scenes_at_50_km_matches_the_demo_path(_home: Path) -> None:
 def test_every_request_fits_the_service_at_the_largest_aoi(_home: Path) -> None:
     """The largest windows a 50 x 50 km AOI can give (mid and high latitude)."""
     for window9 in (BIG9, GridWindow("9km", 20, 1900, 3, 28)):
-        for name, request in gee.nominal_scene_requests(window9, DATE).items():
+        for name, request in nominal_scene_requests(window9, DATE).items():
             tiles = plan_tiles(request)
             assert sum(t.grid.nrows * t.grid.ncols * len(t.bands) for t in tiles) == (
                 request.grid.nrows * request.grid.ncols * len(request.bands)
@@ -240,7 +238,7 @@ def test_every_request_fits_the_service_at_the_largest_aoi(_home: Path) -> None:
                 assert max(t.grid.shape) <= 32768
                 header = _npy_header(t)
                 assert header < NPY_HEADER_LIMIT, (name, header)
-    era5 = gee.nominal_scene_requests(BIG9, DATE)["era5"]
+    era5 = nominal_scene_requests(BIG9, DATE)["era5"]
     assert len(era5.bands) == 736 and _npy_header(era5) > NPY_HEADER_LIMIT  # why it is split
 
 
@@ -297,7 +295,7 @@ def test_grid_form_is_probed_once_and_remembered(_home: Path, accepted: str) -> 
         assert len(probes) == GRID_FORMS.index(accepted) + 1
         assert [e.status for e in probes] == [400] * GRID_FORMS.index(accepted) + [200]
         assert all(e.window is not None and e.window.shape == (2, 2) for e in probes[-1:])
-        assert GRID_FORM_NAMES[accepted] in ee_auth.describe_session()
+        assert GRID_FORM_NAMES[accepted] in ee_login.describe_session()
         assert ee.data.is_initialized()
 
 
@@ -385,7 +383,7 @@ def test_unknown_dataset_and_band_fail_fast(_home: Path) -> None:
         asset = cat[gee.MOD13Q1].images[5].id
         with pytest.raises(DataSourceError, match="no band 'SummaryQA'"):
             tiled.fetch(
-                PixelRequest(gee.ndvi_image([asset]), W9.to_level("250m"), (gee._ndvi_band(asset),))
+                PixelRequest(gee.ndvi_image([asset]), W9.to_level("250m"), (gee.ndvi_band(asset),))
             )
         assert tiled.stats["retries"] == 0
 
@@ -477,7 +475,7 @@ def test_long_periods_are_listed_year_by_year(_home: Path) -> None:
         whole = gee.s1_footprints(W9, start, end + dt.timedelta(days=1))
         with pytest.raises(ee.EEException, match="5000 elements"):
             ee.data.computeValue(whole)
-        src = gee.EarthEngineSource(cache=ArrayCache(_home / "arrays"))
+        src = EarthEngineSource(cache=ArrayCache(_home / "arrays"))
         accs = src.list_acquisitions(W9, start, end)
     assert len(accs) == len(s1) * len(orbits) and len(cat["COPERNICUS/S1_GRD"].images) > 5000
     assert len(service.exchanges("compute")) == 1 + 2  # the refused one, then one per year
@@ -531,7 +529,7 @@ def test_cancelled_sign_in_frees_its_port_and_a_second_one_works(_home: Path) ->
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()
     with pytest.raises(Cancelled):  # not the 5-minute timeout: the cancel ended the wait
-        ee_auth.sign_in(
+        ee_signin.sign_in(
             "test-project",
             CallbackProgress(is_cancelled=cancel.is_set),
             poll_s=0.05,
@@ -559,7 +557,7 @@ def test_cancelled_sign_in_frees_its_port_and_a_second_one_works(_home: Path) ->
     ee.deprecation._FetchDataCatalogStac = lambda: {}
     try:
         ee.Reset()
-        state = ee_auth.sign_in(
+        state = ee_signin.sign_in(
             "test-project",
             poll_s=0.05,
             open_browser=browser,
@@ -569,12 +567,12 @@ def test_cancelled_sign_in_frees_its_port_and_a_second_one_works(_home: Path) ->
     finally:
         ee.deprecation._FetchDataCatalogStac = saved
         ee.Reset()
-        ee_auth.reset_session()
+        ee_login.reset_session()
     assert state.startswith("signed in, project test-project")
     assert exchanged and exchanged[0][0] == "the-code" and len(exchanged[0][1]) >= 43
     creds = json.loads((_home / ".config" / "earthengine" / "credentials").read_text())
     assert creds["refresh_token"] == service.refresh_token and creds["project"] == "test-project"
-    assert ee_auth.saved_project() == "test-project"
+    assert ee_project.saved_project() == "test-project"
     assert service.tokens_issued >= 1  # the token was refreshed through the client's transport
     assert _port_is_free(int(urllib.parse.urlparse(exchanged[0][2]).port or 0))
 
@@ -588,11 +586,11 @@ def test_saved_project_is_used_by_a_fresh_session(_home: Path) -> None:
         ee_session(service, _home, project="other-proj"),
     ):
         pass
-    ee_auth.save_project("saved-proj")
+    ee_project.save_project("saved-proj")
     with ee_session(service, _home, project=None):  # type: ignore[arg-type]
-        assert ee_auth.describe_session().startswith("signed in, project saved-proj")
-    assert ee_auth.resolve_project() == ("saved-proj", ee_auth.resolve_project()[1])
-    assert "saved setting" in ee_auth.resolve_project()[1]
+        assert ee_login.describe_session().startswith("signed in, project saved-proj")
+    assert ee_project.resolve_project() == ("saved-proj", ee_project.resolve_project()[1])
+    assert "saved setting" in ee_project.resolve_project()[1]
 
 
 def test_offline_then_online(_home: Path) -> None:
@@ -604,13 +602,13 @@ def test_offline_then_online(_home: Path) -> None:
         ee.deprecation._FetchDataCatalogStac,
     )
     ee.Reset()
-    ee_auth.reset_session()
-    ee_auth.initialize_offline("test")
+    ee_login.reset_session()
+    ee_login.initialize_offline("test")
     try:
-        assert ee_auth.describe_session() == "offline (cached inputs only)"
+        assert ee_login.describe_session() == "offline (cached inputs only)"
         expression = gee.soil_image()  # expressions build offline
         with pytest.raises(DataSourceError, match="offline"):
-            gee.EarthEngineSource(cache=ArrayCache(_home / "a")).values.compute(
+            EarthEngineSource(cache=ArrayCache(_home / "a")).values.compute(
                 ValueRequest(gee.scene_metadata(W9, DATE), "listing")
             )
         assert (
@@ -620,14 +618,14 @@ def test_offline_then_online(_home: Path) -> None:
         ) == originals
         service = FakeEarthEngine(default_catalogue(dt.date(2021, 1, 1), dt.date(2021, 12, 31)))
         with ee_session(service, _home):
-            assert ee_auth.describe_session().startswith("signed in")
+            assert ee_login.describe_session().startswith("signed in")
             out = TiledFetcher(EarthEngineFetcher(), sleep=no_sleep).fetch(
                 PixelRequest(expression, W9.to_level("50m"), ("sand",))
             )
             assert np.isfinite(out["sand"]).all()
     finally:
         ee.Reset()
-        ee_auth.reset_session()
+        ee_login.reset_session()
 
 
 def test_adapt_map_dry_run_prints_the_plan_and_sends_nothing(
@@ -692,7 +690,7 @@ def test_cancel_during_a_listing_abandons_it(_home: Path) -> None:
     cancel = threading.Event()
     try:
         with ee_session(service, _home):
-            src = gee.EarthEngineSource(cache=ArrayCache(_home / "arrays"))
+            src = EarthEngineSource(cache=ArrayCache(_home / "arrays"))
             threading.Timer(0.3, cancel.set).start()
             with pytest.raises(Cancelled):
                 src.list_acquisitions(

@@ -12,19 +12,16 @@ import pytest
 from core.errors import AuthenticationError, Cancelled, DataSourceError, InputError
 from core.inputs.cache import ArrayCache
 from core.inputs.grid import GridWindow
-from core.inputs.sources.fetch import (
-    CachingFetcher,
-    CachingValueFetcher,
+from core.inputs.sources.ee.caching import CachingFetcher, CachingValueFetcher
+from core.inputs.sources.ee.failures import classify_error
+from core.inputs.sources.ee.requests import PixelRequest, ValueRequest
+from core.inputs.sources.ee.service import (
     EarthEngineFetcher,
     EarthEngineValueFetcher,
-    PixelRequest,
-    TiledFetcher,
-    ValueRequest,
-    classify_error,
     decode_pixels,
-    plan_tiles,
-    split_tile,
 )
+from core.inputs.sources.ee.tiled import TiledFetcher
+from core.inputs.sources.ee.tiling import plan_tiles, split_tile
 from core.progress import CallbackProgress
 from tests.core.ee_fakes import (
     Band,
@@ -241,7 +238,7 @@ def _service_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **kw: Any)
 def test_earth_engine_fetcher_decodes_computepixels(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.inputs.sources.earthengine import soil_image
+    from core.inputs.sources.ee.expressions import soil_image
 
     def values(band: Band, grid: GridWindow) -> np.ndarray:
         v = default_values(band, grid)
@@ -271,7 +268,7 @@ def test_decode_rejects_wrong_shape() -> None:
 
 
 def test_value_fetchers_cache_and_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.inputs.sources.earthengine import listing
+    from core.inputs.sources.ee.expressions import listing
 
     failed: list[int] = []
 
@@ -303,7 +300,7 @@ def test_value_fetchers_cache_and_retry(tmp_path: Path, monkeypatch: pytest.Monk
 def test_npy_header_estimate_matches_numpy(n: int) -> None:
     import io
 
-    from core.inputs.sources.fetch import NPY_HEADER_BUDGET, NPY_HEADER_LIMIT, npy_header_bytes
+    from core.inputs.sources.ee.tiling import NPY_HEADER_BUDGET, NPY_HEADER_LIMIT, npy_header_bytes
 
     bands = [f"t_{20200101 + k}" for k in range(n)]
     buf = io.BytesIO()
