@@ -74,6 +74,12 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
         self.add_dates_parameter()
         self.add_source_parameter()
         self.add_method_parameter()
+        self._add_adaptation_parameters()
+        self._add_run_parameters()
+        self._add_outputs()
+
+    def _add_adaptation_parameters(self) -> None:
+        """Alpha and the training period (advanced)."""
         self.addParameter(
             advanced(
                 QgsProcessingParameterNumber(
@@ -104,6 +110,9 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
                 )
             )
         )
+
+    def _add_run_parameters(self) -> None:
+        """Epochs, seed, device, models, cross-validation and reprojection (advanced)."""
         self.addParameter(
             advanced(
                 QgsProcessingParameterNumber(
@@ -154,6 +163,9 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
                 )
             )
         )
+
+    def _add_outputs(self) -> None:
+        """The output folder, and what the algorithm returns."""
         self.addParameter(
             QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, tr("Output folder"))
         )
