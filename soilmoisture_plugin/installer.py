@@ -22,6 +22,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from ..core.errors import Cancelled, SoilMoistureError
 from ..core.progress import Progress
@@ -257,73 +258,13 @@ def install(plan: InstallPlan, progress: Progress) -> InstallResult:
         plan.python, staging, plan.requirements, plan.constraints, plan.extra_index, plan.args
     )
     command = staged.command(constraints)
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)  # pip must see QGIS's Python as it is, nothing else
-    env["PYTHONNOUSERSITE"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"  # pip's lines as they come, for the progress bar
-    lines: queue.Queue[str | None] = queue.Queue()
     with log_path.open("w", encoding="utf-8") as log:
         log.write(f"# {dt.datetime.now().isoformat()}\n# {' '.join(command)}\n")
         log.write(f"# constraints: {', '.join(plan.constraints) or 'none'}\n")
         log.flush()
         progress.message(tr("Downloading the packages (about 1 GB)…"))
-        try:
-            proc = subprocess.Popen(
-                command,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                env=env,
-            )
-        except OSError as exc:
-            raise InstallError(
-                tr("Could not start {python}: {error}").format(python=plan.python, error=exc)
-            ) from exc
-
-        def pump() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.put(line)
-            lines.put(None)
-
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        text: list[str] = []
-        collected = 0
-        installing = False
-        finished = False
-        while not finished:
-            if progress.cancelled:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                log.write("# cancelled by the user\n")
-                shutil.rmtree(staging, ignore_errors=True)
-                raise Cancelled(tr("Installation cancelled; nothing was changed."))
-            try:
-                line = lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if line is None:
-                finished = True
-                continue
-            log.write(line)
-            text.append(line)
-            if line.startswith("Collecting "):
-                collected += 1
-                name = re.split(r"[\s<>=!~\[;]", line[len("Collecting ") :].strip())[0]
-                progress.message(tr("Downloading {name}…").format(name=name))
-            elif line.startswith("Installing collected packages"):
-                installing = True
-                progress.message(tr("Unpacking the packages…"))
-            progress.fraction(_fraction(collected, installing))
-        returncode = proc.wait()
-        log.write(f"# pip exit code {returncode}\n")
-    output = "".join(text)
+        proc = _start_pip(command, plan.python)
+        output, returncode = _follow_pip(proc, log, progress, staging)
     if returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         raise InstallError(_explain_failure(output, returncode, log_path))
@@ -334,6 +275,99 @@ def install(plan: InstallPlan, progress: Progress) -> InstallResult:
     progress.fraction(1.0)
     done = re.findall(r"^Successfully installed (.+)$", output, flags=re.MULTILINE)
     return InstallResult(folder, log_path, tuple(done[-1].split()) if done else ())
+
+
+def _pip_env() -> dict[str, str]:
+    """The environment pip runs in: QGIS's Python as it is, output unbuffered."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)  # pip must see QGIS's Python as it is, nothing else
+    env["PYTHONNOUSERSITE"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"  # pip's lines as they come, for the progress bar
+    return env
+
+
+def _start_pip(command: list[str], python: Path) -> subprocess.Popen[str]:
+    """Start pip with its output (stdout and stderr together) read line by line."""
+    try:
+        return subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=_pip_env(),
+        )
+    except OSError as exc:
+        raise InstallError(
+            tr("Could not start {python}: {error}").format(python=python, error=exc)
+        ) from exc
+
+
+def _read_lines(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    """Return pip's output lines, read by a thread into a queue (None after the last one)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _stop_pip(proc: subprocess.Popen[str], log: TextIO, staging: Path) -> Cancelled:
+    """Stop pip after a cancel, remove what it staged; returns the error to raise."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.write("# cancelled by the user\n")
+    shutil.rmtree(staging, ignore_errors=True)
+    return Cancelled(tr("Installation cancelled; nothing was changed."))
+
+
+def _follow_pip(
+    proc: subprocess.Popen[str], log: TextIO, progress: Progress, staging: Path
+) -> tuple[str, int]:
+    """Log pip's output and turn it into progress until pip ends (or the user cancels).
+
+    Returns:
+        pip's whole output and its exit code.
+
+    Raises:
+        Cancelled: The user cancelled; pip was stopped and the staging folder removed.
+
+    """
+    lines = _read_lines(proc)
+    text: list[str] = []
+    collected = 0
+    installing = False
+    while True:
+        if progress.cancelled:
+            raise _stop_pip(proc, log, staging)
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        log.write(line)
+        text.append(line)
+        if line.startswith("Collecting "):
+            collected += 1
+            name = re.split(r"[\s<>=!~\[;]", line[len("Collecting ") :].strip())[0]
+            progress.message(tr("Downloading {name}…").format(name=name))
+        elif line.startswith("Installing collected packages"):
+            installing = True
+            progress.message(tr("Unpacking the packages…"))
+        progress.fraction(_fraction(collected, installing))
+    returncode = proc.wait()
+    log.write(f"# pip exit code {returncode}\n")
+    return "".join(text), returncode
 
 
 def uninstall(folder: Path | None = None) -> Path | None:
