@@ -13,7 +13,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.model import grouped, kernels
+from core.model import kernels
+from core.model.grouped import autograd
+from core.model.kernels import policy as kernel_policy
+from core.model.kernels import training as training_kernels
 
 from .test_model import conv_replicate_ref
 
@@ -31,10 +34,10 @@ def test_relu_drop_pool2_without_dropout_equals_torch(monkeypatch, steps, series
     gen = torch.Generator().manual_seed(1)
     h = torch.randn(3, 4, steps, series, generator=gen, requires_grad=True)
     g = torch.randn(3, 4, steps // 2, series, generator=gen)
-    out = grouped._ReluDropPool2.apply(h, False)
+    out = autograd._ReluDropPool2.apply(h, False)
     (grad,) = torch.autograd.grad(out, h, g)
     monkeypatch.setenv(kernels.ENV_SWITCH, "0")  # the PyTorch path
-    ref = grouped._ReluDropPool2.apply(h, False)
+    ref = autograd._ReluDropPool2.apply(h, False)
     (grad_ref,) = torch.autograd.grad(ref, h, g)
     torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-6)
     torch.testing.assert_close(grad, grad_ref, atol=1e-6, rtol=1e-6)
@@ -115,7 +118,7 @@ def test_conv_bn_relu_drop_pool2_equals_torch(dropout, steps, series):
     stats_ref = [s.clone() for s in stats]
     inputs = (w, bias, x, gamma, beta)
     torch.manual_seed(9)
-    out = grouped._TapConvBatchNormPool2.apply(*inputs, *stats, dropout)
+    out = autograd._TapConvBatchNormPool2.apply(*inputs, *stats, dropout)
     if dropout:  # recover the draws: the same seed, the mask of the kept positive values
         torch.manual_seed(9)
         y = torch.bmm(w.detach(), x.detach().reshape(m, c_in, -1))
@@ -162,13 +165,13 @@ def test_kernels_run_only_where_they_can(monkeypatch):
     monkeypatch.setenv(kernels.ENV_SWITCH, "0")
     assert not kernels.enabled(x)
     monkeypatch.setenv(kernels.ENV_SWITCH, "1")
-    monkeypatch.setattr(kernels, "unavailable", "numba is not installed")
+    monkeypatch.setattr(kernel_policy, "unavailable", "numba is not installed")
     assert not kernels.enabled(x)
 
 
 @pytest.mark.parametrize("kind", [kernels.TRAINING, kernels.INFERENCE])
 def test_prepare_compiles_or_loads_the_kernels_without_drawing_random_numbers(monkeypatch, kind):
-    monkeypatch.setattr(kernels, "_ready", set())  # not yet prepared in this process
+    monkeypatch.setattr(kernel_policy, "_ready", set())  # not yet prepared in this process
     torch.manual_seed(1)
     assert kernels.prepare(kind)
     assert kernels.ready(kind)
@@ -189,16 +192,16 @@ def test_the_kernels_follow_the_relu_on_infinities_and_refuse_too_short_series()
 
 
 def test_a_failing_compiler_switches_the_kernels_off(monkeypatch, caplog):
-    monkeypatch.setattr(kernels, "unavailable", None)
-    monkeypatch.setattr(kernels, "_ready", set())
+    monkeypatch.setattr(kernel_policy, "unavailable", None)
+    monkeypatch.setattr(kernel_policy, "_ready", set())
 
     def broken(*args, **kwargs):
         raise RuntimeError("no writable cache folder")
 
-    monkeypatch.setattr(kernels, "relu_drop_pool2", broken)
+    monkeypatch.setattr(training_kernels, "relu_drop_pool2", broken)
     assert not kernels.prepare()
     assert not kernels.enabled(torch.zeros(2))
-    assert "no writable cache folder" in kernels.unavailable
+    assert "no writable cache folder" in kernel_policy.unavailable
     assert "switched off" in caplog.text
 
 

@@ -176,10 +176,10 @@ def test_inference_kernels_run_serially_without_the_gil():
     if kernels.numba is None:
         pytest.skip("numba is not installed")
     for f in (
-        kernels._series_conv_rows,
-        kernels._conv_relu_pool2_rows,
-        kernels._conv_relu_pool4_rows,
-        kernels._temporal_rows,
+        kernels.inference._series_conv_rows,
+        kernels.inference._conv_relu_pool2_rows,
+        kernels.inference._conv_relu_pool4_rows,
+        kernels.inference._temporal_rows,
     ):
         assert f.targetoptions.get("nogil") and not f.targetoptions.get("parallel"), f
 

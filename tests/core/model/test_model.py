@@ -12,14 +12,19 @@ import pytest
 import torch
 
 from core.model import ensemble as ensemble_mod
-from core.model import grouped, kernels
+from core.model import kernels
 from core.model.densesm import DenseSM, member_name, parse_member_name
 from core.model.ensemble import Ensemble, unique_rows
 from core.model.grouped import (
     TEMPORAL_CHUNK,
     GroupedEnsemble,
     MemberSpec,
+    autograd,
+    ensemble_net,
+    layers,
+    ops,
 )
+from core.model.kernels import policy as kernel_policy
 from core.progress import CallbackProgress
 
 TOL = 1e-5  # m3/m3, per member
@@ -122,13 +127,13 @@ def test_grouped_ensemble_matches_numpy_reference(published, inputs):
 @pytest.fixture(params=["torch", "kernels"])
 def inference_kernels(request, monkeypatch):
     """Inference with the PyTorch operations only, or with the fused CPU kernels."""
-    monkeypatch.setattr(kernels, "_ready", set(kernels._ready))  # restored afterwards
+    monkeypatch.setattr(kernel_policy, "_ready", set(kernel_policy._ready))  # restored afterwards
     if request.param == "kernels":
         if kernels.numba is None:
             pytest.skip("numba is not installed")
         assert kernels.prepare(kernels.INFERENCE)
     else:
-        kernels._ready.discard(kernels.INFERENCE)
+        kernel_policy._ready.discard(kernels.INFERENCE)
     return request.param
 
 
@@ -136,7 +141,7 @@ def inference_kernels(request, monkeypatch):
 def inference_heads(request, monkeypatch):
     """Inference with the dense heads member by member (CPUs), or grouped (GPUs)."""
     on = ("cpu",) if request.param == "members" else ()
-    monkeypatch.setattr(grouped, "PER_MEMBER_HEADS_ON", on)
+    monkeypatch.setattr(ensemble_net, "PER_MEMBER_HEADS_ON", on)
     return request.param
 
 
@@ -167,7 +172,7 @@ def test_inference_path_equals_the_differentiable_path(
 def test_dropout_keeps_half_the_values_doubled_and_is_seeded():
     x = torch.full((1000, 37, 11), 3.0, requires_grad=True)
     torch.manual_seed(5)
-    y = grouped._dropout(x)
+    y = autograd._dropout(x)
     kept = y != 0
     assert abs(kept.float().mean().item() - 0.5) < 0.003  # 407,000 fair coins
     assert torch.all(y[kept] == 6.0)
@@ -177,7 +182,7 @@ def test_dropout_keeps_half_the_values_doubled_and_is_seeded():
     y.sum().backward()
     torch.testing.assert_close(x.grad, 2.0 * kept.float())
     torch.manual_seed(5)
-    assert torch.equal(grouped._dropout(x.detach()), y.detach())
+    assert torch.equal(autograd._dropout(x.detach()), y.detach())
 
 
 @pytest.mark.parametrize("steps", [46, 23, 3])
@@ -188,10 +193,10 @@ def test_fused_relu_dropout_pool_equals_the_unfused_chain(monkeypatch, steps):
     gen = torch.Generator().manual_seed(3)
     h = torch.randn(3, 4, steps, 5, generator=gen, requires_grad=True)
     keep = (torch.rand(h.shape, generator=gen) < 0.5).float()
-    monkeypatch.setattr(grouped, "_keep_mask", lambda shape, device, kept: keep * kept)
+    monkeypatch.setattr(autograd, "_keep_mask", lambda shape, device, kept: keep * kept)
     g = torch.randn(3, 4, steps // 2, 5, generator=gen)
     for dropout in (True, False):
-        fused = grouped._ReluDropPool2.apply(h, dropout)
+        fused = autograd._ReluDropPool2.apply(h, dropout)
         (grad_fused,) = torch.autograd.grad(fused, h, g)
         y = torch.relu(h) * (2.0 * keep if dropout else 1.0)
         ref = torch.nn.functional.avg_pool2d(y.permute(0, 1, 3, 2), (1, 2)).permute(0, 1, 3, 2)
@@ -207,13 +212,13 @@ def test_layer1_batchnorm_folded_equals_batchnorm_after_the_product():
     windows = torch.rand(15, 700, generator=gen)
     w = torch.randn(6, 15, generator=gen, requires_grad=True)
     b = torch.randn(6, generator=gen, requires_grad=True)
-    bn_fused, bn_ref = grouped._BatchNormParams(6), grouped._BatchNormParams(6)
+    bn_fused, bn_ref = layers._BatchNormParams(6), layers._BatchNormParams(6)
     with torch.no_grad():
         for bn in (bn_fused, bn_ref):
             bn.weight.copy_(torch.linspace(0.5, 2.0, 6))
             bn.bias.copy_(torch.linspace(-1.0, 1.0, 6))
     g = torch.randn(6, 700, generator=gen)
-    fused = grouped._conv1_batchnorm(windows, w, b, bn_fused)
+    fused = autograd._conv1_batchnorm(windows, w, b, bn_fused)
     grads_fused = torch.autograd.grad(fused, (w, bn_fused.weight, bn_fused.bias), g)
     pre = torch.addmm(b.unsqueeze(1), w, windows)
     ref = torch.nn.functional.batch_norm(
@@ -334,7 +339,7 @@ def test_large_predictions_prepare_the_inference_kernels(published, monkeypatch)
         pytest.skip("numba is not installed")
     ens = Ensemble.from_state_dicts({"coarse_2_16": published["coarse_2_16"]})
     x = np.random.default_rng(4).random((300, 156)).astype(np.float32)
-    monkeypatch.setattr(kernels, "_ready", set())
+    monkeypatch.setattr(kernel_policy, "_ready", set())
     plain = ens.predict(x)
     assert not kernels.ready(kernels.INFERENCE)  # too few series to be worth compiling
     monkeypatch.setattr(ensemble_mod, "PREPARE_KERNELS_FROM", 200)
@@ -373,7 +378,7 @@ def test_member_names():
 
 def conv_replicate_ref(w, bias, x):
     """PyTorch's own grouped Conv1d with replicate padding 2, in the layouts of
-    ``grouped._conv_taps``: ``w`` (M, 5 * C_out, C_in) tap-major, ``bias`` (M, C_out, 1, 1),
+    ``ops._conv_taps``: ``w`` (M, 5 * C_out, C_in) tap-major, ``bias`` (M, C_out, 1, 1),
     ``x`` (M, C_in, T, B) -> (M, C_out, T, B)."""
     m, c_in, t, b = x.shape
     c_out = w.shape[1] // 5
@@ -392,8 +397,8 @@ def test_tap_convolution_equals_conv1d_with_replicate_padding(steps):
     bias = torch.randn(3, 4, 1, 1, generator=gen, requires_grad=True)
     x = torch.randn(3, 6, steps, 7, generator=gen, requires_grad=True)
     ref = conv_replicate_ref(w, bias, x)
-    torch.testing.assert_close(grouped._conv_taps(w.detach(), bias.detach(), x.detach()), ref)
-    out = grouped._TapConv.apply(w, bias, x)
+    torch.testing.assert_close(ops._conv_taps(w.detach(), bias.detach(), x.detach()), ref)
+    out = autograd._TapConv.apply(w, bias, x)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
     g = torch.randn(out.shape, generator=gen)
     for a, r in zip(
