@@ -76,48 +76,16 @@ def run(
     except RuntimeError:  # no thread to be had
         _run_here(n_jobs, job, after_job)
         return
-    cond = threading.Condition()
-    state = {"next": 0, "done": 0, "ready": 0, "go": False, "stop": False}
-    errors: list[BaseException] = []
-
-    def take() -> int | None:
-        with cond:
-            i = state["next"]
-            if state["stop"] or errors or i >= n_jobs:
-                return None
-            state["next"] = i + 1
-            return i
+    board = _Board(n_jobs)
+    cond, state, errors = board.cond, board.state, board.errors
 
     def work() -> None:
-        try:
-            torch.get_num_threads()  # this thread takes the process default first ...
-            torch.set_num_threads(1)  # ... then runs single-threaded (and sets the default)
-            with cond:  # no job before the process default is back
-                state["ready"] += 1
-                cond.notify_all()
-                cond.wait_for(lambda: state["go"] or state["stop"])
-            with torch.inference_mode(inference), torch.set_grad_enabled(grad):
-                while (i := take()) is not None:
-                    job(i)
-                    with cond:
-                        state["done"] += 1
-                        cond.notify_all()
-        except BaseException as exc:  # handed to the calling thread
-            with cond:
-                errors.append(exc)
-                cond.notify_all()
+        _lane(board, job, grad, inference)
 
     started: list[threading.Thread] = []
     restored = False
     try:
-        for k in range(lanes):
-            t = threading.Thread(target=work, name=f"inference-lane-{k}", daemon=True)
-            started.append(t)  # before start: joined even if a signal lands inside start()
-            try:
-                t.start()
-            except RuntimeError:  # no more threads to be had: fewer lanes do the jobs
-                started.pop()
-                break
+        _start_lanes(lanes, work, started)
         if not started:
             restored = True  # no lane set anything
             _run_here(n_jobs, job, after_job)
@@ -130,19 +98,7 @@ def run(
         with cond:
             state["go"] = True
             cond.notify_all()
-        reported = 0
-
-        def news(seen: int) -> Callable[[], bool]:
-            return lambda: state["done"] > seen or bool(errors)
-
-        while reported < n_jobs:
-            with cond:
-                cond.wait_for(news(reported))
-                if errors:
-                    break
-                reported = state["done"]
-            if after_job is not None:
-                after_job(reported)
+        _report(board, after_job)
     finally:
         _stop_and_join(cond, state, started)
         if not restored:
@@ -150,6 +106,81 @@ def run(
                 _on_new_thread(lambda: torch.set_num_threads(default))
     if errors:
         raise errors[0]
+
+
+class _Board:
+    """What the calling thread and its lanes share: the jobs' counters and the first errors.
+
+    ``state``: the next job to hand out, how many are done, how many lanes are ready, and the
+    go and stop signals; all read and written under ``cond``.
+    """
+
+    def __init__(self, n_jobs: int) -> None:
+        self.n_jobs = n_jobs
+        self.cond = threading.Condition()
+        self.state: dict[str, Any] = {"next": 0, "done": 0, "ready": 0, "go": False, "stop": False}
+        self.errors: list[BaseException] = []
+
+    def take(self) -> int | None:
+        """The next job for a lane, or None when there is none left or the lanes must stop."""
+        with self.cond:
+            i = self.state["next"]
+            if self.state["stop"] or self.errors or i >= self.n_jobs:
+                return None
+            self.state["next"] = i + 1
+            return i
+
+
+def _lane(board: _Board, job: Callable[[int], None], grad: bool, inference: bool) -> None:
+    """One lane's thread: set its thread count to 1, wait for the go, then take jobs."""
+    cond, state = board.cond, board.state
+    try:
+        torch.get_num_threads()  # this thread takes the process default first ...
+        torch.set_num_threads(1)  # ... then runs single-threaded (and sets the default)
+        with cond:  # no job before the process default is back
+            state["ready"] += 1
+            cond.notify_all()
+            cond.wait_for(lambda: state["go"] or state["stop"])
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+            while (i := board.take()) is not None:
+                job(i)
+                with cond:
+                    state["done"] += 1
+                    cond.notify_all()
+    except BaseException as exc:  # handed to the calling thread
+        with cond:
+            board.errors.append(exc)
+            cond.notify_all()
+
+
+def _start_lanes(lanes: int, work: Callable[[], None], started: list[threading.Thread]) -> None:
+    """Start up to ``lanes`` threads running ``work``, appending each to ``started``."""
+    for k in range(lanes):
+        t = threading.Thread(target=work, name=f"inference-lane-{k}", daemon=True)
+        started.append(t)  # before start: joined even if a signal lands inside start()
+        try:
+            t.start()
+        except RuntimeError:  # no more threads to be had: fewer lanes do the jobs
+            started.pop()
+            break
+
+
+def _report(board: _Board, after_job: Callable[[int], None] | None) -> None:
+    """On the calling thread: ``after_job(done)`` as jobs finish, until all are or one failed."""
+    cond, state, errors = board.cond, board.state, board.errors
+    reported = 0
+
+    def news(seen: int) -> Callable[[], bool]:
+        return lambda: state["done"] > seen or bool(errors)
+
+    while reported < board.n_jobs:
+        with cond:
+            cond.wait_for(news(reported))
+            if errors:
+                break
+            reported = state["done"]
+        if after_job is not None:
+            after_job(reported)
 
 
 def run_blocks(
