@@ -193,35 +193,10 @@ def input_health(
     entries: list[dict[str, Any]] = []
     warnings: list[str] = []
     for pos, name in enumerate(layout.input_names):
-        label, unit, hint = _LABELS[name]
-        z = float(z_all[pos])
-        per_date = {d.isoformat(): float(zd[pos]) for d, zd in z_dates.items()}
-        worst_date = max(per_date.values(), key=abs) if per_date else z
-        status = _worst([_grade(z), _grade(worst_date)])
-        run_phys = layout.physical(pos, float(run_mean[pos]))
-        train_phys = layout.physical(pos, float(mu[pos]))
-        entries.append(
-            {
-                "position": pos,
-                "name": name,
-                "label": label,
-                "unit": unit,
-                "z": z,
-                "z_by_date": per_date,
-                "run_mean": run_phys,
-                "training_mean": train_phys,
-                "status": status,
-            }
-        )
-        if status in ("bad", "caution"):
-            zz = z if abs(z) >= abs(worst_date) else worst_date
-            where = "on average" if zz == z else "on at least one date"
-            how = "far outside what the model saw" if status == "bad" else "unusual for the model"
-            warnings.append(
-                f"{label} is {abs(zz):.1f} sd {'below' if zz < 0 else 'above'} the training mean "
-                f"{where} ({_fmt_phys(run_phys, unit)} against {_fmt_phys(train_phys, unit)}), "
-                f"{how}: {hint}"
-            )
+        entry, warning = _input_entry(layout, pos, name, z_all, z_dates, run_mean, mu)
+        entries.append(entry)
+        if warning is not None:
+            warnings.append(warning)
     return {
         "status": _worst([e["status"] for e in entries]),
         "layout": layout.name,
@@ -229,6 +204,47 @@ def input_health(
         "inputs": entries,
         "warnings": warnings,
     }
+
+
+def _input_entry(
+    layout: InputLayout,
+    pos: int,
+    name: str,
+    z_all: npt.NDArray[np.float64],
+    z_dates: Mapping[dt.date, npt.NDArray[np.float64]],
+    run_mean: npt.NDArray[np.float64],
+    mu: npt.NDArray[np.float64],
+) -> tuple[dict[str, Any], str | None]:
+    """The health entry of input ``pos`` and its warning (None when the input is ok)."""
+    label, unit, hint = _LABELS[name]
+    z = float(z_all[pos])
+    per_date = {d.isoformat(): float(zd[pos]) for d, zd in z_dates.items()}
+    worst_date = max(per_date.values(), key=abs) if per_date else z
+    status = _worst([_grade(z), _grade(worst_date)])
+    run_phys = layout.physical(pos, float(run_mean[pos]))
+    train_phys = layout.physical(pos, float(mu[pos]))
+    entry: dict[str, Any] = {
+        "position": pos,
+        "name": name,
+        "label": label,
+        "unit": unit,
+        "z": z,
+        "z_by_date": per_date,
+        "run_mean": run_phys,
+        "training_mean": train_phys,
+        "status": status,
+    }
+    if status not in ("bad", "caution"):
+        return entry, None
+    zz = z if abs(z) >= abs(worst_date) else worst_date
+    where = "on average" if zz == z else "on at least one date"
+    how = "far outside what the model saw" if status == "bad" else "unusual for the model"
+    warning = (
+        f"{label} is {abs(zz):.1f} sd {'below' if zz < 0 else 'above'} the training mean "
+        f"{where} ({_fmt_phys(run_phys, unit)} against {_fmt_phys(train_phys, unit)}), "
+        f"{how}: {hint}"
+    )
+    return entry, warning
 
 
 def smap_self_check(
