@@ -396,18 +396,18 @@ def _map_from_cache(job: dict) -> dict:
     Then the baseline: the same cells with inputs built per cell (``cell_inputs_50m``) and the
     whole network run per cell (no shared time-series branch), rate measured on a subset.
     """
-    import core.run.pipeline
     import numpy as np
     import rasterio  # noqa: F401  (imported before the baseline memory is read)
     import torch
-    from core.run.pipeline import DEFAULT_TILE_9KM
 
     import core.features.build
     import core.outputs.raster_io
+    import core.run.map_ensemble
     from core.features.build import cell_inputs_50m
     from core.inputs.aoi import AOI
     from core.inputs.sources.base import register_source
     from core.model.ensemble import Ensemble
+    from core.run.config import DEFAULT_TILE_9KM
 
     torch.set_num_threads(job["threads"])
     os.environ["SOILMOISTURE_CACHE_DIR"] = job["cache"]
@@ -422,7 +422,7 @@ def _map_from_cache(job: dict) -> dict:
         stack.enter_context(_timed(Ensemble, "predict_shared", times, "predict"))
         stack.enter_context(_timed(core.outputs.raster_io, "write_sm_geotiff", times, "write"))
         t = time.perf_counter()
-        res = core.run.pipeline.run_map_with_ensemble(
+        res = core.run.map_ensemble.run_map_with_ensemble(
             job["models"], aoi, [day], job["out"], source=BENCH_SOURCE, device=job["device"]
         )
         seconds = time.perf_counter() - t
@@ -482,8 +482,6 @@ def _in_fresh_process(fn, arg) -> dict:
 
 
 def case_pipeline(args: argparse.Namespace) -> dict:
-    from core.run.pipeline import subscene
-
     from core.inputs.aoi import AOI
     from core.inputs.grid import CELL_9KM, X0, Y0
     from core.inputs.sources.demo import (
@@ -494,6 +492,7 @@ def case_pipeline(args: argparse.Namespace) -> dict:
         acquisition_dates,
         demo_window9,
     )
+    from core.run.scenes import subscene
 
     side_km = 25 if args.quick else 50
     big = f"{side_km}km"

@@ -17,7 +17,7 @@ Choices made here (method.md section 3 leaves them open):
   from a shuffled stream. The 9 km and unlabelled batches come from their own shuffled streams,
   reshuffled each time a stream is used up (the authors' code cycles fixed batches; the paper
   draws without replacement until all are used; this does both). The Adapt & Map run uses two
-  steps at least (``core.run.pipeline.DEFAULT_EPOCH_STEPS``, chosen by measurement; see the README).
+  steps at least (``core.run.config.DEFAULT_EPOCH_STEPS``, chosen by measurement; see the README).
 * The unlabelled set only feeds a 32 x 32 covariance, so at most ``epochs * steps * batch``
   cells are ever needed: a random subset of that size is drawn once from larger sets. A
   million-cell AOI therefore costs no more than a hundred-thousand-cell one.

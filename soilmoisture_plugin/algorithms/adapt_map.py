@@ -199,7 +199,8 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
         feedback: QgsProcessingFeedback,
     ) -> dict[str, Any]:
         """Build the engine configuration and run it."""
-        from ...core.run.pipeline import AdaptMapConfig, run_adapt_map
+        from ...core.run.adapt_map import run_adapt_map
+        from ...core.run.config import AdaptMapConfig
 
         aoi = self.read_aoi(parameters, context)
         alpha = None

@@ -71,7 +71,7 @@ class MapWithEnsembleAlgorithm(SoilMoistureAlgorithm):
         """Run the engine's mapping with the saved ensemble."""
         from pathlib import Path
 
-        from ...core.run.pipeline import run_map_with_ensemble
+        from ...core.run.map_ensemble import run_map_with_ensemble
 
         ensemble = Path(self.parameterAsFile(parameters, self.ENSEMBLE, context))
         aoi = self.read_aoi(parameters, context)

@@ -97,7 +97,7 @@ class ValidateRasterAlgorithm(SoilMoistureAlgorithm):
         import inspect
         from pathlib import Path
 
-        from ...core.run.pipeline import validate_raster
+        from ...core.run.raster_check import validate_raster
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:

@@ -370,7 +370,7 @@ class SoilMoistureDock(QgsDockWidget):
 
         """
         from ...core.errors import InputError
-        from ...core.run.pipeline import AdaptMapConfig
+        from ...core.run.config import AdaptMapConfig
 
         if self.aoi is None:
             raise InputError(tr("Choose an area of interest first."))
@@ -396,7 +396,7 @@ class SoilMoistureDock(QgsDockWidget):
 
     def start_run(self, config: Any = None) -> EngineTask | None:
         """Start "Adapt & Map" in a task (``config`` overrides the dock's choices, for tests)."""
-        from ...core.run.pipeline import run_adapt_map
+        from ...core.run.adapt_map import run_adapt_map
 
         if self.run_task is not None:
             return None

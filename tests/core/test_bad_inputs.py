@@ -967,7 +967,7 @@ def test_physical_range_flags() -> None:
 
 
 def test_western_longitudes_are_written_west() -> None:
-    from core.run.pipeline import _lat_lon_text
+    from core.run.stations import _lat_lon_text
 
     assert _lat_lon_text(36.64, -97.47) == "36.6400 N, 97.4700 W"
     assert _lat_lon_text(-33.9, 18.4) == "33.9000 S, 18.4000 E"

@@ -35,7 +35,7 @@ def demo_date() -> dt.date:
 
 def has_pipeline() -> bool:
     try:
-        module("core.run.pipeline")
+        module("core.run.adapt_map")
         module("core.model.ensemble")
         module("core.adaptation.train")
     except ImportError:

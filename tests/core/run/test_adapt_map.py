@@ -19,15 +19,11 @@ from core.inputs.sources.demo import (
     write_demo_stations,
 )
 from core.progress import CallbackProgress
-from core.run.pipeline import (
-    DEFAULT_EPOCH_STEPS,
-    AdaptMapConfig,
-    choose_alpha,
-    nearest_dates,
-    run_adapt_map,
-    scene_sha256,
-    subscene,
-)
+from core.run.adapt_map import run_adapt_map
+from core.run.config import DEFAULT_EPOCH_STEPS, AdaptMapConfig, choose_alpha
+from core.run.dates import nearest_dates
+from core.run.provenance import scene_sha256
+from core.run.scenes import subscene
 
 MAP_DATE = dt.date(2020, 8, 31)  # a demo acquisition
 
@@ -201,7 +197,7 @@ def test_no_station_inside_the_aoi(
 
 def test_validate_raster_against_stations(demo_stations: tuple[Path, ...], tmp_path: Path) -> None:
     from core.outputs.raster_io import reproject_geotiff, write_sm_geotiff
-    from core.run.pipeline import validate_raster
+    from core.run.raster_check import validate_raster
 
     src = get_source("demo")
     scene = src.scene(demo_window9(), MAP_DATE)
@@ -359,7 +355,7 @@ def test_saved_ensemble_maps_again_without_retraining(
     msda_run: tuple[AdaptMapConfig, object, list[str], list[float]], tmp_path: Path
 ) -> None:
     from core.outputs.raster_io import read_sm_geotiff
-    from core.run.pipeline import run_map_with_ensemble
+    from core.run.map_ensemble import run_map_with_ensemble
 
     cfg, result, _, _ = msda_run
     res = run_map_with_ensemble(
@@ -478,7 +474,7 @@ def test_map_dates_outside_the_sentinel1_record_are_refused_by_every_face(
     demo_aoi: AOI, demo_stations: tuple[Path, ...], tmp_path: Path
 ) -> None:
     """The dock, Processing and batch build the same config as the CLI: the rule lives there."""
-    from core.run.pipeline import run_map_with_ensemble
+    from core.run.map_ensemble import run_map_with_ensemble
 
     for day in ("2013-06-01", (dt.date.today() + dt.timedelta(days=3)).isoformat()):
         with pytest.raises(InputError, match="outside the Sentinel-1 record"):

@@ -124,7 +124,8 @@ def demo_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ...]:
 
 def _run(files: tuple[Path, ...], out: Path, pretrained_dir: Path) -> dict:
     from core.model.store import install
-    from core.run.pipeline import AdaptMapConfig, run_adapt_map
+    from core.run.adapt_map import run_adapt_map
+    from core.run.config import AdaptMapConfig
 
     install(pretrained_dir)
     cfg = AdaptMapConfig(
@@ -211,7 +212,7 @@ def test_mapping_with_a_saved_set_checks_inputs_against_its_own_statistics(
     pretrained_dir: Path, tmp_path: Path
 ) -> None:
     from core.model.store import install
-    from core.run.pipeline import run_map_with_ensemble
+    from core.run.map_ensemble import run_map_with_ensemble
 
     installed = install(pretrained_dir)
     res = run_map_with_ensemble(

@@ -17,10 +17,10 @@ from core.atomic import RUN_LOCK, check_output_dir, check_output_file, clean_deb
 from core.cli import main
 from core.errors import InputError
 from core.inputs.sources.demo import write_demo_stations
-from core.run.pipeline import input_record
+from core.run.provenance import input_record
 
 REPO = Path(__file__).resolve().parents[3]
-# three 1 x 1 km squares around demo stations (as in test_pipeline): a quick run
+# three 1 x 1 km squares around demo stations (as in test_adapt_map): a quick run
 SITES = ((-97.48055, 36.66711), (-97.45047, 36.64861), (-97.42298, 36.62575))
 SMALL_AOI = (
     "MULTIPOLYGON ("
