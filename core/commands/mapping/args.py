@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
         subparsers: the object returned by ``ArgumentParser.add_subparsers``.
 
     """
-    from ...run.pipeline import DEFAULT_EPOCH_STEPS, METHODS
+    from ...run.config import DEFAULT_EPOCH_STEPS, METHODS
 
     _add_adapt_map(subparsers, METHODS, DEFAULT_EPOCH_STEPS)
     _add_demo(subparsers, METHODS, DEFAULT_EPOCH_STEPS)

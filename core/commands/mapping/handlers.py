@@ -18,7 +18,7 @@ DEMO_MAP_DATE = dt.date(2020, 9, 1)
 
 
 def _resolve_dates(args: argparse.Namespace, aoi: Any, progress: Any) -> list[dt.date]:
-    from ...run.pipeline import acquisition_dates_between
+    from ...run.dates import acquisition_dates_between
 
     if args.date is not None:
         return [args.date]
@@ -31,7 +31,8 @@ def _resolve_dates(args: argparse.Namespace, aoi: Any, progress: Any) -> list[dt
 def _adapt_map(args: argparse.Namespace) -> int:
     from ...atomic import check_output_dir
     from ...inputs.aoi import parse_aoi
-    from ...run.pipeline import AdaptMapConfig, run_adapt_map
+    from ...run.adapt_map import run_adapt_map
+    from ...run.config import AdaptMapConfig
     from .. import _checks
     from .._progress import TerminalProgress
 
@@ -74,7 +75,7 @@ def _adapt_map(args: argparse.Namespace) -> int:
 def _dry_run(args: argparse.Namespace, aoi: Any) -> int:
     """Print the request plan of a ``gee`` run (nothing is sent, nothing is written)."""
     from ...inputs.sources.earthengine import request_plan
-    from ...run.pipeline import TRAINING_DAYS
+    from ...run.config import TRAINING_DAYS
 
     if args.source != "gee":
         print(f"--dry-run: the {args.source} source makes no Earth Engine requests")
@@ -142,7 +143,8 @@ def _demo(args: argparse.Namespace) -> int:
         acquisition_dates,
         write_demo_stations,
     )
-    from ...run.pipeline import AdaptMapConfig, run_adapt_map
+    from ...run.adapt_map import run_adapt_map
+    from ...run.config import AdaptMapConfig
     from .. import _checks
     from .._progress import TerminalProgress
 
@@ -182,7 +184,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _map(args: argparse.Namespace) -> int:
     from ...atomic import check_output_dir
     from ...inputs.aoi import parse_aoi
-    from ...run.pipeline import run_map_with_ensemble
+    from ...run.map_ensemble import run_map_with_ensemble
     from .. import _checks
     from .._progress import TerminalProgress
 
@@ -218,7 +220,7 @@ def _map(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from ...atomic import check_output_dir
-    from ...run.pipeline import validate_raster
+    from ...run.raster_check import validate_raster
     from .. import _checks
     from .._progress import TerminalProgress
 
