@@ -74,7 +74,7 @@ def _adapt_map(args: argparse.Namespace) -> int:
 
 def _dry_run(args: argparse.Namespace, aoi: Any) -> int:
     """Print the request plan of a ``gee`` run (nothing is sent, nothing is written)."""
-    from ...inputs.sources.earthengine import request_plan
+    from ...inputs.sources.ee.scene_requests import request_plan
     from ...run.config import TRAINING_DAYS
 
     if args.source != "gee":
