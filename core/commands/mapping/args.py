@@ -42,12 +42,6 @@ def _add_dates(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _sources() -> list[str]:
-    from ...inputs.sources.base import available_sources
-
-    return available_sources()
-
-
 def register(subparsers: Any) -> None:
     """Add the mapping commands to the CLI.
 
