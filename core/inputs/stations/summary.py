@@ -7,6 +7,21 @@ import pandas as pd
 from .daily import _per_sensor_daily
 from .model import _SENSOR_FIELDS, StationData
 
+SUMMARY_COLUMNS = [
+    "network",
+    "station",
+    "lat",
+    "lon",
+    "depth",
+    "sensor",
+    "days",
+    "first",
+    "last",
+    "sm",
+    "readings",
+]
+"""Columns of :func:`station_summary`, in order (also those of its empty table)."""
+
 
 def station_summary(data: StationData) -> pd.DataFrame:
     """One row per kept sensor: network, station, lat, lon, depth, sensor, days, first, last, sm.
@@ -15,21 +30,7 @@ def station_summary(data: StationData) -> pd.DataFrame:
     """
     r = data.readings
     if r.empty:
-        return pd.DataFrame(
-            columns=[
-                "network",
-                "station",
-                "lat",
-                "lon",
-                "depth",
-                "sensor",
-                "days",
-                "first",
-                "last",
-                "sm",
-                "readings",
-            ]
-        )
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
     key = list(_SENSOR_FIELDS)
     daily = _per_sensor_daily(r)
     g = daily.groupby(key, sort=False)
@@ -42,17 +43,5 @@ def station_summary(data: StationData) -> pd.DataFrame:
     ).reset_index()
     pairs = zip(out["depth_from"], out["depth_to"], strict=True)
     out["depth"] = [f"{a:.4g}-{b:.4g} m" for a, b in pairs]
-    cols = [
-        "network",
-        "station",
-        "lat",
-        "lon",
-        "depth",
-        "sensor",
-        "days",
-        "first",
-        "last",
-        "sm",
-        "readings",
-    ]
-    return out[cols].sort_values(["network", "station"], kind="stable").reset_index(drop=True)
+    out = out[SUMMARY_COLUMNS].sort_values(["network", "station"], kind="stable")
+    return out.reset_index(drop=True)
