@@ -64,6 +64,9 @@ METHODS: dict[str, Method] = {
 
 LOSSES = ("mse", "mape")
 
+BATCHNORM_MODES = ("batch", "pretrained")
+"""How BatchNorm normalises during adaptation (:attr:`AdaptConfig.batchnorm`)."""
+
 
 def get_method(name: str) -> Method:
     """Look up a transfer method by name."""
@@ -98,6 +101,12 @@ class AdaptConfig:
     loss: str = "mse"
     """Estimation loss: ``mse`` (the papers) or ``mape`` (the authors' example configuration)."""
     beta_draws: int = 50
+    batchnorm: str = "batch"
+    """``batch`` (the method's, as in the authors' code): training batches are normalised by
+    their own statistics, and the running statistics move to those of the run's joint batches
+    (stations, 9 km cells, the area's cells). ``pretrained``: the pretrained running statistics
+    normalise in training and in prediction alike and are never changed; only weights learn
+    (dropout still runs). See the README's "Adaptation schedule and validation"."""
 
     def __post_init__(self) -> None:
         get_method(self.method)
@@ -120,6 +129,10 @@ class AdaptConfig:
             raise InputError(f"batch size must be at least 2, got {self.batch_size}")
         if self.loss not in LOSSES:
             raise InputError(f"unknown loss {self.loss!r}; allowed: {', '.join(LOSSES)}")
+        if self.batchnorm not in BATCHNORM_MODES:
+            raise InputError(
+                f"unknown BatchNorm mode {self.batchnorm!r}; allowed: {', '.join(BATCHNORM_MODES)}"
+            )
         if self.beta_draws < 1:
             raise InputError(f"beta_draws must be at least 1, got {self.beta_draws}")
 

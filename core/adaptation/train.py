@@ -29,6 +29,9 @@ Choices made here (method.md section 3 leaves them open):
 * The final weights are the average of the weights after each of the last ``snapshot_epochs``
   (10) epochs, BatchNorm running statistics included (snapshot ensemble); with fewer epochs,
   of all of them.
+* ``batchnorm="pretrained"`` keeps the pretrained normalisation: BatchNorm runs on the
+  pretrained running statistics in training too, so those stay as they were (see
+  :attr:`AdaptConfig.batchnorm`).
 * All members see the same batches; each member's loss only reaches its own weights, so this is
   training 25 models, just batched.
 """
@@ -102,6 +105,7 @@ def adapt(
     try:
         model = ensemble.copy()
         model.net.to(device)
+        model.net.batch_statistics = config.batchnorm == "batch"
         total_steps = config.steps_per_epoch(len(sets.fx)) * config.epochs
         tx = _target_subset(sets.tx_all, total_steps * config.batch_size, rng, notes)
         betas = _betas(model, method, config, sets, tx, alpha, rng, progress)
@@ -110,6 +114,7 @@ def adapt(
         rows = loop.run(progress)
     finally:
         torch.random.set_rng_state(torch_state)
+        model.net.batch_statistics = True  # a later adaptation of this ensemble chooses again
     model.name = f"{ensemble.name or 'ensemble'}+{method.name}"
     return AdaptResult(
         ensemble=model,

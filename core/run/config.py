@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..adaptation.methods import BATCHNORM_MODES
 from ..adaptation.methods import METHODS as ADAPTATION_METHODS
 from ..errors import InputError
 from ..inputs.aoi import AOI
@@ -83,6 +84,8 @@ class AdaptMapConfig:
         seed: Seed of every random choice (adaptation, target subset, baselines, CV folds).
         epochs: Adaptation epochs (the final ensemble and every cross-validation fold).
         min_epoch_steps: Fewest optimizer steps of an epoch (``AdaptConfig.min_epoch_steps``).
+        batchnorm: ``"batch"`` or ``"pretrained"`` normalisation in adaptation
+            (``AdaptConfig.batchnorm``).
         cv_folds: None = leave-one-station-out; k = k folds of whole stations (seeded).
         reproject_crs: Also write every map reprojected to this CRS (e.g. ``"EPSG:32633"``).
         cross_validate: Run the held-out validation of the chosen method.
@@ -106,6 +109,7 @@ class AdaptMapConfig:
     seed: int = 0
     epochs: int = DEFAULT_EPOCHS
     min_epoch_steps: int = DEFAULT_EPOCH_STEPS
+    batchnorm: str = "batch"
     cv_folds: int | None = None
     reproject_crs: str | None = None
     cross_validate: bool = True
@@ -160,6 +164,10 @@ class AdaptMapConfig:
             if not isinstance(self.alpha, (int, float)) or not 0.0 <= float(self.alpha) <= 1.0:
                 raise InputError(f"alpha must be a number from 0 to 1, got {self.alpha!r}")
             object.__setattr__(self, "alpha", float(self.alpha))
+        if self.batchnorm not in BATCHNORM_MODES:
+            raise InputError(
+                f"unknown BatchNorm mode {self.batchnorm!r}; allowed: {', '.join(BATCHNORM_MODES)}"
+            )
         if not re.fullmatch(r"cpu|cuda(:\d+)?", str(self.device)):
             raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 
@@ -223,6 +231,7 @@ class AdaptMapConfig:
         return (
             f"{self.epochs} epochs of {steps} optimizer step(s) ({self.epochs * steps} steps), "
             f"weights averaged over the last {min(10, self.epochs)} epochs"
+            + ("" if self.batchnorm == "batch" else ", BatchNorm kept at the pretrained statistics")
         )
 
 
@@ -279,6 +288,7 @@ def adapt_config(config: AdaptMapConfig, alpha: float | None, epochs: int, seed:
         alpha=ALPHA_DEFAULT if alpha is None else alpha,
         epochs=epochs,
         min_epoch_steps=config.min_epoch_steps,
+        batchnorm=config.batchnorm,
         seed=seed,
         device=config.device,
     )

@@ -226,6 +226,7 @@ def run_manifest(
         },
         "epochs": config.epochs,
         "min_epoch_steps": config.min_epoch_steps,
+        "batchnorm": config.batchnorm,
         "device": config.device,
         "samples": {
             "labelled_50m": len(samples),

@@ -61,6 +61,7 @@ def _adapt_map(args: argparse.Namespace) -> int:
             seed=args.seed,
             epochs=args.epochs,
             min_epoch_steps=args.epoch_steps,
+            batchnorm=args.batchnorm,
             cv_folds=args.cv_folds,
             reproject_crs=args.reproject,
             cross_validate=not args.no_cv,
@@ -172,6 +173,7 @@ def _demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         epochs=args.epochs,
         min_epoch_steps=args.epoch_steps,
+        batchnorm=args.batchnorm,
         cross_validate=not args.no_cv,
     )
     with TerminalProgress() as progress:

@@ -93,6 +93,11 @@ class GroupedEnsemble(nn.Module):
         self.register_buffer("num_batches_tracked", torch.zeros(m))
         self.dropout = True
         """Dropout in training mode (the method's); off only to compare with other code."""
+        self.batch_statistics = True
+        """In training mode, BatchNorm normalises each batch by its own statistics (and updates
+        the running ones). False keeps the running statistics (the pretrained normalisation)
+        fixed and uses them in training too; dropout still runs. See
+        :class:`core.adaptation.methods.AdaptConfig` ``batchnorm``."""
 
     @property
     def names(self) -> list[str]:
@@ -114,6 +119,19 @@ class GroupedEnsemble(nn.Module):
             (self.conv1_bias, self.conv2_bias, self.conv3_bias),
             (self.conv_bn1, self.conv_bn2, self.conv_bn3),
         )
+
+    def train(self, mode: bool = True) -> GroupedEnsemble:
+        """Training or eval mode; with :attr:`batch_statistics` off, BatchNorm stays in eval."""
+        super().train(mode)
+        if mode and not self.batch_statistics:
+            for group in self._width_groups():
+                group.train(False)
+        return self
+
+    @property
+    def _bn_batch(self) -> bool:
+        """Whether BatchNorm normalises by the batch's statistics (training, not frozen)."""
+        return self.training and self.batch_statistics
 
     def _autograd(self) -> bool:
         """Whether a forward pass runs the differentiable path (training, or gradients on)."""
@@ -140,7 +158,7 @@ class GroupedEnsemble(nn.Module):
         b = series.shape[0]
         weights, biases, bns = self._conv_params()
         windows = _series_windows(series)
-        if self.training:
+        if self._bn_batch:
             h = _conv1_batchnorm(windows, _layer1_weight(weights[0]), biases[0], bns[0])
         else:
             w, bias = _fold_conv_bn(weights[0], biases[0], bns[0])
@@ -148,7 +166,7 @@ class GroupedEnsemble(nn.Module):
         dropout = self.training and self.dropout
         # layer 1's ReLU, dropout and pool (its padding is read at the edges by the taps)
         x = _ReluDropPool2.apply(h.view(m, CONV_CHANNELS[0], -1, b), dropout)
-        fused = self.training and kernels.enabled(x)
+        fused = self._bn_batch and kernels.enabled(x)
         if fused:  # layer 2 up to the input of layer 3
             bn = bns[1]
             x = _TapConvBatchNormPool2.apply(
@@ -170,7 +188,7 @@ class GroupedEnsemble(nn.Module):
                 bn.running_var,
                 bn.weight,
                 bn.bias,
-                training=self.training,
+                training=self._bn_batch,
                 momentum=BN_MOMENTUM,
                 eps=BN_EPS,
             )
@@ -325,7 +343,7 @@ class GroupedEnsemble(nn.Module):
         """
         m = self.n_members
         stem = torch.cat((snapshot.T.unsqueeze(0).expand(m, -1, -1), temporal), dim=1)
-        stem = _batch_norm_cb(stem, self.norm, self.training)
+        stem = _batch_norm_cb(stem, self.norm, self._bn_batch)
         feats = []
         start = 0
         for group in self._width_groups():

@@ -60,6 +60,7 @@ class BatchJob:
         source: Input source name.
         epochs: Adaptation epochs.
         min_epoch_steps: Fewest optimizer steps of an epoch (None: the default).
+        batchnorm: BatchNorm in adaptation, ``batch`` or ``pretrained``.
         seed: Random seed.
         device: ``cpu`` or ``cuda``.
         models: Pretrained model set.
@@ -80,6 +81,7 @@ class BatchJob:
     source: str = "gee"
     epochs: int = 50
     min_epoch_steps: int | None = None
+    batchnorm: str = "batch"
     seed: int = 0
     device: str = "cpu"
     models: str = "densesm_9km"
@@ -90,7 +92,7 @@ class BatchJob:
     baselines: bool = True
 
     def __post_init__(self) -> None:
-        from ..config import METHODS
+        from ..config import BATCHNORM_MODES, METHODS
 
         if not str(self.name).strip():
             raise InputError("a batch job needs a name")
@@ -103,6 +105,11 @@ class BatchJob:
         if self.method not in METHODS:
             raise InputError(
                 f"job {self.name!r}: unknown method {self.method!r}; allowed: {', '.join(METHODS)}"
+            )
+        if self.batchnorm not in BATCHNORM_MODES:
+            raise InputError(
+                f"job {self.name!r}: unknown BatchNorm mode {self.batchnorm!r}; allowed: "
+                f"{', '.join(BATCHNORM_MODES)}"
             )
         for d in self.dates:
             for part in d.split(":") if ":" in d else [d]:

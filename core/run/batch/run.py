@@ -91,6 +91,7 @@ def run_job(
             seed=job.seed,
             epochs=job.epochs,
             **({} if job.min_epoch_steps is None else {"min_epoch_steps": job.min_epoch_steps}),
+            batchnorm=job.batchnorm,
             reproject_crs=job.reproject,
             cross_validate=job.cross_validate,
             baselines=job.baselines,

@@ -44,6 +44,7 @@ def problem(small):
         ({"lr": 0}, "learning rate"),
         ({"batch_size": 1}, "batch size"),
         ({"loss": "huber"}, "loss"),
+        ({"batchnorm": "frozen"}, "BatchNorm mode"),
     ],
 )
 def test_config_refuses_bad_values(kwargs, match):
@@ -266,6 +267,32 @@ def test_min_epoch_steps_draws_few_labelled_samples_again(small, problem):
     assert list(r.history["epoch"]) == [1, 2, 3]
     with pytest.raises(InputError, match="min_epoch_steps"):
         AdaptConfig(min_epoch_steps=0)
+
+
+@pytest.mark.parametrize("mode", ["batch", "pretrained"])
+def test_batchnorm_mode_decides_whether_the_running_statistics_move(small, problem, mode):
+    cfg = AdaptConfig(method="msda", alpha=0.5, epochs=3, min_epoch_steps=2, batchnorm=mode)
+    r = adapt(
+        small,
+        problem.fine_x,
+        problem.fine_y,
+        problem.coarse_x,
+        problem.coarse_y,
+        problem.target_x,
+        config=cfg,
+    )
+    before, after = _states(small), _states(r.ensemble)
+    running = [k for k in before if "running_" in k]
+    weights = [k for k in before if before[k].is_floating_point() and "running_" not in k]
+    assert running and weights
+    moved = max(float((after[k] - before[k]).abs().max()) for k in running)
+    assert max(float((after[k] - before[k]).abs().max()) for k in weights) > 1e-4
+    if mode == "pretrained":
+        assert moved == 0.0
+    else:
+        assert moved > 1e-3
+    assert r.ensemble.net.batch_statistics  # the saved ensemble behaves the standard way
+    assert r.provenance()["config"]["batchnorm"] == mode
 
 
 # -- the four methods on a controlled domain shift ------------------------------------------

@@ -295,6 +295,54 @@ def test_grouped_training_equals_training_each_member(published, monkeypatch, ke
     torch.testing.assert_close(out.detach(), torch.stack(ref_out)[order], atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("kernels", ["1", "0"])
+def test_pretrained_normalisation_trains_like_each_member_in_eval_mode(
+    published, monkeypatch, kernels
+):
+    """With ``batch_statistics`` off, a training step normalises by the running statistics:
+    it equals a step of each member in eval mode (gradients on), and leaves those statistics
+    as they were; dropout still runs in training mode."""
+    monkeypatch.setenv("SOILMOISTURE_KERNELS", kernels)
+    names = ["coarse_1_8", "coarse_3_8", "coarse_2_32", "coarse_5_16"]
+    states = {n: published[n] for n in names}
+    x = torch.from_numpy(np.random.default_rng(2).random((40, 156)).astype(np.float32))
+    y = torch.linspace(0.1, 0.4, 40)
+
+    net = GroupedEnsemble([MemberSpec(*parse_member_name(n)) for n in names])
+    net.load_member_state_dicts(states)
+    net.batch_statistics = False
+    net.train()
+    assert net.training and not any(g.training for g in net._width_groups())
+    torch.manual_seed(0)
+    dropped, _ = net(x)
+    net.dropout = False
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    out, _ = net(x)
+    assert float((dropped - out).detach().abs().max()) > 1e-3  # dropout ran in the first pass
+    ((out - y) ** 2).mean(dim=1).sum().backward()
+    opt.step()
+    after = net.member_state_dicts()
+
+    ref_out = []
+    for n in names:
+        m = DenseSM(*parse_member_name(n))
+        m.load_state_dict(states[n])
+        m.eval()
+        o = torch.optim.Adam(m.parameters(), lr=1e-3)
+        pred = m(x)[:, 0]
+        ref_out.append(pred.detach())
+        ((pred - y) ** 2).mean().backward()
+        o.step()
+        for key, value in m.state_dict().items():
+            if key.endswith("num_batches_tracked"):
+                continue
+            torch.testing.assert_close(after[n][key], value, atol=2e-6, rtol=1e-4, msg=f"{n} {key}")
+            if "running_" in key:  # untouched: the pretrained statistics, bit for bit
+                assert torch.equal(after[n][key], states[n][key].to(after[n][key].dtype)), key
+    order = [names.index(n) for n in net.names]
+    torch.testing.assert_close(out.detach(), torch.stack(ref_out)[order], atol=1e-5, rtol=1e-4)
+
+
 def _bias_before_batchnorm(key: str) -> bool:
     """Biases directly followed by a BatchNorm: their true gradient is zero in training mode,
     so Adam turns rounding noise of either sign into steps of about the learning rate in any

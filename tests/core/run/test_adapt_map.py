@@ -95,6 +95,7 @@ def test_config_normalises_and_defaults(demo_aoi: AOI, demo_stations: tuple[Path
         ({"reproject_crs": "EPSG:999999"}, "unknown coordinate reference system"),
         ({"train_start": dt.date(2020, 9, 1), "train_end": dt.date(2020, 1, 1)}, "after train end"),
         ({"cv_folds": 1}, "cv_folds must be at least 2"),
+        ({"batchnorm": "frozen"}, "unknown BatchNorm mode 'frozen'"),
     ],
 )
 def test_config_rejects_bad_values(

@@ -63,6 +63,9 @@ def test_read_csv_rejects_bad_rows(tmp_path: Path, stations: Path) -> None:
     f.write_text(f'name,aoi,stations,dates,method\none,"{DEMO_BBOX}",s1.csv,2020-06-01,magic\n')
     with pytest.raises(InputError, match="line 2.*unknown method 'magic'"):
         read_jobs(f)
+    f.write_text(f'name,aoi,stations,dates,batchnorm\none,"{DEMO_BBOX}",s1.csv,2020-06-01,off\n')
+    with pytest.raises(InputError, match="line 2.*unknown BatchNorm mode 'off'"):
+        read_jobs(f)
     f.write_text(f'name,aoi,stations\none,"{DEMO_BBOX}",s1.csv\n')
     with pytest.raises(InputError, match="missing dates"):
         read_jobs(f)

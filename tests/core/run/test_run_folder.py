@@ -50,6 +50,8 @@ def _run_args(stations: Path, out: Path) -> list[str]:
         "1",
         "--epoch-steps",
         "1",
+        "--batchnorm",
+        "pretrained",
         "--train-start",
         "2020-06-01",
         "--max-target-cells",
@@ -125,6 +127,7 @@ def test_killed_run_then_rerun_leaves_a_clean_consistent_folder(
     assert any(p.suffix == ".tif" for p in listed)
     assert not (out / "maps" / "gone.tif").exists() and "gone" not in json.dumps(manifest)
     assert manifest["outputs"]["report"]["json"]
+    assert manifest["batchnorm"] == "pretrained"  # the CLI's choice reached the run
     record = manifest["station_files"][0]
     assert record["kind"] == "folder" and record["files"] >= 3 and len(record["sha256"]) == 64
 
