@@ -251,6 +251,27 @@ def test_state_dicts_round_trip_bit_for_bit(published):
             assert torch.equal(back[name][key].float(), value.float()), (name, key)
 
 
+def _one_step_per_member(
+    states: dict, x: torch.Tensor, y: torch.Tensor, train: bool
+) -> tuple[dict, list[torch.Tensor]]:
+    """One Adam step (lr 1e-3, MSE) of each member on its own, in training or eval mode.
+
+    Returns each member's state after the step and its outputs before it, in ``states`` order.
+    """
+    after, outputs = {}, []
+    for n, state in states.items():
+        m = DenseSM(*parse_member_name(n))
+        m.load_state_dict(state)
+        m.train(train)
+        o = torch.optim.Adam(m.parameters(), lr=1e-3)
+        pred = m(x)[:, 0]
+        outputs.append(pred.detach())
+        ((pred - y) ** 2).mean().backward()
+        o.step()
+        after[n] = m.state_dict()
+    return after, outputs
+
+
 @pytest.mark.parametrize("kernels", ["1", "0"])
 def test_grouped_training_equals_training_each_member(published, monkeypatch, kernels):
     """One Adam step of the grouped module equals one step of each member on its own, with
@@ -270,21 +291,13 @@ def test_grouped_training_equals_training_each_member(published, monkeypatch, ke
     net.dropout = False
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     out, _ = net(x)
-    ref_out = []
     ((out - y) ** 2).mean(dim=1).sum().backward()
     opt.step()
     grouped_after = net.member_state_dicts()
 
+    ref_states, ref_out = _one_step_per_member(states, x, y, train=True)
     for n in names:
-        m = DenseSM(*parse_member_name(n))
-        m.load_state_dict(states[n])
-        m.train()
-        o = torch.optim.Adam(m.parameters(), lr=1e-3)
-        pred = m(x)[:, 0]
-        ref_out.append(pred.detach())
-        ((pred - y) ** 2).mean().backward()
-        o.step()
-        for key, value in m.state_dict().items():
+        for key, value in ref_states[n].items():
             if key.endswith("num_batches_tracked") or _bias_before_batchnorm(key):
                 continue
             torch.testing.assert_close(
@@ -323,17 +336,9 @@ def test_pretrained_normalisation_trains_like_each_member_in_eval_mode(
     opt.step()
     after = net.member_state_dicts()
 
-    ref_out = []
+    ref_states, ref_out = _one_step_per_member(states, x, y, train=False)
     for n in names:
-        m = DenseSM(*parse_member_name(n))
-        m.load_state_dict(states[n])
-        m.eval()
-        o = torch.optim.Adam(m.parameters(), lr=1e-3)
-        pred = m(x)[:, 0]
-        ref_out.append(pred.detach())
-        ((pred - y) ** 2).mean().backward()
-        o.step()
-        for key, value in m.state_dict().items():
+        for key, value in ref_states[n].items():
             if key.endswith("num_batches_tracked"):
                 continue
             torch.testing.assert_close(after[n][key], value, atol=2e-6, rtol=1e-4, msg=f"{n} {key}")
