@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "device": "cpu",
     "ee_project": "",
     "epochs": 50,
+    "batchnorm": "batch",
 }
 """Every setting and its default."""
 

@@ -25,7 +25,7 @@ from qgis.core import (
 from ..adapters import crs_text
 from ..compat import NUMBER_DOUBLE, NUMBER_INTEGER
 from ..i18n import tr
-from .base import DEVICES, SoilMoistureAlgorithm, advanced
+from .base import BATCHNORM_CHOICES, DEVICES, SoilMoistureAlgorithm, advanced
 
 
 class AdaptMapAlgorithm(SoilMoistureAlgorithm):
@@ -35,6 +35,7 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
     TRAIN_START = "TRAIN_START"
     TRAIN_END = "TRAIN_END"
     EPOCHS = "EPOCHS"
+    BATCHNORM = "BATCHNORM"
     SEED = "SEED"
     DEVICE = "DEVICE"
     MODELS = "MODELS"
@@ -121,6 +122,16 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
                     NUMBER_INTEGER,
                     defaultValue=50,
                     minValue=1,
+                )
+            )
+        )
+        self.addParameter(
+            advanced(
+                QgsProcessingParameterEnum(
+                    self.BATCHNORM,
+                    tr("BatchNorm during adaptation"),
+                    [tr(label) for _, label in BATCHNORM_CHOICES],
+                    defaultValue=0,
                 )
             )
         )
@@ -222,6 +233,9 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
                 models=self.parameterAsString(parameters, self.MODELS, context) or "densesm_9km",
                 seed=self.parameterAsInt(parameters, self.SEED, context),
                 epochs=self.parameterAsInt(parameters, self.EPOCHS, context),
+                batchnorm=BATCHNORM_CHOICES[
+                    self.parameterAsEnum(parameters, self.BATCHNORM, context)
+                ][0],
                 cross_validate=self.parameterAsBoolean(parameters, self.CROSS_VALIDATE, context),
                 reproject_crs=crs_text(reproject) if reproject.isValid() else None,
             )

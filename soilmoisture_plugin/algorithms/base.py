@@ -68,6 +68,17 @@ DEVICES: tuple[tuple[str, str], ...] = (
     ("cuda", QT_TRANSLATE_NOOP("@default", "CUDA (GPU)")),
 )
 
+BATCHNORM_CHOICES: tuple[tuple[str, str], ...] = (
+    ("batch", QT_TRANSLATE_NOOP("@default", "Batch statistics (the method's own)")),
+    (
+        "pretrained",
+        QT_TRANSLATE_NOOP(
+            "@default", "Pretrained statistics (better at held-out stations; see the README)"
+        ),
+    ),
+)
+"""``AdaptMapConfig.batchnorm`` values and their labels, in the order of the parameter."""
+
 
 def missing_packages_message(report: DependencyReport) -> str:
     """Say which packages are missing and how to install them (Processing, qgis_process)."""

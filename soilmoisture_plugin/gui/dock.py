@@ -392,6 +392,7 @@ class SoilMoistureDock(QgsDockWidget):
             train_start=train_start,
             train_end=train_end,
             epochs=options.epochs(),
+            batchnorm=options.batchnorm(),
         )
 
     def start_run(self, config: Any = None) -> EngineTask | None:

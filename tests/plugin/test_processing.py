@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -172,6 +173,7 @@ def adapted(demo_stations: Path, pretrained_dir: Path, tmp_path: Path) -> dict[s
             "SOURCE": 1,
             "METHOD": 0,
             "EPOCHS": 1,
+            "BATCHNORM": 1,
             "CROSS_VALIDATE": False,
             "MODELS": str(pretrained_dir),
             "OUTPUT_FOLDER": str(out),
@@ -187,6 +189,8 @@ def test_adapt_map_writes_styled_maps_and_a_report(adapted: dict[str, Any]) -> N
     assert Path(adapted["REPORT"]).is_file()
     assert Path(adapted["ENSEMBLE"]).is_dir()
     assert 0.0 <= adapted["ALPHA_USED"] <= 1.0
+    manifest = json.loads((Path(adapted["OUTPUT_FOLDER"]) / "manifest.json").read_text())
+    assert manifest["batchnorm"] == "pretrained"  # the advanced parameter reached the run
 
 
 def test_map_with_saved_ensemble(adapted: dict[str, Any], tmp_path: Path) -> None:
@@ -266,5 +270,7 @@ def test_parameters_follow_conventions(
         for p in adapt.parameterDefinitions()
         if p.flags() & module("soilmoisture_plugin.compat").FLAG_ADVANCED
     }
-    assert {"ALPHA", "EPOCHS", "SEED", "DEVICE"} <= advanced
+    assert {"ALPHA", "EPOCHS", "BATCHNORM", "SEED", "DEVICE"} <= advanced
+    choices = module("soilmoisture_plugin.algorithms.base").BATCHNORM_CHOICES
+    assert tuple(v for v, _ in choices) == module("core.adaptation.methods").BATCHNORM_MODES
     assert "STATIONS" not in advanced and "DATES" not in advanced

@@ -1,4 +1,4 @@
-"""The "Options" section: data source, adaptation method, alpha, device, epochs, output folder.
+"""The "Options" section: data source, method, alpha, device, epochs, BatchNorm, output folder.
 
 It also holds the button to the Python packages dialog, and remembers the choices a user is
 likely to reuse (:meth:`MethodSection.restore` and :meth:`MethodSection.save`).
@@ -21,7 +21,7 @@ from qgis.PyQt.QtWidgets import (
     QSpinBox,
 )
 
-from ...algorithms.base import METHODS, SOURCES
+from ...algorithms.base import BATCHNORM_CHOICES, METHODS, SOURCES
 from ...i18n import tr
 from ...settings import PluginSettings
 from .common import Section, select_data
@@ -45,6 +45,7 @@ class MethodSection(Section):
         "alpha_spin",
         "device_combo",
         "epochs_spin",
+        "batchnorm_combo",
         "output_widget",
         "packages_button",
     )
@@ -94,6 +95,17 @@ class MethodSection(Section):
         self.epochs_spin.setRange(1, 1000)
         self.epochs_spin.setValue(50)
         form.addRow(tr("Epochs"), self.epochs_spin)
+        self.batchnorm_combo = QComboBox()
+        for value, label in BATCHNORM_CHOICES:
+            self.batchnorm_combo.addItem(tr(label), value)
+        self.batchnorm_combo.setToolTip(
+            tr(
+                "How BatchNorm normalises while the ensemble adapts: by each batch's statistics "
+                "(the method's own) or by the pretrained ones, which carry over better to "
+                "stations left out of training but adapt the area-wide map less"
+            )
+        )
+        form.addRow(tr("BatchNorm"), self.batchnorm_combo)
         self.output_widget = QgsFileWidget()
         self.output_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_widget.setDialogTitle(tr("Output folder"))
@@ -127,6 +139,10 @@ class MethodSection(Section):
         """The number of adaptation epochs."""
         return int(self.epochs_spin.value())
 
+    def batchnorm(self) -> Any:
+        """The BatchNorm mode of the adaptation (``"batch"`` or ``"pretrained"``)."""
+        return self.batchnorm_combo.currentData()
+
     def output_root(self, fallback: str) -> Path:
         """The output folder, or ``fallback`` when none is typed."""
         text = self.output_widget.filePath().strip()
@@ -146,6 +162,7 @@ class MethodSection(Section):
         select_data(self.method_combo, settings.get("method"))
         self.output_widget.setFilePath(settings.get("last_output_dir"))
         self.epochs_spin.setValue(settings.get("epochs"))
+        select_data(self.batchnorm_combo, settings.get("batchnorm"))
         self.wanted_device = settings.get("device")
 
     def save(self, settings: PluginSettings) -> None:
@@ -154,6 +171,7 @@ class MethodSection(Section):
         settings.set("method", self.method_combo.currentData())
         settings.set("device", self.device_combo.currentData())
         settings.set("epochs", self.epochs_spin.value())
+        settings.set("batchnorm", self.batchnorm_combo.currentData())
         if self.output_widget.filePath():
             settings.set("last_output_dir", self.output_widget.filePath())
 
