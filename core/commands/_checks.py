@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..adaptation.methods import BATCHNORM_MODES
 from ..errors import InputError
 from ..inputs.sources.base import check_sentinel1_era
 
@@ -99,3 +100,15 @@ def new_folder(path: str | os.PathLike[str], option: str = "--out") -> None:
             f"{option} {os.fspath(path)!r} already exists; choose a new folder for the model "
             "set, or remove the old one first"
         )
+
+
+def add_batchnorm_option(p: argparse.ArgumentParser) -> None:
+    """``--batchnorm``: how BatchNorm normalises during adaptation (adapt, adapt-map, demo)."""
+    p.add_argument(
+        "--batchnorm",
+        default="batch",
+        choices=BATCHNORM_MODES,
+        help="BatchNorm in adaptation: 'batch' normalises training batches by their own "
+        "statistics (the method's, default); 'pretrained' keeps the pretrained statistics "
+        "(held-out stations generalise better, the area-wide map adapts less; see the README)",
+    )

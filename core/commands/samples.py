@@ -79,6 +79,7 @@ def register(sub: Any) -> None:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     a.add_argument("--loss", choices=("mse", "mape"), default="mse")
+    _checks.add_batchnorm_option(a)
     a.add_argument("--models", default="densesm_9km", help="pretrained model set (name or folder)")
     a.add_argument("--out", required=True, type=Path, help="folder for the adapted ensemble")
     a.set_defaults(func=_adapt)
@@ -169,6 +170,7 @@ def _adapt(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         loss=args.loss,
+        batchnorm=args.batchnorm,
         snapshot_epochs=min(10, args.epochs),
     )
     method = get_method(args.method)

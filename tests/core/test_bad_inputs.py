@@ -1012,3 +1012,30 @@ def test_same_file_twice_is_read_once(world: World, capsys: pytest.CaptureFixtur
     )
     assert "given more than once; read once" in err
     assert "duplicate timestamp" not in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["adapt", "--fine", "f.csv", "--out", "ad"],
+        ["demo", "--out", "demo"],
+        [
+            "adapt-map",
+            "--aoi",
+            WEST_BBOX,
+            "--stations",
+            "s.csv",
+            "--date",
+            "2020-08-31",
+            "--out",
+            "o",
+        ],
+    ],
+)
+def test_every_adapting_command_takes_the_batchnorm_choice(command, capsys):
+    parser = build_parser()
+    assert parser.parse_args(command).batchnorm == "batch"
+    assert parser.parse_args([*command, "--batchnorm", "pretrained"]).batchnorm == "pretrained"
+    with pytest.raises(SystemExit):
+        parser.parse_args([*command, "--batchnorm", "off"])
+    assert "invalid choice: 'off'" in capsys.readouterr().err

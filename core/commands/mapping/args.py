@@ -12,9 +12,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from ...adaptation.methods import BATCHNORM_MODES
 from ...inputs.aoi import MAX_AOI_KM2
-from .._checks import date_arg
+from .._checks import add_batchnorm_option, date_arg
 from .handlers import _adapt_map, _batch, _demo, _map, _validate
 
 
@@ -140,7 +139,7 @@ def _add_adapt_map_training(
         f"again until it has taken this many (default {epoch_steps}). Every "
         "cross-validation fold is adapted exactly like the final ensemble",
     )
-    _add_batchnorm(p)
+    add_batchnorm_option(p)
     p.add_argument(
         "--cv-folds",
         type=int,
@@ -150,18 +149,6 @@ def _add_adapt_map_training(
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--models", default="densesm_9km", help="pretrained model set (default densesm_9km)"
-    )
-
-
-def _add_batchnorm(p: argparse.ArgumentParser) -> None:
-    """``--batchnorm``: how BatchNorm normalises during adaptation (adapt-map and demo)."""
-    p.add_argument(
-        "--batchnorm",
-        default="batch",
-        choices=BATCHNORM_MODES,
-        help="BatchNorm in adaptation: 'batch' normalises training batches by their own "
-        "statistics (the method's, default); 'pretrained' keeps the pretrained statistics "
-        "(held-out stations generalise better, the area-wide map adapts less; see the README)",
     )
 
 
@@ -212,7 +199,7 @@ def _add_demo(subparsers: Any, methods: tuple[str, ...], epoch_steps: int) -> No
         help=f"fewest optimizer steps of an epoch (default {epoch_steps})",
     )
     d.add_argument("--method", default="msda", choices=methods, help="adaptation method")
-    _add_batchnorm(d)
+    add_batchnorm_option(d)
     d.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     d.add_argument(
         "--seed",
