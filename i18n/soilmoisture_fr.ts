@@ -1501,5 +1501,30 @@
         <source>{name}, in sample</source>
         <translation>{name}, dans l&apos;échantillon</translation>
     </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" />
+        <source>Batch statistics (the method's own)</source>
+        <translation>Statistiques du lot (celles de la méthode)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/base.py" />
+        <source>Pretrained statistics (better at held-out stations; see the README)</source>
+        <translation>Statistiques pré-entraînées (meilleures aux stations exclues ; voir le README)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" />
+        <source>BatchNorm during adaptation</source>
+        <translation>BatchNorm pendant l'adaptation</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/sections/method.py" />
+        <source>BatchNorm</source>
+        <translation>BatchNorm</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/sections/method.py" />
+        <source>How BatchNorm normalises while the ensemble adapts: by each batch's statistics (the method's own) or by the pretrained ones, which carry over better to stations left out of training but adapt the area-wide map less</source>
+        <translation>Comment BatchNorm normalise pendant l'adaptation de l'ensemble : par les statistiques de chaque lot (celles de la méthode) ou par celles du pré-entraînement, qui se transposent mieux aux stations exclues de l'entraînement mais adaptent moins la carte de toute la zone</translation>
+    </message>
 </context>
 </TS>

@@ -167,10 +167,10 @@ def _config(dock: Any, pretrained_dir: Path, epochs: int) -> Any:
 
 def test_build_config_takes_the_batchnorm_choice(plugin: Any, qtbot: Any) -> None:
     dock = _prepare_demo(plugin, qtbot)
-    assert dock.build_config().batchnorm == "batch"
     common = module("soilmoisture_plugin.gui.sections.common")
-    common.select_data(dock.batchnorm_combo, "pretrained")
-    assert dock.build_config().batchnorm == "pretrained"
+    for mode in ("pretrained", "batch"):
+        common.select_data(dock.batchnorm_combo, mode)
+        assert dock.build_config().batchnorm == mode
 
 
 def test_run_adds_styled_layers_and_results(plugin: Any, qtbot: Any, pretrained_dir: Path) -> None:
