@@ -68,6 +68,14 @@ BATCHNORM_MODES = ("batch", "pretrained")
 """How BatchNorm normalises during adaptation (:attr:`AdaptConfig.batchnorm`)."""
 
 
+def check_batchnorm_mode(mode: str, prefix: str = "") -> None:
+    """InputError (its message after ``prefix``) unless ``mode`` is one of BATCHNORM_MODES."""
+    if mode not in BATCHNORM_MODES:
+        raise InputError(
+            f"{prefix}unknown BatchNorm mode {mode!r}; allowed: {', '.join(BATCHNORM_MODES)}"
+        )
+
+
 def get_method(name: str) -> Method:
     """Look up a transfer method by name."""
     try:
@@ -106,7 +114,7 @@ class AdaptConfig:
     their own statistics, and the running statistics move to those of the run's joint batches
     (stations, 9 km cells, the area's cells). ``pretrained``: the pretrained running statistics
     normalise in training and in prediction alike and are never changed; only weights learn
-    (dropout still runs). See the README's "Adaptation schedule and validation"."""
+    (dropout still runs). See the README's "BatchNorm during adaptation"."""
 
     def __post_init__(self) -> None:
         get_method(self.method)
@@ -129,10 +137,7 @@ class AdaptConfig:
             raise InputError(f"batch size must be at least 2, got {self.batch_size}")
         if self.loss not in LOSSES:
             raise InputError(f"unknown loss {self.loss!r}; allowed: {', '.join(LOSSES)}")
-        if self.batchnorm not in BATCHNORM_MODES:
-            raise InputError(
-                f"unknown BatchNorm mode {self.batchnorm!r}; allowed: {', '.join(BATCHNORM_MODES)}"
-            )
+        check_batchnorm_mode(self.batchnorm)
         if self.beta_draws < 1:
             raise InputError(f"beta_draws must be at least 1, got {self.beta_draws}")
 

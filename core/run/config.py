@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..adaptation.methods import BATCHNORM_MODES
 from ..adaptation.methods import METHODS as ADAPTATION_METHODS
+from ..adaptation.methods import check_batchnorm_mode
 from ..errors import InputError
 from ..inputs.aoi import AOI
 from ..inputs.sources.base import check_sentinel1_era
@@ -164,10 +164,7 @@ class AdaptMapConfig:
             if not isinstance(self.alpha, (int, float)) or not 0.0 <= float(self.alpha) <= 1.0:
                 raise InputError(f"alpha must be a number from 0 to 1, got {self.alpha!r}")
             object.__setattr__(self, "alpha", float(self.alpha))
-        if self.batchnorm not in BATCHNORM_MODES:
-            raise InputError(
-                f"unknown BatchNorm mode {self.batchnorm!r}; allowed: {', '.join(BATCHNORM_MODES)}"
-            )
+        check_batchnorm_mode(self.batchnorm)
         if not re.fullmatch(r"cpu|cuda(:\d+)?", str(self.device)):
             raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 

@@ -92,7 +92,8 @@ class BatchJob:
     baselines: bool = True
 
     def __post_init__(self) -> None:
-        from ..config import BATCHNORM_MODES, METHODS
+        from ...adaptation.methods import check_batchnorm_mode
+        from ..config import METHODS
 
         if not str(self.name).strip():
             raise InputError("a batch job needs a name")
@@ -106,11 +107,7 @@ class BatchJob:
             raise InputError(
                 f"job {self.name!r}: unknown method {self.method!r}; allowed: {', '.join(METHODS)}"
             )
-        if self.batchnorm not in BATCHNORM_MODES:
-            raise InputError(
-                f"job {self.name!r}: unknown BatchNorm mode {self.batchnorm!r}; allowed: "
-                f"{', '.join(BATCHNORM_MODES)}"
-            )
+        check_batchnorm_mode(self.batchnorm, f"job {self.name!r}: ")
         for d in self.dates:
             for part in d.split(":") if ":" in d else [d]:
                 try:
