@@ -76,6 +76,16 @@ def check_batchnorm_mode(mode: str, prefix: str = "") -> None:
         )
 
 
+def check_consistency_weight(weight: object, prefix: str = "") -> None:
+    """InputError (its message after ``prefix``) unless ``weight`` is a finite number >= 0."""
+    ok = isinstance(weight, (int, float)) and not isinstance(weight, bool)
+    if not ok or not (0.0 <= float(weight) < math.inf):  # type: ignore[arg-type]
+        raise InputError(
+            f"{prefix}the 9 km consistency weight must be a number >= 0 (0 turns it off), "
+            f"got {weight!r}"
+        )
+
+
 def get_method(name: str) -> Method:
     """Look up a transfer method by name."""
     try:
@@ -115,6 +125,10 @@ class AdaptConfig:
     (stations, 9 km cells, the area's cells). ``pretrained``: the pretrained running statistics
     normalise in training and in prediction alike and are never changed; only weights learn
     (dropout still runs). See the README's "BatchNorm during adaptation"."""
+    consistency: float = 0.0
+    """Weight gamma of the 9 km consistency term (:mod:`core.adaptation.consistency`), relative to
+    the 9 km loss: 0 is the method as published. It needs the 9 km loss (MS, MSDA, alpha < 1) and
+    the grouped 50 m cells given to :func:`~core.adaptation.train.adapt`."""
 
     def __post_init__(self) -> None:
         get_method(self.method)
@@ -138,6 +152,7 @@ class AdaptConfig:
         if self.loss not in LOSSES:
             raise InputError(f"unknown loss {self.loss!r}; allowed: {', '.join(LOSSES)}")
         check_batchnorm_mode(self.batchnorm)
+        check_consistency_weight(self.consistency)
         if self.beta_draws < 1:
             raise InputError(f"beta_draws must be at least 1, got {self.beta_draws}")
 

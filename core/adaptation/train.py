@@ -32,6 +32,9 @@ Choices made here (method.md section 3 leaves them open):
 * ``batchnorm="pretrained"`` keeps the pretrained normalisation: BatchNorm runs on the
   pretrained running statistics in training too, so those stay as they were (see
   :attr:`AdaptConfig.batchnorm`).
+* ``consistency`` > 0 adds the 9 km consistency term: the mean of the 50 m predictions of a
+  (date, 9 km cell) group is drawn toward the cell's SMAP value (see
+  :mod:`core.adaptation.consistency`); its cells join the joint batch.
 * All members see the same batches; each member's loss only reaches its own weights, so this is
   training 25 models, just batched.
 """
@@ -49,6 +52,7 @@ from ..errors import InputError
 from ..model.ensemble import Ensemble, resolve_device
 from ..progress import Progress
 from .checks import check_inputs, check_labels
+from .consistency import ConsistencySet, _GroupStream, consistency_loss
 from .losses import coral, early_balance_beta, estimation_loss
 from .methods import AdaptConfig, AdaptResult, Method, get_method
 from .schedule import _adam, _fine_batches, _SnapshotAverage, _Stream
@@ -68,6 +72,7 @@ def adapt(
     target_x: npt.ArrayLike | None = None,
     config: AdaptConfig | None = None,
     progress: Progress | None = None,
+    consistency: ConsistencySet | None = None,
 ) -> AdaptResult:
     """Adapt every member of ``ensemble`` to 50 m with the configured method.
 
@@ -78,6 +83,8 @@ def adapt(
         target_x: unlabelled 50 m samples (the cells to map); needed by DA and MSDA.
         config: method and hyper-parameters.
         progress: progress and cancel (checked at every step).
+        consistency: 50 m cells grouped by (date, 9 km cell) with SMAP's value, for the 9 km
+            consistency term; needed when ``config.consistency`` > 0 and the 9 km loss runs.
 
     Returns:
         The adapted ensemble, the betas and the loss history.
@@ -97,6 +104,7 @@ def adapt(
     device = resolve_device(config.device)
     alpha = config.effective_alpha
     sets = _checked_sets(method, alpha, fine_x, fine_y, coarse_x, coarse_y, target_x)
+    sets.consistency = _checked_consistency(config, sets, consistency)
 
     rng = np.random.default_rng(config.seed)
     torch_state = torch.random.get_rng_state()
@@ -138,6 +146,7 @@ class _Sets:
     cx: F32 | None
     cy: F32 | None
     tx_all: F32 | None
+    consistency: ConsistencySet | None = None
 
 
 def _checked_sets(
@@ -184,6 +193,20 @@ def _checked_sets(
     if not method.uses_coarse and not method.uses_domain and len(fx) < 2:
         raise InputError("finetuning needs at least 2 labelled 50 m samples (BatchNorm statistics)")
     return _Sets(fx, fy, cx, cy, tx_all)
+
+
+def _checked_consistency(
+    config: AdaptConfig, sets: _Sets, cset: ConsistencySet | None
+) -> ConsistencySet | None:
+    """The consistency set the run uses: None when the term is off or has no 9 km loss to join."""
+    if config.consistency <= 0 or sets.cx is None:
+        return None
+    if cset is None:
+        raise InputError(
+            "the 9 km consistency term needs the 50 m cells of each 9 km cell with its SMAP "
+            "value; give them, or set the consistency weight to 0"
+        )
+    return cset.checked()
 
 
 def _target_subset(
@@ -265,6 +288,11 @@ class _TrainingLoop:
         self.c_stream = _Stream(len(sets.cx), batch, rng) if sets.cx is not None else None
         self.f_stream = None if self.one_pass else _Stream(self.n_fine, batch, rng)
         self.use_coarse = sets.cx is not None and alpha < 1.0
+        cset = sets.consistency if self.use_coarse else None
+        self.g_stream = _GroupStream(cset, rng) if cset is not None else None
+        self.gx = on(cset.x) if cset is not None else None
+        self.gy = on(cset.smap) if cset is not None else None
+        self.gamma = float(config.consistency)
         self.step = 0
 
     def run(self, progress: Progress) -> list[dict[str, float]]:
@@ -274,7 +302,7 @@ class _TrainingLoop:
         rows = []
         for epoch in range(config.epochs):
             self.net.train()
-            sums = np.zeros(4)
+            sums = np.zeros(5)
             for fb in self._fine_batches():
                 terms = self._step(fb)
                 if terms is None:
@@ -291,6 +319,7 @@ class _TrainingLoop:
                     "loss_50m": mean[1],
                     "loss_9km": mean[2],
                     "domain": mean[3],
+                    "consistency": mean[4],
                 }
             )
             progress.message(
@@ -317,9 +346,14 @@ class _TrainingLoop:
             tb = self.t_stream.next()
             parts.append(self.tx[tb])
             nt = len(tb)
+        nc = 0
         if self.use_coarse and self.c_stream is not None and self.cx is not None:
             cb = self.c_stream.next()
             parts.append(self.cx[cb])
+            nc = len(cb)
+        if self.g_stream is not None and self.gx is not None:
+            groups, g_rows = self.g_stream.next()
+            parts.append(self.gx[g_rows])
         if sum(p.shape[0] for p in parts) < 2:
             # BatchNorm needs two samples; only a 1-sample finetune tail lands here
             return None
@@ -328,9 +362,13 @@ class _TrainingLoop:
         loss = self.alpha * l_fine
         l_coarse = torch.zeros_like(l_fine)
         l_dom = torch.zeros_like(l_fine)
+        l_cons = torch.zeros_like(l_fine)
         if self.use_coarse and self.cy is not None:
-            l_coarse = self.est_loss(out[:, ns + nt :], self.cy[cb])
+            l_coarse = self.est_loss(out[:, ns + nt : ns + nt + nc], self.cy[cb])
             loss = loss + (1.0 - self.alpha) * l_coarse
+        if self.g_stream is not None and self.gy is not None:
+            l_cons = consistency_loss(out[:, ns + nt + nc :], self.gy[groups])
+            loss = loss + self.gamma * (1.0 - self.alpha) * l_cons
         k = min(ns, nt)
         if self.method.uses_domain and k >= 2:
             l_dom = coral(feats[:, :k], feats[:, ns : ns + k]).clamp_min(1e-20).sqrt()
@@ -346,5 +384,6 @@ class _TrainingLoop:
                     float(l_fine.mean()),
                     float(l_coarse.mean()),
                     float(l_dom.mean()),
+                    float(l_cons.mean()),
                 ]
             )

@@ -18,18 +18,7 @@ from core.model.ensemble import Ensemble
 from core.progress import CallbackProgress
 
 from ..domain_shift import make_problem, rmse, smap_error
-
-SMALL = ("coarse_1_8", "coarse_2_8", "coarse_1_16")
-
-
-@pytest.fixture(scope="module")
-def small(published) -> Ensemble:
-    return Ensemble.from_state_dicts({k: published[k] for k in SMALL}, name="small")
-
-
-@pytest.fixture(scope="module")
-def problem(small):
-    return make_problem(lambda x: small.predict(x).mean, n_stations=3, dates=30, seed=1)
+from .conftest import all_sets
 
 
 # -- configuration and inputs ----------------------------------------------------------------
@@ -272,15 +261,7 @@ def test_min_epoch_steps_draws_few_labelled_samples_again(small, problem):
 @pytest.mark.parametrize("mode", ["batch", "pretrained"])
 def test_batchnorm_mode_decides_whether_the_running_statistics_move(small, problem, mode):
     cfg = AdaptConfig(method="msda", alpha=0.5, epochs=3, min_epoch_steps=2, batchnorm=mode)
-    r = adapt(
-        small,
-        problem.fine_x,
-        problem.fine_y,
-        problem.coarse_x,
-        problem.coarse_y,
-        problem.target_x,
-        config=cfg,
-    )
+    r = adapt(small, *all_sets(problem), config=cfg)
     before, after = _states(small), _states(r.ensemble)
     running = [k for k in before if "running_" in k]
     weights = [k for k in before if before[k].is_floating_point() and "running_" not in k]
