@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..adaptation.methods import BATCHNORM_MODES
+from ..adaptation.methods import BATCHNORM_MODES, check_consistency_weight
 from ..errors import InputError
 from ..inputs.sources.base import check_sentinel1_era
 
@@ -102,13 +102,38 @@ def new_folder(path: str | os.PathLike[str], option: str = "--out") -> None:
         )
 
 
-def add_batchnorm_option(p: argparse.ArgumentParser) -> None:
+def add_batchnorm_option(p: argparse.ArgumentParser, default: str) -> None:
     """``--batchnorm``: how BatchNorm normalises during adaptation (adapt, adapt-map, demo)."""
     p.add_argument(
         "--batchnorm",
-        default="batch",
+        default=default,
         choices=BATCHNORM_MODES,
-        help="BatchNorm in adaptation: 'batch' normalises training batches by their own "
-        "statistics (the method's, default); 'pretrained' keeps the pretrained statistics "
-        "(held-out stations generalise better, the area-wide map adapts less; see the README)",
+        help="BatchNorm in adaptation: 'pretrained' keeps the pretrained statistics (only the "
+        "weights learn); 'batch' normalises training batches by their own statistics (the "
+        f"method as published). Default {default!r}; see the README",
+    )
+
+
+def add_consistency_option(p: argparse.ArgumentParser, default: float) -> None:
+    """``--consistency``: weight of the 9 km consistency term (adapt-map, demo)."""
+
+    def weight(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        try:
+            check_consistency_weight(value)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+
+    p.add_argument(
+        "--consistency",
+        type=weight,
+        default=default,
+        metavar="W",
+        help="weight of the 9 km consistency term: the mean of the 50 m predictions of each "
+        "9 km cell is drawn toward its SMAP value on every training date (MS and MSDA). "
+        f"0 is the method as published (default {default:g}; see the README)",
     )

@@ -79,7 +79,8 @@ def register(sub: Any) -> None:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     a.add_argument("--loss", choices=("mse", "mape"), default="mse")
-    _checks.add_batchnorm_option(a)
+    # sample tables carry no 9 km cells' 50 m cells, so no consistency term: the method as published
+    _checks.add_batchnorm_option(a, "batch")
     a.add_argument("--models", default="densesm_9km", help="pretrained model set (name or folder)")
     a.add_argument("--out", required=True, type=Path, help="folder for the adapted ensemble")
     a.set_defaults(func=_adapt)

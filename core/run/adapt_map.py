@@ -296,6 +296,7 @@ def _adapt(run: _Run, pretrained: Any, sub: Progress, progress: Progress) -> _Ad
         samples.target_x,
         config=adapt_config(config, run.alpha, config.epochs, config.seed),
         progress=sub,
+        consistency=samples.consistency,
     )
     progress.check()
     return _Adapted(
@@ -332,10 +333,7 @@ def _validate(
     s = run.samples
     validation = validate_stations(
         run.config,
-        s.labelled,
-        s.coarse_x,
-        s.coarse_y,
-        s.target_x,
+        s,
         pretrained,
         adapted.ensemble,
         run.alpha,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..adaptation.methods import METHODS as ADAPTATION_METHODS
-from ..adaptation.methods import check_batchnorm_mode
+from ..adaptation.methods import check_batchnorm_mode, check_consistency_weight
 from ..errors import InputError
 from ..inputs.aoi import AOI
 from ..inputs.sources.base import check_sentinel1_era
@@ -40,6 +40,17 @@ stations and one year of dates one pass over the labelled samples is a single st
 epochs would be 50 steps; two make at least 100. Chosen by measurement on held-out stations and
 on map error against known truth (README, "Adaptation schedule and validation")."""
 DEFAULT_EPOCHS = 50
+"""Adaptation epochs of a run by default (the final ensemble and every cross-validation fold)."""
+DEFAULT_BATCHNORM = "pretrained"
+"""BatchNorm in a run's adaptation (``AdaptConfig.batchnorm``): the pretrained statistics. With
+the statistics of each training batch (the method as published) the demo's held-out stations
+lost to SMAP and to the pretrained ensemble (README, "BatchNorm during adaptation")."""
+DEFAULT_CONSISTENCY = 16.0
+"""Weight of the 9 km consistency term in a run (``AdaptConfig.consistency``), chosen by
+measurement on the demo's held-out stations and map error against its truth (README, "9 km
+consistency")."""
+DEFAULT_CONSISTENCY_CELLS = 60_000
+"""50 m cells drawn over all training dates for the 9 km consistency term (~37 MB)."""
 """Adaptation epochs of a run by default (the final ensemble and every cross-validation fold)."""
 VALID_RANGE = (0.0, 0.6)
 """Physically valid soil moisture range, m3/m3 (for the share of predictions outside it)."""
@@ -84,8 +95,11 @@ class AdaptMapConfig:
         seed: Seed of every random choice (adaptation, target subset, baselines, CV folds).
         epochs: Adaptation epochs (the final ensemble and every cross-validation fold).
         min_epoch_steps: Fewest optimizer steps of an epoch (``AdaptConfig.min_epoch_steps``).
-        batchnorm: ``"batch"`` or ``"pretrained"`` normalisation in adaptation
-            (``AdaptConfig.batchnorm``).
+        batchnorm: ``"pretrained"`` (the default) or ``"batch"`` (the method as published)
+            normalisation in adaptation (``AdaptConfig.batchnorm``).
+        consistency: Weight of the 9 km consistency term (``AdaptConfig.consistency``); 0 is
+            the method as published. Used by the methods with a 9 km loss (MS, MSDA).
+        consistency_cells: 50 m cells drawn in all over the training dates for that term.
         cv_folds: None = leave-one-station-out; k = k folds of whole stations (seeded).
         reproject_crs: Also write every map reprojected to this CRS (e.g. ``"EPSG:32633"``).
         cross_validate: Run the held-out validation of the chosen method.
@@ -109,7 +123,9 @@ class AdaptMapConfig:
     seed: int = 0
     epochs: int = DEFAULT_EPOCHS
     min_epoch_steps: int = DEFAULT_EPOCH_STEPS
-    batchnorm: str = "batch"
+    batchnorm: str = DEFAULT_BATCHNORM
+    consistency: float = DEFAULT_CONSISTENCY
+    consistency_cells: int = DEFAULT_CONSISTENCY_CELLS
     cv_folds: int | None = None
     reproject_crs: str | None = None
     cross_validate: bool = True
@@ -165,6 +181,8 @@ class AdaptMapConfig:
                 raise InputError(f"alpha must be a number from 0 to 1, got {self.alpha!r}")
             object.__setattr__(self, "alpha", float(self.alpha))
         check_batchnorm_mode(self.batchnorm)
+        check_consistency_weight(self.consistency)
+        object.__setattr__(self, "consistency", float(self.consistency))
         if not re.fullmatch(r"cpu|cuda(:\d+)?", str(self.device)):
             raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 
@@ -184,6 +202,7 @@ class AdaptMapConfig:
             ("epochs", 1),
             ("min_epoch_steps", 1),
             ("max_target_cells", 1),
+            ("consistency_cells", 1),
             ("tile_9km", 1),
         ):
             value = getattr(self, name)
@@ -222,13 +241,27 @@ class AdaptMapConfig:
         """Optimizer steps of one adaptation epoch with ``n_samples`` labelled 50 m samples."""
         return max(math.ceil(n_samples / 128), self.min_epoch_steps)
 
+    @property
+    def uses_consistency(self) -> bool:
+        """Whether the run adds the 9 km consistency term (a weight > 0 and a 9 km loss)."""
+        return self.consistency > 0 and self.method in ("ms", "msda") and self.alpha != 1.0
+
     def schedule_text(self, n_samples: int) -> str:
         """The adaptation schedule in words, for the report."""
         steps = self.steps_per_epoch(n_samples)
         return (
             f"{self.epochs} epochs of {steps} optimizer step(s) ({self.epochs * steps} steps), "
             f"weights averaged over the last {min(10, self.epochs)} epochs"
-            + ("" if self.batchnorm == "batch" else ", BatchNorm kept at the pretrained statistics")
+            + (
+                ", BatchNorm statistics of each training batch (the method as published)"
+                if self.batchnorm == "batch"
+                else ", BatchNorm kept at the pretrained statistics"
+            )
+            + (
+                f", 9 km consistency of the 50 m predictions (weight {self.consistency:g})"
+                if self.uses_consistency
+                else ""
+            )
         )
 
 
@@ -286,6 +319,7 @@ def adapt_config(config: AdaptMapConfig, alpha: float | None, epochs: int, seed:
         epochs=epochs,
         min_epoch_steps=config.min_epoch_steps,
         batchnorm=config.batchnorm,
+        consistency=config.consistency if config.uses_consistency else 0.0,
         seed=seed,
         device=config.device,
     )

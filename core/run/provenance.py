@@ -227,6 +227,7 @@ def run_manifest(
         "epochs": config.epochs,
         "min_epoch_steps": config.min_epoch_steps,
         "batchnorm": config.batchnorm,
+        "consistency": config.consistency if config.uses_consistency else 0.0,
         "device": config.device,
         "samples": {
             "labelled_50m": len(samples),

@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..adaptation.consistency import CELLS, ConsistencySet
 from ..errors import InputError, NoDataError
 from ..inputs.aoi import AOI
 from ..progress import Progress
@@ -60,8 +61,15 @@ def labelled_samples(
     train_dates: Sequence[dt.date],
     progress: Progress,
     layout: InputLayout | None = None,
-) -> tuple[LabelledSamples, F32, F32, list[str]]:
-    """Assemble the labelled 50 m and 9 km samples of the training dates (in ``layout``)."""
+    consistency_cells: int = 0,
+    seed: int = 0,
+) -> tuple[LabelledSamples, F32, F32, ConsistencySet | None, list[str]]:
+    """Assemble the labelled 50 m and 9 km samples of the training dates (in ``layout``).
+
+    With ``consistency_cells`` > 0, also draw about that many 50 m cells in all (seeded) from the
+    9 km cells of the window on the training dates, grouped by (date, 9 km cell) with SMAP's
+    value, for the 9 km consistency term (None when no group could be made).
+    """
     from ..features.build import cell_inputs_9km, cell_inputs_50m
 
     window9 = cache.window9
@@ -76,6 +84,7 @@ def labelled_samples(
     warnings: list[str] = []
     n_missing = 0
     by_date = {d: g for d, g in daily.groupby("date")}
+    groups = _Groups(consistency_cells // max(len(train_dates), 1), seed, layout)
     for i, d in enumerate(train_dates):
         progress.check()
         progress.message(f"Training inputs: scene {i + 1}/{len(train_dates)} ({d.isoformat()})")
@@ -92,6 +101,8 @@ def labelled_samples(
             keys.append(g["key"].to_numpy(dtype=object)[ok])
             dates.append(np.array([d] * int(ok.sum()), dtype=object))
             smaps.append(np.asarray(scene.smap, dtype=np.float32)[r[ok] // 180, c[ok] // 180])
+        if consistency_cells > 0:
+            groups.draw(scene, window50)
         x9, y9, _, _ = cell_inputs_9km(scene, layout)
         if len(y9):
             cx.append(x9)
@@ -116,7 +127,58 @@ def labelled_samples(
     )
     coarse_x = np.concatenate(cx).astype(np.float32) if cx else np.zeros((0, 156), np.float32)
     coarse_y = np.concatenate(cy).astype(np.float32) if cy else np.zeros((0,), np.float32)
-    return samples, coarse_x, coarse_y, warnings
+    return samples, coarse_x, coarse_y, groups.result(), warnings
+
+
+MIN_GROUP_SHARE = 0.5
+"""Share of a 9 km cell's drawn 50 m cells that must have every input for its group to count:
+the mean of a few cells at the edge of the data would not stand for the cell SMAP measures."""
+
+
+class _Groups:
+    """50 m cells drawn from each training scene's 9 km cells, for the 9 km consistency term."""
+
+    def __init__(self, per_date: int, seed: int, layout: InputLayout | None) -> None:
+        self.per_date = max(per_date, 4 * CELLS)
+        self.rng = np.random.default_rng((seed, 9))
+        self.layout = layout
+        self.xs: list[F32] = []
+        self.group: list[npt.NDArray[np.int64]] = []
+        self.smap: list[float] = []
+
+    def draw(self, scene: Any, window50: Any) -> None:
+        """Draw cells of one scene (all of its window's 9 km cells) and group them."""
+        from ..features.build import cell_inputs_50m
+
+        n_all = window50.nrows * window50.ncols
+        take = self.rng.choice(n_all, size=min(self.per_date, n_all), replace=False)
+        r, c = np.divmod(np.sort(take), window50.ncols)
+        smap9 = np.asarray(scene.smap, dtype=np.float64)
+        parent = (r // 180) * smap9.shape[1] + c // 180
+        x = cell_inputs_50m(scene, r, c, self.layout)
+        value = smap9.ravel()[parent]
+        ok = np.isfinite(x).all(axis=1) & (value >= 0.0) & (value <= 1.0)
+        drawn = np.bincount(parent, minlength=smap9.size)
+        valid = np.bincount(parent[ok], minlength=smap9.size)
+        keep = (valid >= 2) & (valid >= MIN_GROUP_SHARE * drawn)
+        rows = ok & keep[parent]
+        if not rows.any():
+            return
+        cells = np.flatnonzero(keep)
+        index = np.full(smap9.size, -1, dtype=np.int64)
+        index[cells] = len(self.smap) + np.arange(len(cells))
+        self.xs.append(x[rows])
+        self.group.append(index[parent[rows]])
+        self.smap += smap9.ravel()[cells].tolist()
+
+    def result(self) -> ConsistencySet | None:
+        if not self.smap:
+            return None
+        return ConsistencySet(
+            np.concatenate(self.xs).astype(np.float32),
+            np.concatenate(self.group),
+            np.asarray(self.smap, dtype=np.float32),
+        )
 
 
 def target_samples(
@@ -197,6 +259,8 @@ class RunSamples:
     target_truth: F32 | None
     target_smap: F32
     target_counts: dict[dt.date, int]
+    consistency: ConsistencySet | None = None
+    """50 m cells by (date, 9 km cell) with SMAP's value, for the 9 km consistency term."""
 
     @property
     def coarse(self) -> tuple[F32 | None, F32 | None]:
@@ -217,8 +281,14 @@ def run_samples(
     warnings: list[str],
 ) -> RunSamples:
     """The labelled samples of the training dates and the target of the map dates (steps 2-3)."""
-    labelled, coarse_x, coarse_y, w = labelled_samples(
-        daily, cache, train_dates, progress.sub(*stages.SCENES), layout
+    labelled, coarse_x, coarse_y, consistency, w = labelled_samples(
+        daily,
+        cache,
+        train_dates,
+        progress.sub(*stages.SCENES),
+        layout,
+        consistency_cells=config.consistency_cells if config.uses_consistency else 0,
+        seed=config.seed,
     )
     warnings += w
     target_x, target_truth, target_smap, target_counts = target_samples(
@@ -231,5 +301,12 @@ def run_samples(
         layout,
     )
     return RunSamples(
-        labelled, coarse_x, coarse_y, target_x, target_truth, target_smap, target_counts
+        labelled,
+        coarse_x,
+        coarse_y,
+        target_x,
+        target_truth,
+        target_smap,
+        target_counts,
+        consistency,
     )

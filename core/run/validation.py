@@ -17,7 +17,7 @@ import numpy.typing as npt
 from ..progress import Progress
 from .config import AdaptMapConfig, adapt_config, choose_alpha
 from .maps import map_error, share_outside
-from .samples import LabelledSamples
+from .samples import LabelledSamples, RunSamples
 from .stages import Stages
 
 if TYPE_CHECKING:
@@ -96,10 +96,7 @@ def _step_bounds(
 
 def _fold_adapter(
     config: AdaptMapConfig,
-    samples: LabelledSamples,
-    coarse_x: F32,
-    coarse_y: F32,
-    target_x: F32,
+    run_samples: RunSamples,
     pretrained: Any,
     n_folds: int,
     fold_alphas: list[float | None],
@@ -108,6 +105,7 @@ def _fold_adapter(
     """``fit_predict(train, test)`` of one fold: adapt as the final ensemble, predict the test."""
     from ..adaptation.train import adapt
 
+    samples = run_samples.labelled
     fold_counter = {"i": 0}
 
     def fit_predict(train: npt.NDArray[np.intp], test: npt.NDArray[np.intp]) -> F32:
@@ -122,11 +120,11 @@ def _fold_adapter(
             pretrained,
             samples.x[train],
             samples.y[train],
-            coarse_x if len(coarse_y) else None,
-            coarse_y if len(coarse_y) else None,
-            target_x,
+            *run_samples.coarse,
+            run_samples.target_x,
             config=cfg,
             progress=progress.sub(i / n_folds, (i + 1) / n_folds),
+            consistency=run_samples.consistency,
         )
         return np.asarray(res.ensemble.predict(samples.x[test]).mean, dtype=np.float32)
 
@@ -234,10 +232,7 @@ def _cv_record(
 
 def validate_stations(
     config: AdaptMapConfig,
-    samples: LabelledSamples,
-    coarse_x: F32,
-    coarse_y: F32,
-    target_x: F32,
+    run_samples: RunSamples,
     pretrained: Any,
     ensemble: Any,
     alpha: float | None,
@@ -246,6 +241,7 @@ def validate_stations(
     """Station-level validation: pretrained, in-sample fit, held-out CV, baselines."""
     from ..adaptation.baselines import ONE_STATION_MESSAGE, leave_one_station_out
 
+    samples = run_samples.labelled
     out: dict[str, Any] = {"warnings": []}
     pairs = _station_pairs(config, samples, pretrained, ensemble, progress)
     folds = fold_ids(samples.station, config.cv_folds, config.seed)
@@ -262,9 +258,7 @@ def validate_stations(
     bounds = _step_bounds(config, steps, n_folds, len(samples))
     if "cv" in steps:
         sub = progress.sub(*bounds["cv"])
-        fit_predict = _fold_adapter(
-            config, samples, coarse_x, coarse_y, target_x, pretrained, n_folds, fold_alphas, sub
-        )
+        fit_predict = _fold_adapter(config, run_samples, pretrained, n_folds, fold_alphas, sub)
         progress.message(
             f"Validation: {config.method} held out by station ({n_folds} folds, each adapted "
             "as the final ensemble)"

@@ -1034,8 +1034,19 @@ def test_same_file_twice_is_read_once(world: World, capsys: pytest.CaptureFixtur
 )
 def test_every_adapting_command_takes_the_batchnorm_choice(command, capsys):
     parser = build_parser()
-    assert parser.parse_args(command).batchnorm == "batch"
-    assert parser.parse_args([*command, "--batchnorm", "pretrained"]).batchnorm == "pretrained"
+    # sample tables reproduce the method as published; runs default to the pretrained statistics
+    default = "batch" if command[0] == "adapt" else "pretrained"
+    other = "pretrained" if default == "batch" else "batch"
+    assert parser.parse_args(command).batchnorm == default
+    assert parser.parse_args([*command, "--batchnorm", other]).batchnorm == other
     with pytest.raises(SystemExit):
         parser.parse_args([*command, "--batchnorm", "off"])
     assert "invalid choice: 'off'" in capsys.readouterr().err
+    if command[0] == "adapt":
+        return
+    assert parser.parse_args(command).consistency == 16.0
+    assert parser.parse_args([*command, "--consistency", "0"]).consistency == 0.0
+    for bad in ("-1", "lots", "inf"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*command, "--consistency", bad])
+        assert "consistency" in capsys.readouterr().err

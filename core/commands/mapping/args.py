@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...inputs.aoi import MAX_AOI_KM2
-from .._checks import add_batchnorm_option, date_arg
+from .._checks import add_batchnorm_option, add_consistency_option, date_arg
 from .handlers import _adapt_map, _batch, _demo, _map, _validate
 
 
@@ -106,6 +106,8 @@ def _add_adapt_map_training(
     p: argparse.ArgumentParser, methods: tuple[str, ...], epoch_steps: int
 ) -> None:
     """``adapt-map``: method, alpha, device, training period, schedule, folds, seed, models."""
+    from ...run.config import DEFAULT_BATCHNORM, DEFAULT_CONSISTENCY
+
     p.add_argument(
         "--method", default="msda", choices=methods, help="adaptation method (default msda)"
     )
@@ -139,7 +141,8 @@ def _add_adapt_map_training(
         f"again until it has taken this many (default {epoch_steps}). Every "
         "cross-validation fold is adapted exactly like the final ensemble",
     )
-    add_batchnorm_option(p)
+    add_batchnorm_option(p, DEFAULT_BATCHNORM)
+    add_consistency_option(p, DEFAULT_CONSISTENCY)
     p.add_argument(
         "--cv-folds",
         type=int,
@@ -180,6 +183,8 @@ def _add_adapt_map_outputs(p: argparse.ArgumentParser) -> None:
 
 def _add_demo(subparsers: Any, methods: tuple[str, ...], epoch_steps: int) -> None:
     """``demo``: adapt-map on the simulated demo scene."""
+    from ...run.config import DEFAULT_BATCHNORM, DEFAULT_CONSISTENCY
+
     d = subparsers.add_parser(
         "demo",
         help="run adapt-map on the SIMULATED demo scene (no account needed)",
@@ -199,7 +204,8 @@ def _add_demo(subparsers: Any, methods: tuple[str, ...], epoch_steps: int) -> No
         help=f"fewest optimizer steps of an epoch (default {epoch_steps})",
     )
     d.add_argument("--method", default="msda", choices=methods, help="adaptation method")
-    add_batchnorm_option(d)
+    add_batchnorm_option(d, DEFAULT_BATCHNORM)
+    add_consistency_option(d, DEFAULT_CONSISTENCY)
     d.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     d.add_argument(
         "--seed",

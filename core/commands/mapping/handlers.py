@@ -62,6 +62,7 @@ def _adapt_map(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             min_epoch_steps=args.epoch_steps,
             batchnorm=args.batchnorm,
+            consistency=args.consistency,
             cv_folds=args.cv_folds,
             reproject_crs=args.reproject,
             cross_validate=not args.no_cv,
@@ -174,6 +175,7 @@ def _demo(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         min_epoch_steps=args.epoch_steps,
         batchnorm=args.batchnorm,
+        consistency=args.consistency,
         cross_validate=not args.no_cv,
     )
     with TerminalProgress() as progress:

@@ -11,7 +11,8 @@ A batch file lists jobs, one per CSV row or YAML list item, with these fields:
 ``dates`` (required)
     Map dates: ``2020-06-01;2020-06-13`` (YAML: a list), or a range ``2020-06-01:2020-07-01``
     (every Sentinel-1 date in it).
-``method``, ``alpha``, ``source``, ``epochs``, ``min_epoch_steps``, ``batchnorm``, ``seed``,
+``method``, ``alpha``, ``source``, ``epochs``, ``min_epoch_steps``, ``batchnorm``,
+``consistency``, ``seed``,
 ``device``, ``models``, ``train_start``, ``train_end``, ``reproject``, ``cross_validate``,
 ``baselines`` (optional)
     As for ``soilmoisture adapt-map``; empty cells take the defaults.

@@ -22,6 +22,7 @@ from .jobs import REQUIRED, BatchJob, _bool, _split
 
 _FIELD_TYPES: dict[str, Callable[[Any, str], Any]] = {
     "alpha": lambda v, w: float(v),
+    "consistency": lambda v, w: float(v),
     "epochs": lambda v, w: int(float(v)),
     "min_epoch_steps": lambda v, w: int(float(v)),
     "seed": lambda v, w: int(float(v)),

@@ -60,7 +60,8 @@ class BatchJob:
         source: Input source name.
         epochs: Adaptation epochs.
         min_epoch_steps: Fewest optimizer steps of an epoch (None: the default).
-        batchnorm: BatchNorm in adaptation, ``batch`` or ``pretrained``.
+        batchnorm: BatchNorm in adaptation, ``pretrained`` or ``batch`` (None: the default).
+        consistency: Weight of the 9 km consistency term (None: the default).
         seed: Random seed.
         device: ``cpu`` or ``cuda``.
         models: Pretrained model set.
@@ -81,7 +82,8 @@ class BatchJob:
     source: str = "gee"
     epochs: int = 50
     min_epoch_steps: int | None = None
-    batchnorm: str = "batch"
+    batchnorm: str | None = None
+    consistency: float | None = None
     seed: int = 0
     device: str = "cpu"
     models: str = "densesm_9km"
@@ -92,7 +94,7 @@ class BatchJob:
     baselines: bool = True
 
     def __post_init__(self) -> None:
-        from ...adaptation.methods import check_batchnorm_mode
+        from ...adaptation.methods import check_batchnorm_mode, check_consistency_weight
         from ..config import METHODS
 
         if not str(self.name).strip():
@@ -107,7 +109,10 @@ class BatchJob:
             raise InputError(
                 f"job {self.name!r}: unknown method {self.method!r}; allowed: {', '.join(METHODS)}"
             )
-        check_batchnorm_mode(self.batchnorm, f"job {self.name!r}: ")
+        if self.batchnorm is not None:
+            check_batchnorm_mode(self.batchnorm, f"job {self.name!r}: ")
+        if self.consistency is not None:
+            check_consistency_weight(self.consistency, f"job {self.name!r}: ")
         for d in self.dates:
             for part in d.split(":") if ":" in d else [d]:
                 try:

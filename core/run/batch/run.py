@@ -90,8 +90,7 @@ def run_job(
             models=job.models,
             seed=job.seed,
             epochs=job.epochs,
-            **({} if job.min_epoch_steps is None else {"min_epoch_steps": job.min_epoch_steps}),
-            batchnorm=job.batchnorm,
+            **_set_fields(job, "min_epoch_steps", "batchnorm", "consistency"),
             reproject_crs=job.reproject,
             cross_validate=job.cross_validate,
             baselines=job.baselines,
@@ -175,3 +174,8 @@ def _run_serial(
             results.append(job_fn(job, str(out)))
         progress.fraction((i + 1) / len(jobs))
     return results
+
+
+def _set_fields(job: BatchJob, *names: str) -> dict[str, Any]:
+    """The job's fields among ``names`` that it sets (None leaves the run's default)."""
+    return {n: getattr(job, n) for n in names if getattr(job, n) is not None}

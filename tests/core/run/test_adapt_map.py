@@ -147,6 +147,40 @@ def test_subscene_is_the_matching_part_of_the_scene() -> None:
     assert scene_sha256(scene) != scene_sha256(src.scene(demo_window9(), acquisition_dates()[0]))
 
 
+def test_consistency_cells_are_grouped_by_date_and_9km_cell_with_smaps_value() -> None:
+    """Cells of a 9 km cell carry that cell's SMAP value; a cell without SMAP, or with inputs
+    for less than half of its drawn cells, gives no group."""
+    import dataclasses
+
+    from core.run.samples import _Groups
+
+    scene = get_source("demo").scene(demo_window9(), MAP_DATE)
+    window50 = scene.window9.to_level("50m")
+    smap = np.array(scene.smap, dtype=np.float64)
+    assert smap.shape == (2, 2) and np.isfinite(smap).all()
+    groups = _Groups(per_date=2000, seed=0, layout=None)
+    groups.draw(scene, window50)
+    smap[0, 1] = np.nan  # no SMAP over the north-east cell
+    vv = np.array(scene.vv, dtype=np.float64)
+    vv[180:, :120] = np.nan  # two thirds of the south-west cell without Sentinel-1
+    later = dataclasses.replace(scene, smap=smap, vv=vv)
+    groups.draw(later, window50)
+    cset = groups.result()
+    assert cset is not None
+    first = sorted(np.array(scene.smap, dtype=np.float32).ravel().tolist())
+    second = sorted([smap[0, 0], smap[1, 1]])
+    assert sorted(cset.smap[:4].tolist()) == pytest.approx(first)
+    assert sorted(cset.smap[4:].tolist()) == pytest.approx(sorted(second))
+    counts = np.bincount(cset.group)
+    assert counts[:4].sum() > 1800 and (counts > 300).all()  # ~500 cells per 9 km cell
+    # the grid inputs (9 km row and column) are one 9 km cell's within a group, another's in the next
+    where = [cset.x[cset.group == g][:, 10:13] for g in range(4)]
+    assert all(np.ptp(w, axis=0).max() < 1e-6 for w in where)
+    assert len({tuple(np.round(w[0], 6)) for w in where}) == 4
+    checked = cset.checked()
+    assert checked.n_groups == 6 and checked.x.shape == (counts.sum(), 156)
+
+
 # -- failures before any training -----------------------------------------------------------
 def test_date_without_sentinel1_names_the_nearest_dates(
     demo_aoi: AOI, demo_stations: tuple[Path, ...], tmp_path: Path, installed: str
@@ -322,6 +356,9 @@ def test_msda_run_writes_maps_ensemble_manifest_and_report(
     assert manifest["seeds"]["adaptation"] == 0
     assert manifest["aoi"]["type"] == "Feature"
     assert manifest["adaptation"]["n_fine"] == result.n_samples
+    # the run's defaults: pretrained BatchNorm statistics and the 9 km consistency term
+    assert manifest["batchnorm"] == "pretrained" and manifest["consistency"] == 16.0
+    assert manifest["adaptation"]["config"]["consistency"] == 16.0
 
     from core.model.store import load_model_set
 
@@ -341,6 +378,7 @@ def test_msda_run_writes_maps_ensemble_manifest_and_report(
     cv = result.metrics["cv"]
     assert cv["epochs_per_fold"] == cv["epochs_final"] == 2
     assert "2 epochs of 2 optimizer step(s) (4 steps)" in cv["note"]
+    assert "9 km consistency of the 50 m predictions (weight 16)" in cv["note"]
     assert cv["fold_alphas"] == [0.5] * cv["folds"]
     assert "random forest on the inputs and SMAP 9 km" in html
     err = result.metrics["maps"]["2020-08-31"]["error_vs_truth"]
