@@ -1503,13 +1503,13 @@
     </message>
     <message>
         <location filename="../soilmoisture_plugin/algorithms/base.py" />
-        <source>Batch statistics (the method's own)</source>
-        <translation>Statistiques du lot (celles de la méthode)</translation>
+        <source>Batch statistics (the method as published)</source>
+        <translation>Statistiques du lot (la méthode telle que publiée)</translation>
     </message>
     <message>
         <location filename="../soilmoisture_plugin/algorithms/base.py" />
-        <source>Pretrained statistics (better at held-out stations; see the README)</source>
-        <translation>Statistiques pré-entraînées (meilleures aux stations exclues ; voir le README)</translation>
+        <source>Pretrained statistics (the default)</source>
+        <translation>Statistiques pré-entraînées (par défaut)</translation>
     </message>
     <message>
         <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" />
@@ -1523,8 +1523,28 @@
     </message>
     <message>
         <location filename="../soilmoisture_plugin/gui/sections/method.py" />
-        <source>How BatchNorm normalises while the ensemble adapts: by each batch's statistics (the method's own) or by the pretrained ones, which carry over better to stations left out of training but adapt the area-wide map less</source>
-        <translation>Comment BatchNorm normalise pendant l'adaptation de l'ensemble : par les statistiques de chaque lot (celles de la méthode) ou par celles du pré-entraînement, qui se transposent mieux aux stations exclues de l'entraînement mais adaptent moins la carte de toute la zone</translation>
+        <source>How BatchNorm normalises while the ensemble adapts: by the pretrained statistics (the default; carries over better to stations left out of training) or by each batch's own (the method as published)</source>
+        <translation>Comment BatchNorm normalise pendant l'adaptation de l'ensemble : par les statistiques du pré-entraînement (par défaut ; se transpose mieux aux stations exclues de l'entraînement) ou par celles de chaque lot (la méthode telle que publiée)</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" />
+        <source>Keep the 50 m map consistent with SMAP at 9 km</source>
+        <translation>Garder la carte à 50 m cohérente avec SMAP à 9 km</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/sections/method.py" />
+        <source>Match SMAP at 9 km</source>
+        <translation>Accorder à SMAP à 9 km</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/sections/method.py" />
+        <source>Consistency</source>
+        <translation>Cohérence</translation>
+    </message>
+    <message>
+        <location filename="../soilmoisture_plugin/gui/sections/method.py" />
+        <source>While adapting, draw the mean of the 50 m predictions of each 9 km cell toward its SMAP value on every training date (MS and MSDA). Off: the method as published</source>
+        <translation>Pendant l'adaptation, rapprocher la moyenne des prédictions à 50 m de chaque cellule de 9 km de sa valeur SMAP à chaque date d'entraînement (MS et MSDA). Désactivé : la méthode telle que publiée</translation>
     </message>
 </context>
 </TS>

@@ -17,7 +17,9 @@ DEFAULTS: dict[str, Any] = {
     "device": "cpu",
     "ee_project": "",
     "epochs": 50,
-    "batchnorm": "batch",
+    # a new key: the default changed from "batch", which earlier versions saved on every run
+    "batchnorm_mode": "pretrained",
+    "consistency": True,
 }
 """Every setting and its default."""
 
@@ -32,6 +34,8 @@ class PluginSettings:
         """Return the stored value of ``key`` (its default when unset), of the default's type."""
         default = DEFAULTS[key]
         value = self._settings.value(PREFIX + key, default)
+        if isinstance(default, bool):  # QSettings may give "true"/"false" back
+            return value in (True, 1) or str(value).strip().lower() in ("true", "1")
         if isinstance(default, int):
             try:
                 return int(value)

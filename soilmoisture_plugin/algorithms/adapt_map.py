@@ -25,7 +25,13 @@ from qgis.core import (
 from ..adapters import crs_text
 from ..compat import NUMBER_DOUBLE, NUMBER_INTEGER
 from ..i18n import tr
-from .base import BATCHNORM_CHOICES, DEVICES, SoilMoistureAlgorithm, advanced
+from .base import (
+    BATCHNORM_CHOICES,
+    DEVICES,
+    SoilMoistureAlgorithm,
+    advanced,
+    consistency_choice,
+)
 
 
 class AdaptMapAlgorithm(SoilMoistureAlgorithm):
@@ -36,6 +42,7 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
     TRAIN_END = "TRAIN_END"
     EPOCHS = "EPOCHS"
     BATCHNORM = "BATCHNORM"
+    CONSISTENCY = "CONSISTENCY"
     SEED = "SEED"
     DEVICE = "DEVICE"
     MODELS = "MODELS"
@@ -132,6 +139,15 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
                     tr("BatchNorm during adaptation"),
                     [tr(label) for _, label in BATCHNORM_CHOICES],
                     defaultValue=0,
+                )
+            )
+        )
+        self.addParameter(
+            advanced(
+                QgsProcessingParameterBoolean(
+                    self.CONSISTENCY,
+                    tr("Keep the 50 m map consistent with SMAP at 9 km"),
+                    defaultValue=True,
                 )
             )
         )
@@ -236,6 +252,9 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
                 batchnorm=BATCHNORM_CHOICES[
                     self.parameterAsEnum(parameters, self.BATCHNORM, context)
                 ][0],
+                **consistency_choice(
+                    self.parameterAsBoolean(parameters, self.CONSISTENCY, context)
+                ),
                 cross_validate=self.parameterAsBoolean(parameters, self.CROSS_VALIDATE, context),
                 reproject_crs=crs_text(reproject) if reproject.isValid() else None,
             )

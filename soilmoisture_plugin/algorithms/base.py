@@ -69,15 +69,19 @@ DEVICES: tuple[tuple[str, str], ...] = (
 )
 
 BATCHNORM_CHOICES: tuple[tuple[str, str], ...] = (
-    ("batch", QT_TRANSLATE_NOOP("@default", "Batch statistics (the method's own)")),
-    (
-        "pretrained",
-        QT_TRANSLATE_NOOP(
-            "@default", "Pretrained statistics (better at held-out stations; see the README)"
-        ),
-    ),
+    ("pretrained", QT_TRANSLATE_NOOP("@default", "Pretrained statistics (the default)")),
+    ("batch", QT_TRANSLATE_NOOP("@default", "Batch statistics (the method as published)")),
 )
-"""``AdaptMapConfig.batchnorm`` values and their labels, in the order of the parameter."""
+"""``AdaptMapConfig.batchnorm`` values and their labels, in the order of the parameter (the
+first is the engine's default)."""
+
+
+def consistency_choice(on: bool) -> dict[str, float]:
+    """``AdaptMapConfig`` keywords of the 9 km consistency choice.
+
+    On: nothing (the engine's default weight); off: 0 (the method as published).
+    """
+    return {} if on else {"consistency": 0.0}
 
 
 def missing_packages_message(report: DependencyReport) -> str:

@@ -393,6 +393,7 @@ class SoilMoistureDock(QgsDockWidget):
             train_end=train_end,
             epochs=options.epochs(),
             batchnorm=options.batchnorm(),
+            **options.consistency(),
         )
 
     def start_run(self, config: Any = None) -> EngineTask | None:

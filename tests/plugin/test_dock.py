@@ -165,12 +165,16 @@ def _config(dock: Any, pretrained_dir: Path, epochs: int) -> Any:
     )
 
 
-def test_build_config_takes_the_batchnorm_choice(plugin: Any, qtbot: Any) -> None:
+def test_build_config_takes_the_batchnorm_and_consistency_choices(plugin: Any, qtbot: Any) -> None:
     dock = _prepare_demo(plugin, qtbot)
     common = module("soilmoisture_plugin.gui.sections.common")
+    default = module("core.run.config").DEFAULT_CONSISTENCY
     for mode in ("pretrained", "batch"):
         common.select_data(dock.batchnorm_combo, mode)
         assert dock.build_config().batchnorm == mode
+    for on, weight in ((False, 0.0), (True, default)):
+        dock.consistency_check.setChecked(on)
+        assert dock.build_config().consistency == weight
 
 
 def test_run_adds_styled_layers_and_results(plugin: Any, qtbot: Any, pretrained_dir: Path) -> None:

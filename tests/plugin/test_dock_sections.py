@@ -280,7 +280,10 @@ def test_options_values(options: Any, common: ModuleType, tmp_path: Path) -> Non
     assert options.source() == "demo" and len(changed) == 1
     options.epochs_spin.setValue(7)
     assert options.epochs() == 7 and options.device() == "cpu"
-    assert options.batchnorm() == "batch"  # the method's own, by default
+    assert options.batchnorm() == "pretrained"  # the engine's default comes first
+    assert options.consistency_check.isChecked() and options.consistency() == {}
+    options.consistency_check.setChecked(False)
+    assert options.consistency() == {"consistency": 0.0}
     options.output_widget.setFilePath("")
     assert options.output_root(str(tmp_path)) == tmp_path
     options.output_widget.setFilePath(str(tmp_path / "runs"))
@@ -294,10 +297,12 @@ def test_options_devices_and_settings(options: Any, settings: Any, tmp_path: Pat
     settings.set("device", "cuda:1")
     settings.set("epochs", 12)
     settings.set("method", "da")
-    settings.set("batchnorm", "pretrained")
+    settings.set("batchnorm_mode", "batch")
+    settings.set("consistency", False)
     options.restore(settings)
     assert options.epochs() == 12 and options.method() == "da"
-    assert options.batchnorm() == "pretrained"
+    assert options.batchnorm() == "batch"
+    assert not options.consistency_check.isChecked()
     options.add_devices([("cuda", "A100"), ("cuda:1", "H100")])
     assert options.device_combo.count() == 3 and options.device() == "cuda:1"
     assert options.device_combo.currentText() == "CUDA (H100)"
@@ -307,7 +312,10 @@ def test_options_devices_and_settings(options: Any, settings: Any, tmp_path: Pat
     options.output_widget.setFilePath(str(tmp_path))
     options.save(settings)
     assert settings.get("epochs") == 30 and settings.get("last_output_dir") == str(tmp_path)
-    assert settings.get("batchnorm") == "pretrained"
+    assert settings.get("batchnorm_mode") == "batch" and settings.get("consistency") is False
+    options.consistency_check.setChecked(True)
+    options.save(settings)
+    assert settings.get("consistency") is True
 
 
 # ----------------------------------------------------------------------------- Earth Engine

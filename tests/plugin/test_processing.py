@@ -174,6 +174,7 @@ def adapted(demo_stations: Path, pretrained_dir: Path, tmp_path: Path) -> dict[s
             "METHOD": 0,
             "EPOCHS": 1,
             "BATCHNORM": 1,
+            "CONSISTENCY": False,
             "CROSS_VALIDATE": False,
             "MODELS": str(pretrained_dir),
             "OUTPUT_FOLDER": str(out),
@@ -190,7 +191,8 @@ def test_adapt_map_writes_styled_maps_and_a_report(adapted: dict[str, Any]) -> N
     assert Path(adapted["ENSEMBLE"]).is_dir()
     assert 0.0 <= adapted["ALPHA_USED"] <= 1.0
     manifest = json.loads((Path(adapted["OUTPUT_FOLDER"]) / "manifest.json").read_text())
-    assert manifest["batchnorm"] == "pretrained"  # the advanced parameter reached the run
+    # the advanced parameters reached the run (both away from their defaults)
+    assert manifest["batchnorm"] == "batch" and manifest["consistency"] == 0.0
 
 
 def test_map_with_saved_ensemble(adapted: dict[str, Any], tmp_path: Path) -> None:
@@ -270,7 +272,8 @@ def test_parameters_follow_conventions(
         for p in adapt.parameterDefinitions()
         if p.flags() & module("soilmoisture_plugin.compat").FLAG_ADVANCED
     }
-    assert {"ALPHA", "EPOCHS", "BATCHNORM", "SEED", "DEVICE"} <= advanced
-    choices = module("soilmoisture_plugin.algorithms.base").BATCHNORM_CHOICES
-    assert tuple(v for v, _ in choices) == module("core.adaptation.methods").BATCHNORM_MODES
+    assert {"ALPHA", "EPOCHS", "BATCHNORM", "CONSISTENCY", "SEED", "DEVICE"} <= advanced
+    choices = [v for v, _ in module("soilmoisture_plugin.algorithms.base").BATCHNORM_CHOICES]
+    assert sorted(choices) == sorted(module("core.adaptation.methods").BATCHNORM_MODES)
+    assert choices[0] == module("core.run.config").DEFAULT_BATCHNORM  # index 0 is the default
     assert "STATIONS" not in advanced and "DATES" not in advanced

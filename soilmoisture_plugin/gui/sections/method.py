@@ -21,7 +21,7 @@ from qgis.PyQt.QtWidgets import (
     QSpinBox,
 )
 
-from ...algorithms.base import BATCHNORM_CHOICES, METHODS, SOURCES
+from ...algorithms.base import BATCHNORM_CHOICES, METHODS, SOURCES, consistency_choice
 from ...i18n import tr
 from ...settings import PluginSettings
 from .common import Section, select_data
@@ -46,6 +46,7 @@ class MethodSection(Section):
         "device_combo",
         "epochs_spin",
         "batchnorm_combo",
+        "consistency_check",
         "output_widget",
         "packages_button",
     )
@@ -100,12 +101,22 @@ class MethodSection(Section):
             self.batchnorm_combo.addItem(tr(label), value)
         self.batchnorm_combo.setToolTip(
             tr(
-                "How BatchNorm normalises while the ensemble adapts: by each batch's statistics "
-                "(the method's own) or by the pretrained ones, which carry over better to "
-                "stations left out of training but adapt the area-wide map less"
+                "How BatchNorm normalises while the ensemble adapts: by the pretrained "
+                "statistics (the default; carries over better to stations left out of "
+                "training) or by each batch's own (the method as published)"
             )
         )
         form.addRow(tr("BatchNorm"), self.batchnorm_combo)
+        self.consistency_check = QCheckBox(tr("Match SMAP at 9 km"))
+        self.consistency_check.setChecked(True)
+        self.consistency_check.setToolTip(
+            tr(
+                "While adapting, draw the mean of the 50 m predictions of each 9 km cell toward "
+                "its SMAP value on every training date (MS and MSDA). Off: the method as "
+                "published"
+            )
+        )
+        form.addRow(tr("Consistency"), self.consistency_check)
         self.output_widget = QgsFileWidget()
         self.output_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_widget.setDialogTitle(tr("Output folder"))
@@ -143,6 +154,10 @@ class MethodSection(Section):
         """The BatchNorm mode of the adaptation (``"batch"`` or ``"pretrained"``)."""
         return self.batchnorm_combo.currentData()
 
+    def consistency(self) -> dict[str, float]:
+        """``AdaptMapConfig`` keywords of the 9 km consistency choice (empty: the default)."""
+        return consistency_choice(self.consistency_check.isChecked())
+
     def output_root(self, fallback: str) -> Path:
         """The output folder, or ``fallback`` when none is typed."""
         text = self.output_widget.filePath().strip()
@@ -162,7 +177,8 @@ class MethodSection(Section):
         select_data(self.method_combo, settings.get("method"))
         self.output_widget.setFilePath(settings.get("last_output_dir"))
         self.epochs_spin.setValue(settings.get("epochs"))
-        select_data(self.batchnorm_combo, settings.get("batchnorm"))
+        select_data(self.batchnorm_combo, settings.get("batchnorm_mode"))
+        self.consistency_check.setChecked(bool(settings.get("consistency")))
         self.wanted_device = settings.get("device")
 
     def save(self, settings: PluginSettings) -> None:
@@ -171,7 +187,8 @@ class MethodSection(Section):
         settings.set("method", self.method_combo.currentData())
         settings.set("device", self.device_combo.currentData())
         settings.set("epochs", self.epochs_spin.value())
-        settings.set("batchnorm", self.batchnorm_combo.currentData())
+        settings.set("batchnorm_mode", self.batchnorm_combo.currentData())
+        settings.set("consistency", self.consistency_check.isChecked())
         if self.output_widget.filePath():
             settings.set("last_output_dir", self.output_widget.filePath())
 
