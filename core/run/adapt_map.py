@@ -49,7 +49,7 @@ written atomically, so no half-written GeoTIFF is left behind.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,6 +182,12 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
     samples = run_samples(
         config, daily, cache, train_dates, pretrained.input_layout, stages, progress, warnings
     )
+    if config.uses_consistency and samples.consistency is None:
+        warnings.append(
+            "the 9 km consistency term was left out: on no training date did a 9 km cell around "
+            "the area have SMAP and every input for at least half of its 50 m cells"
+        )
+        config = replace(config, consistency=0.0)
     alpha, alpha_reason = choose_alpha(config.alpha, len(samples.labelled.stations), config.method)
     simulated = bool(source.simulated) or cache.simulated
     run = _Run(
@@ -368,6 +374,10 @@ def _manifest(
         run.simulated,
     )
     manifest["adaptation"] = adapted.record
+    cset = s.consistency if run.config.uses_consistency else None
+    manifest["samples"]["consistency_50m"] = (
+        None if cset is None else {"cells": len(cset.x), "groups": cset.n_groups}
+    )
     manifest["models_origin"] = run.models_origin
     manifest["input_layout"] = pretrained.input_layout.name
     manifest["input_checks"] = {k: v for k, v in checks.items() if k != "warnings"}

@@ -359,6 +359,8 @@ def test_msda_run_writes_maps_ensemble_manifest_and_report(
     # the run's defaults: pretrained BatchNorm statistics and the 9 km consistency term
     assert manifest["batchnorm"] == "pretrained" and manifest["consistency"] == 16.0
     assert manifest["adaptation"]["config"]["consistency"] == 16.0
+    used = manifest["samples"]["consistency_50m"]
+    assert used["groups"] > 0 and used["cells"] >= 16 * used["groups"] // 2
 
     from core.model.store import load_model_set
 
@@ -427,6 +429,29 @@ def test_pretrained_only_run(
     tags = read_sm_geotiff(result.maps[MAP_DATE]).tags
     assert tags["method"] == "pretrained" and tags["alpha"] == "n/a"
     assert result.report_html is not None and result.report_html.exists()
+
+
+def test_run_without_consistency_cells_says_so_and_trains_without_the_term(
+    pretrained_dir: Path,
+    small_aoi: AOI,
+    demo_stations: tuple[Path, ...],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.model.store import install
+    from core.run import samples
+
+    install(pretrained_dir)
+    monkeypatch.setattr(samples, "MIN_GROUP_SHARE", 1.01)  # no 9 km cell can qualify
+    cfg = _run_config(
+        small_aoi, demo_stations, tmp_path / "out", epochs=1, cross_validate=False, baselines=False
+    )
+    assert cfg.uses_consistency
+    result = run_adapt_map(cfg)
+    assert any("consistency term was left out" in w for w in result.warnings)
+    manifest = json.loads(result.manifest.read_text())
+    assert manifest["consistency"] == 0.0 and manifest["samples"]["consistency_50m"] is None
+    assert manifest["adaptation"]["config"]["consistency"] == 0.0
 
 
 def test_one_station_says_no_held_out_accuracy(
