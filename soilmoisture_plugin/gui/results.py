@@ -46,8 +46,8 @@ def short_name(column: str, held_out: bool, method: str = "") -> str:
         "smap_9km": tr("SMAP 9 km"),
     }
     name = names.get(column, column.replace("_", " "))
-    if column == "smap_9km":
-        return name
+    if column in ("smap_9km", "pretrained"):
+        return name  # neither ever saw the stations: neither held out nor a fit
     return (tr("{name}, held out") if held_out else tr("{name}, in sample")).format(name=name)
 
 

@@ -234,7 +234,7 @@ def test_metric_rows_say_which_results_are_held_out(plugin_package: ModuleType) 
     assert [r[0] for r in rows] == [
         "MSDA map, held out",
         "random forest, held out",
-        "pretrained, in sample",
+        "pretrained",  # never saw the stations: not a fit
         "MSDA fit, in sample",
     ]
     assert rows[0][1:] == ["80", "0.50", "0.100", "0.080", "-0.020"]
