@@ -244,7 +244,13 @@ class AdaptMapConfig:
     @property
     def uses_consistency(self) -> bool:
         """Whether the run adds the 9 km consistency term (a weight > 0 and a 9 km loss)."""
-        return self.consistency > 0 and self.method in ("ms", "msda") and self.alpha != 1.0
+        method = ADAPTATION_METHODS.get(self.method)  # None for "pretrained"
+        return (
+            self.consistency > 0
+            and method is not None
+            and method.uses_coarse
+            and (self.alpha != 1.0)
+        )
 
     def schedule_text(self, n_samples: int) -> str:
         """The adaptation schedule in words, for the report."""
