@@ -149,6 +149,10 @@
         <translation>Cartes d'humidité du sol</translation>
     </message>
     <message>
+        <source>Soil moisture maps blended with SMAP</source>
+        <translation>Cartes d&apos;humidité du sol combinées avec SMAP</translation>
+    </message>
+    <message>
         <location filename="../soilmoisture_plugin/algorithms/adapt_map.py" line="166" />
         <source>Validation report (HTML)</source>
         <translation>Rapport de validation (HTML)</translation>
@@ -959,6 +963,10 @@
         <translation>Humidité du sol {date}</translation>
     </message>
     <message>
+        <source>Soil moisture {date}, SMAP blend</source>
+        <translation>Humidité du sol {date}, combinée avec SMAP</translation>
+    </message>
+    <message>
         <location filename="../soilmoisture_plugin/gui/dock.py" line="966" />
         <source>The map {path} could not be opened.</source>
         <translation>La carte {path} n'a pas pu être ouverte.</translation>
@@ -1314,12 +1322,20 @@
         <translation>La source Earth Engine a besoin d&apos;earthengine-api : installez-le avec Options &gt; Paquets Python…</translation>
     </message>
     <message>
-        <source>The adapted map ({rmse:.3f}) beats {others}.</source>
-        <translation>La carte adaptée ({rmse:.3f}) fait mieux que {others}.</translation>
+        <source>{subject} beats {others}.</source>
+        <translation>{subject} fait mieux que {others}.</translation>
     </message>
     <message>
-        <source>The adapted map ({rmse:.3f}) is less accurate than {others}</source>
-        <translation>La carte adaptée ({rmse:.3f}) est moins précise que {others}</translation>
+        <source>{subject} is less accurate than {others}</source>
+        <translation>{subject} est moins précise que {others}</translation>
+    </message>
+    <message>
+        <source>The adapted map ({rmse:.3f})</source>
+        <translation>La carte adaptée ({rmse:.3f})</translation>
+    </message>
+    <message>
+        <source>The adapted map blended with SMAP ({rmse:.3f})</source>
+        <translation>La carte adaptée combinée avec SMAP ({rmse:.3f})</translation>
     </message>
     <message>
         <source>The demo scene&apos;s simulated stations</source>
@@ -1358,6 +1374,10 @@
         <translation>carte adaptée, ajustée à ses propres stations</translation>
     </message>
     <message>
+        <source>adapted map blended with SMAP</source>
+        <translation>carte adaptée combinée avec SMAP</translation>
+    </message>
+    <message>
         <source>areas of interest</source>
         <translation>les zones d&apos;intérêt</translation>
     </message>
@@ -1376,6 +1396,10 @@
     <message>
         <source>pretrained model (no adaptation)</source>
         <translation>modèle préentraîné (sans adaptation)</translation>
+    </message>
+    <message>
+        <source>pretrained model blended with SMAP</source>
+        <translation>modèle préentraîné combiné avec SMAP</translation>
     </message>
     <message>
         <source>projections</source>
@@ -1490,8 +1514,16 @@
         <translation>ajustement {method}</translation>
     </message>
     <message>
+        <source>{method}+SMAP</source>
+        <translation>{method}+SMAP</translation>
+    </message>
+    <message>
         <source>pretrained</source>
         <translation>préentraîné</translation>
+    </message>
+    <message>
+        <source>pretrained+SMAP</source>
+        <translation>préentraîné+SMAP</translation>
     </message>
     <message>
         <source>{name}, held out</source>

@@ -62,7 +62,7 @@ from ..progress import NULL_PROGRESS, Progress
 from .checks import input_checks
 from .config import AdaptMapConfig, adapt_config, check_finetune_stations, choose_alpha
 from .dates import check_map_dates, list_acquisition_dates
-from .maps import map_tags, write_maps
+from .maps import map_tags, write_blended_maps, write_maps
 from .provenance import existing_outputs, models_origin, run_manifest, save_ensemble, to_json
 from .run_report import write_run_report
 from .samples import RunSamples, run_samples
@@ -97,6 +97,8 @@ class AdaptMapResult:
     alpha_reason: str
     warnings: list[str] = field(default_factory=list)
     reprojected: dict[dt.date, Path] = field(default_factory=dict)
+    blended: dict[dt.date, Path] = field(default_factory=dict)
+    """The SMAP blend of each map date's map (empty when no blend weight could be fitted)."""
     simulated: bool = False
     n_samples: int = 0
     n_stations: int = 0
@@ -135,6 +137,9 @@ class _Maps:
     reprojected: dict[dt.date, Path]
     stats: dict[str, Any]
     quicklook: tuple[F32, F32] | None
+    blended: dict[dt.date, Path] = field(default_factory=dict)
+    """The SMAP blend of each map (none without a fitted weight)."""
+    blended_reprojected: dict[dt.date, Path] = field(default_factory=dict)
 
 
 def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> AdaptMapResult:
@@ -200,8 +205,10 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
     maps = _write_maps(run, adapted, progress.sub(*stages.MAP), warnings)
     # 6. the validation
     validation = _validate(run, pretrained, adapted, progress.sub(*stages.VALIDATE), warnings)
+    _write_blended(run, adapted, maps, validation, progress)
     # 7. the manifest and the adapted ensemble
     manifest = _manifest(run, adapted, maps, pretrained, checks)
+    manifest["smap_blend"] = validation["smap_blend"]["map"]  # a saved ensemble blends with it
     ensemble_dir = _save_adapted(run, adapted, manifest, progress)
     # 8. the report
     progress.message("Writing the report")
@@ -332,6 +339,22 @@ def _write_maps(run: _Run, adapted: _Adapted, progress: Progress, warnings: list
     return _Maps(maps, reproj, stats, quicklook)
 
 
+def _write_blended(
+    run: _Run, adapted: _Adapted, maps: _Maps, validation: dict[str, Any], progress: Progress
+) -> None:
+    """Step 6: the SMAP blend of every map, when the validation fitted its weight."""
+    record = validation["smap_blend"]["map"]
+    if record is None or not maps.maps:
+        return
+    config = run.config
+    tags = map_tags(config.method, run.alpha, adapted.betas, config.models, run.simulated)
+    maps.blended, maps.blended_reprojected, stats = write_blended_maps(
+        maps.maps, config.aoi, run.cache, record["weight"], tags, config.reproject_crs, progress
+    )
+    for day, entry in stats.items():
+        maps.stats[day]["smap_blend"] = entry
+
+
 def _validate(
     run: _Run, pretrained: Any, adapted: _Adapted, progress: Progress, warnings: list[str]
 ) -> dict[str, Any]:
@@ -348,7 +371,12 @@ def _validate(
     warnings += validation.pop("warnings", [])
     if s.target_truth is not None and run.config.method != "pretrained":
         validation["map_error_sample"] = map_error_sample(
-            pretrained, adapted.ensemble, s.target_x, s.target_truth, s.target_smap
+            pretrained,
+            adapted.ensemble,
+            s.target_x,
+            s.target_truth,
+            s.target_smap,
+            validation["smap_blend"],
         )
     return validation
 
@@ -374,6 +402,13 @@ def _manifest(
         run.simulated,
     )
     manifest["adaptation"] = adapted.record
+    out_dir = run.config.out_dir
+    manifest["outputs"]["maps_smap_blend"] = {
+        d.isoformat(): str(p.relative_to(out_dir)) for d, p in maps.blended.items()
+    }
+    manifest["outputs"]["reprojected_smap_blend"] = {
+        d.isoformat(): str(p.relative_to(out_dir)) for d, p in maps.blended_reprojected.items()
+    }
     cset = s.consistency if run.config.uses_consistency else None
     manifest["samples"]["consistency_50m"] = (
         None if cset is None else {"cells": len(cset.x), "groups": cset.n_groups}
@@ -469,6 +504,7 @@ def _result(
         alpha_reason=run.alpha_reason,
         warnings=warnings,
         reprojected=maps.reprojected,
+        blended=maps.blended,
         simulated=run.simulated,
         n_samples=len(run.samples.labelled),
         n_stations=len(run.samples.labelled.stations),

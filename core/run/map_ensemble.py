@@ -23,7 +23,7 @@ from ..progress import NULL_PROGRESS, Progress
 from .checks import map_input_health
 from .config import DEFAULT_TILE_9KM, as_date
 from .dates import check_map_dates
-from .maps import map_tags, write_maps
+from .maps import map_tags, write_blended_maps, write_maps
 from .provenance import existing_outputs, software_versions, to_json
 from .scenes import SceneCache
 
@@ -35,6 +35,8 @@ class MapResult:
     out_dir: Path
     maps: dict[dt.date, Path]
     reprojected: dict[dt.date, Path] = field(default_factory=dict)
+    blended: dict[dt.date, Path] = field(default_factory=dict)
+    """Each map blended with SMAP by the weight of the run that adapted the ensemble."""
     map_error: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     simulated: bool = False
@@ -133,6 +135,14 @@ def _map_with_ensemble(
         reproject_crs,
         progress.sub(0.1, 0.98),
     )
+    blended: dict[dt.date, Path] = {}
+    blend = prov.get("smap_blend")
+    if isinstance(blend, dict) and blend.get("weight") is not None and maps:
+        blended, _, blend_stats = write_blended_maps(
+            maps, aoi, cache, float(blend["weight"]), tags, reproject_crs, progress.sub(0.98, 1.0)
+        )
+        for day, entry in blend_stats.items():
+            stats[day]["smap_blend"] = entry
     simulated = bool(src.simulated) or cache.simulated
     warnings = list(warnings) + checks["input_health"]["warnings"]
     manifest = _manifest(
@@ -142,7 +152,11 @@ def _map_with_ensemble(
     manifest["input_layout"] = ensemble.input_layout.name
     manifest["input_checks"] = checks
     manifest["outputs"] = existing_outputs(
-        {"maps": {d.isoformat(): str(p.relative_to(out)) for d, p in maps.items()}}, out
+        {
+            "maps": {d.isoformat(): str(p.relative_to(out)) for d, p in maps.items()},
+            "maps_smap_blend": {d.isoformat(): str(p.relative_to(out)) for d, p in blended.items()},
+        },
+        out,
     )
     write_text(out / "manifest.json", to_json(manifest))
     progress.fraction(1.0)
@@ -150,6 +164,7 @@ def _map_with_ensemble(
         out_dir=out,
         maps=maps,
         reprojected=reproj,
+        blended=blended,
         map_error=stats,
         warnings=warnings,
         simulated=simulated,

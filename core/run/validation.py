@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..progress import Progress
+from .blend import smap_blend_record
 from .config import AdaptMapConfig, adapt_config, choose_alpha
 from .maps import map_error, share_outside
 from .samples import LabelledSamples, RunSamples
@@ -171,12 +172,58 @@ def _method_labels(config: AdaptMapConfig, scheme: str) -> dict[str, str]:
     method_label = config.method.upper() if config.method != "finetune" else "finetune"
     return {
         "adapted_cv": f"adapted {method_label} ({scheme})",
+        "adapted_smap_blend": f"adapted {method_label} blended with SMAP 9 km ({scheme}, weight "
+        "from the other folds)",
         "pretrained": "pretrained (no adaptation, never saw the stations)",
+        "pretrained_smap_blend": "pretrained blended with SMAP 9 km (weight from the other folds)",
         "random_forest": f"random forest on the inputs and SMAP 9 km ({scheme})",
         "xgboost": f"XGBoost on the inputs and SMAP 9 km ({scheme})",
         "smap_9km": "SMAP 9 km (the station's 9 km cell)",
         "adapted_in_sample": f"adapted {method_label} (in-sample fit, NOT held out)",
     }
+
+
+def _smap_blends(
+    config: AdaptMapConfig,
+    pairs: pd.DataFrame,
+    folds: npt.NDArray[np.object_],
+    held_out: dict[str, str],
+) -> dict[str, Any]:
+    """The SMAP blends of the held-out adapted and the pretrained predictions (:mod:`.blend`).
+
+    Adds the held-out blended columns to ``pairs``; ``map`` is the record whose weight the run's
+    blended maps use (the mapping ensemble's own blend), None when no weight could be fitted.
+    """
+    records: dict[str, Any] = {}
+    for col, name in (
+        ("adapted_cv", "adapted_smap_blend"),
+        ("pretrained", "pretrained_smap_blend"),
+    ):
+        if col in pairs.columns:
+            record, blended = smap_blend_record(pairs, col, folds)
+            if record is not None:
+                pairs[name] = blended
+                held_out[name] = name
+                records[name] = record
+    mapping = "pretrained_smap_blend" if config.method == "pretrained" else "adapted_smap_blend"
+    return {"map": records.get(mapping), **records}
+
+
+def _recommend(record: dict[str, Any] | None, methods: dict[str, Any]) -> None:
+    """Say in the map's blend record whether the blend or the map did better held out."""
+    if record is None:
+        return
+    blend_col = "pretrained_smap_blend" if record["of"] == "pretrained" else "adapted_smap_blend"
+    rmse = {
+        key: (methods.get(col) or {}).get("pooled", {}).get("rmse")
+        for key, col in (("map", record["of"]), ("blend", blend_col))
+    }
+    record["held_out_rmse"] = rmse
+    record["recommended"] = (
+        "blend"
+        if rmse["blend"] is not None and rmse["map"] is not None and rmse["blend"] < rmse["map"]
+        else "map"
+    )
 
 
 def _method_reports(
@@ -268,11 +315,13 @@ def validate_stations(
             pairs["adapted_cv"] = loso.predictions
             held_out["adapted_cv"] = config.method
     _baselines(config, samples, folds, steps, bounds, pairs, held_out, out["warnings"], progress)
+    smap_blend = _smap_blends(config, pairs, folds, held_out) if not one_station else {"map": None}
     is_loso = config.cv_folds is None or n_folds == len(samples.stations)
     scheme = "LOSO CV" if is_loso else f"{n_folds}-fold station CV"
     reports, pair_columns, methods = _method_reports(
         pairs, _method_labels(config, scheme), config.seed
     )
+    _recommend(smap_blend["map"], methods)
     if config.method == "pretrained":
         held_out["pretrained"] = "pretrained"
     cv = _cv_record(config, is_loso, n_folds, one_station, len(samples), fold_alphas, cv_message)
@@ -284,19 +333,31 @@ def validate_stations(
             "methods": methods,
             "held_out": held_out,
             "cv": cv,
+            "smap_blend": smap_blend,
         }
     )
     return out
 
 
 def map_error_sample(
-    pretrained: Any, ensemble: Any, target_x: F32, truth: F32, smap: F32
+    pretrained: Any,
+    ensemble: Any,
+    target_x: F32,
+    truth: F32,
+    smap: F32,
+    smap_blend: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Map error on the target cells of a simulated scene: pretrained, adapted and SMAP 9 km."""
+    """Map error on the target cells of a simulated scene: pretrained, adapted and SMAP 9 km.
+
+    With the run's SMAP blend records (:func:`validate_stations`' ``smap_blend``), also the
+    error of each blend (``adapted_smap_blend``, ``pretrained_smap_blend``).
+    """
+    from .blend import blend
+
     # the same random cells for both ensembles: the map-level effect of adaptation
     pre_t = pretrained.predict(target_x).mean
     ada_t = ensemble.predict(target_x).mean
-    return {
+    out = {
         "cells": int(truth.size),
         "what": "random AOI cells of the map date(s) (the unlabelled target subset) "
         "against the simulated truth",
@@ -304,3 +365,8 @@ def map_error_sample(
         "adapted": map_error(ada_t, truth),
         "smap_9km": map_error(smap, truth),
     }
+    for name, pred in (("adapted_smap_blend", ada_t), ("pretrained_smap_blend", pre_t)):
+        record = (smap_blend or {}).get(name)
+        if record is not None:
+            out[name] = map_error(blend(pred, smap, record["weight"]), truth)
+    return out

@@ -51,6 +51,7 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     OUTPUT = "OUTPUT"
     OUTPUT_RASTERS = "OUTPUT_RASTERS"
+    OUTPUT_BLENDED = "OUTPUT_BLENDED"
     REPORT = "REPORT"
     ENSEMBLE = "ENSEMBLE"
     ALPHA_USED = "ALPHA_USED"
@@ -202,6 +203,11 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
         self.addOutput(
             QgsProcessingOutputMultipleLayers(self.OUTPUT_RASTERS, tr("Soil moisture maps"))
         )
+        self.addOutput(
+            QgsProcessingOutputMultipleLayers(
+                self.OUTPUT_BLENDED, tr("Soil moisture maps blended with SMAP")
+            )
+        )
         self.addOutput(QgsProcessingOutputFile(self.REPORT, tr("Validation report (HTML)")))
         self.addOutput(QgsProcessingOutputFolder(self.ENSEMBLE, tr("Adapted ensemble")))
         self.addOutput(QgsProcessingOutputNumber(self.ALPHA_USED, tr("Alpha used")))
@@ -269,6 +275,7 @@ class AdaptMapAlgorithm(SoilMoistureAlgorithm):
             self.OUTPUT_FOLDER: str(result.out_dir),
             self.OUTPUT: maps[0],
             self.OUTPUT_RASTERS: maps,
+            self.OUTPUT_BLENDED: [str(result.blended[d]) for d in sorted(result.blended)],
             self.REPORT: str(result.report_html or result.report_json),
             self.ENSEMBLE: str(result.ensemble_dir or ""),
             self.ALPHA_USED: result.alpha if result.alpha is not None else float("nan"),

@@ -21,12 +21,20 @@ UNIT = "m³/m³"
 
 def display_name(column: str, method: str = "", article: bool = False) -> str:
     """Return what a comparison column is, in plain words (``article``: inside a sentence)."""
-    if article and column in ("adapted_cv", "adapted_in_sample", "pretrained"):
+    if article and column in (
+        "adapted_cv",
+        "adapted_in_sample",
+        "adapted_smap_blend",
+        "pretrained",
+        "pretrained_smap_blend",
+    ):
         return tr("the {name}").format(name=display_name(column, method))
     names = {
         "adapted_cv": tr("adapted map ({method})").format(method=method.upper() or "MSDA"),
         "adapted_in_sample": tr("adapted map, fit to its own stations"),
+        "adapted_smap_blend": tr("adapted map blended with SMAP"),
         "pretrained": tr("pretrained model (no adaptation)"),
+        "pretrained_smap_blend": tr("pretrained model blended with SMAP"),
         "random_forest": tr("random forest"),
         "xgboost": tr("XGBoost"),
         "smap_9km": tr("SMAP 9 km"),
@@ -40,7 +48,9 @@ def short_name(column: str, held_out: bool, method: str = "") -> str:
     names = {
         "adapted_cv": tr("{method} map").format(method=m),
         "adapted_in_sample": tr("{method} fit").format(method=m),
+        "adapted_smap_blend": tr("{method}+SMAP").format(method=m),
         "pretrained": tr("pretrained"),
+        "pretrained_smap_blend": tr("pretrained+SMAP"),
         "random_forest": tr("random forest"),
         "xgboost": tr("XGBoost"),
         "smap_9km": tr("SMAP 9 km"),
@@ -60,6 +70,9 @@ def _rmse(report: Any) -> float | None:
 
 def plain_summary(metrics: dict[str, Any], method: str = "") -> str:
     """Say which method is most accurate at held-out stations and how the adapted map compares.
+
+    The adapted map is the one the run recommends: its SMAP blend when that did better at the
+    held-out stations (``metrics["smap_blend"]["map"]["recommended"]``), else the map itself.
 
     Args:
         metrics: The run's metrics (``methods``: column -> report, ``held_out``: columns
@@ -84,33 +97,46 @@ def plain_summary(metrics: dict[str, Any], method: str = "") -> str:
             "to the stations (RMSE {rmse:.3f} {unit}) flatters the map. Tick cross-validation "
             "to know how it does at places without a station."
         ).format(rmse=fit, unit=UNIT)
+    blend = ((metrics or {}).get("smap_blend") or {}).get("map") or {}
+    # the run's recommended map: its SMAP blend when that did better held out
+    own = (
+        "adapted_smap_blend"
+        if blend.get("recommended") == "blend" and "adapted_smap_blend" in fair
+        else "adapted_cv"
+    )
+    # the other of the map and its blend is not a competitor of the recommended one
+    other = "adapted_cv" if own == "adapted_smap_blend" else "adapted_smap_blend"
+    fair.pop(other, None)
     best = min(fair, key=lambda c: fair[c])
-    ours = fair["adapted_cv"]
+    ours = fair[own]
+    subject = (
+        tr("The adapted map blended with SMAP ({rmse:.3f})")
+        if own == "adapted_smap_blend"
+        else tr("The adapted map ({rmse:.3f})")
+    ).format(rmse=ours)
     parts = [
         tr(
             "At stations left out of training, the most accurate is {best} "
             "(RMSE {rmse:.3f} {unit})."
         ).format(best=display_name(best, method, article=True), rmse=fair[best], unit=UNIT)
     ]
-    beaten = [c for c in fair if c != "adapted_cv" and fair[c] > ours]
-    better = [c for c in fair if c != "adapted_cv" and fair[c] <= ours]
+    beaten = [c for c in fair if c != own and fair[c] > ours]
+    better = [c for c in fair if c != own and fair[c] <= ours]
 
     def listing(columns: list[str]) -> str:
         return ", ".join(
             f"{display_name(c, method)} ({fair[c]:.3f})" for c in sorted(columns, key=fair.get)
         )
 
-    if best == "adapted_cv":
+    if best == own:
         parts.append(
-            tr("The adapted map ({rmse:.3f}) beats {others}.").format(
-                rmse=ours, others=listing(beaten)
-            )
+            tr("{subject} beats {others}.").format(subject=subject, others=listing(beaten))
             if beaten
             else ""
         )
     else:
-        text = tr("The adapted map ({rmse:.3f}) is less accurate than {others}").format(
-            rmse=ours, others=listing(better)
+        text = tr("{subject} is less accurate than {others}").format(
+            subject=subject, others=listing(better)
         )
         if beaten:
             text += tr("; it beats {others}").format(others=listing(beaten))

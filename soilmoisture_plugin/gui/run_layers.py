@@ -36,8 +36,11 @@ def run_group_name(result: Any, method: str) -> str:
 def add_run_group(result: Any, method: str, unreadable: Callable[[str], None]) -> tuple[Any, list]:
     """Add a run's maps as one group at the top of the layer tree (mean shown, spread hidden).
 
+    A map's SMAP blend (``result.blended``) is added under it; of the two, the one that did
+    better at held-out stations (``metrics["smap_blend"]["map"]["recommended"]``) is shown.
+
     Args:
-        result: The run's result (``maps``: date to GeoTIFF path).
+        result: The run's result (``maps``, ``blended``: date to GeoTIFF path).
         method: The adaptation method (in the group's name).
         unreadable: Called with a message for each map that could not be opened.
 
@@ -48,18 +51,26 @@ def add_run_group(result: Any, method: str, unreadable: Callable[[str], None]) -
     project = QgsProject.instance()
     group = project.layerTreeRoot().insertGroup(0, run_group_name(result, method))
     layer_ids = []
+    blended = getattr(result, "blended", None) or {}
+    record = ((getattr(result, "metrics", None) or {}).get("smap_blend") or {}).get("map") or {}
+    blend_first = record.get("recommended") == "blend"
     for date in sorted(result.maps):
-        name = tr("Soil moisture {date}").format(date=date.isoformat())
-        layers = soil_moisture_layers(str(result.maps[date]), name)
-        if not layers:
-            unreadable(tr("The map {path} could not be opened.").format(path=result.maps[date]))
-            continue
-        for layer in layers:
-            project.addMapLayer(layer, False)
-            group.addLayer(layer)
-            layer_ids.append(layer.id())
-        if len(layers) > 1:
-            group.findLayer(layers[1].id()).setItemVisibilityChecked(False)
+        day = date.isoformat()
+        maps = [(result.maps[date], tr("Soil moisture {date}").format(date=day), not blend_first)]
+        if date in blended:
+            name = tr("Soil moisture {date}, SMAP blend").format(date=day)
+            maps.append((blended[date], name, blend_first))
+        for path, name, shown in maps:
+            layers = soil_moisture_layers(str(path), name)
+            if not layers:
+                unreadable(tr("The map {path} could not be opened.").format(path=path))
+                continue
+            for k, layer in enumerate(layers):
+                project.addMapLayer(layer, False)
+                group.addLayer(layer)
+                layer_ids.append(layer.id())
+                if k or not shown:
+                    group.findLayer(layer.id()).setItemVisibilityChecked(False)
     return group, layer_ids
 
 

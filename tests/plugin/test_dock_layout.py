@@ -108,6 +108,19 @@ def test_results_are_named_in_plain_words(plugin_package: ModuleType) -> None:
     labels = [r[0] for r in rows]
     assert labels[0] == "MSDA map, held out"
     assert "SMAP 9 km" in labels and not any("_" in label for label in labels)
+    # the run recommends the map's SMAP blend: the summary speaks of it, not of the map alone
+    metrics["methods"]["adapted_cv"]["pooled"]["rmse"] = 0.052
+    metrics["methods"]["adapted_smap_blend"] = {"pooled": {"n": 90, "r": 0.8, "rmse": 0.043}}
+    metrics["held_out"]["adapted_smap_blend"] = "adapted_smap_blend"
+    metrics["smap_blend"] = {"map": {"weight": 0.4, "recommended": "blend"}}
+    text = results.plain_summary(metrics, "msda")
+    assert (
+        "The adapted map blended with SMAP (0.043) is less accurate than random forest (0.041); "
+        "it beats XGBoost (0.044), SMAP 9 km (0.071)." in text
+    )
+    assert "0.052" not in text
+    rows = module("soilmoisture_plugin.gui.sections.results").metric_rows(metrics, "msda")
+    assert "MSDA+SMAP, held out" in [r[0] for r in rows]
     no_cv = {"methods": {"adapted_in_sample": {"pooled": {"rmse": 0.021}}}, "held_out": {}}
     assert results.plain_summary(no_cv).startswith("No held-out check was run")
 

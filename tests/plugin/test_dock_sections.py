@@ -442,3 +442,50 @@ def test_chart_files_put_the_held_out_check_first(sections: ModuleType, tmp_path
         "other",
         "scatter_adapted_in_sample",
     ]
+
+
+def test_run_group_adds_each_maps_smap_blend_hidden_under_it(
+    plugin_package: ModuleType, tmp_path: Path
+) -> None:
+    import numpy as np
+    from qgis.core import QgsProject
+
+    from core.inputs.grid import GridWindow
+    from core.outputs.raster_io import write_sm_geotiff
+
+    window = GridWindow("50m", 1000, 2000, 4, 5)
+    day = dt.date(2020, 8, 31)
+    paths = {}
+    for name in ("map", "blend"):
+        values = np.full((4, 5), 0.2 if name == "map" else 0.25, dtype=np.float32)
+        paths[name] = write_sm_geotiff(
+            tmp_path / f"{name}.tif", values, values / 10, window, date=day
+        )
+    result = SimpleNamespace(maps={day: paths["map"]}, blended={day: paths["blend"]})
+    unreadable: list[str] = []
+    run_layers = module("soilmoisture_plugin.gui.run_layers")
+    group, ids = run_layers.add_run_group(result, "msda", unreadable.append)
+    try:
+        layers = [QgsProject.instance().mapLayer(i) for i in ids]
+        assert [layer.source() for layer in layers] == [str(paths["map"])] * 2 + [
+            str(paths["blend"])
+        ] * 2
+        assert layers[2].name() == "Soil moisture 2020-08-31, SMAP blend"
+        shown = [group.findLayer(i).isVisible() for i in ids]
+        assert shown == [True, False, False, False]  # the map's mean only (no recommendation)
+        assert not unreadable
+        # the blend did better at held-out stations: it is the one shown
+        metrics = {"smap_blend": {"map": {"weight": 0.4, "recommended": "blend"}}}
+        better = SimpleNamespace(maps=result.maps, blended=result.blended, metrics=metrics)
+        group2, ids2 = run_layers.add_run_group(better, "msda", unreadable.append)
+        ids += ids2
+        assert [group2.findLayer(i).isVisible() for i in ids2] == [False, False, True, False]
+        # a run without a blend (one station, no cross-validation) adds the map alone
+        _, alone = run_layers.add_run_group(
+            SimpleNamespace(maps={day: paths["map"]}, blended={}), "msda", unreadable.append
+        )
+        ids += alone
+        assert len(alone) == 2
+    finally:
+        QgsProject.instance().removeMapLayers(ids)
+        QgsProject.instance().layerTreeRoot().removeAllChildren()

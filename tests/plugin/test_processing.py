@@ -187,6 +187,7 @@ def test_adapt_map_writes_styled_maps_and_a_report(adapted: dict[str, Any]) -> N
     raster = QgsRasterLayer(adapted["OUTPUT"], "sm")
     assert raster.isValid() and raster.bandCount() == 2
     assert adapted["OUTPUT_RASTERS"] == [adapted["OUTPUT"]]
+    assert adapted["OUTPUT_BLENDED"] == []  # no cross-validation: no blend weight
     assert Path(adapted["REPORT"]).is_file()
     assert Path(adapted["ENSEMBLE"]).is_dir()
     assert 0.0 <= adapted["ALPHA_USED"] <= 1.0

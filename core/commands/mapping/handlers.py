@@ -112,6 +112,12 @@ def _print_result(result: Any) -> None:
         print(f"map {day.isoformat()}: {path}")
         if day in result.reprojected:
             print(f"    reprojected: {result.reprojected[day]}")
+        if day in result.blended:
+            print(f"    blended with SMAP 9 km: {result.blended[day]}")
+    blend = (result.metrics.get("smap_blend") or {}).get("map")
+    if blend is not None:
+        better = "the blend" if blend["recommended"] == "blend" else "the map itself"
+        print(f"SMAP blend weight {blend['weight']:.2f}; {better} did better at held-out stations")
     alpha = "n/a" if result.alpha is None else f"{result.alpha:g}"
     print(f"alpha = {alpha} ({result.alpha_reason})")
     methods = result.metrics.get("methods", {})
@@ -126,6 +132,9 @@ def _print_result(result: Any) -> None:
         err = stats.get("error_vs_truth")
         if err and err.get("rmse") is not None:
             print(f"map {day} RMSE against the simulated truth: {err['rmse']:.3f} m3/m3")
+        err = (stats.get("smap_blend") or {}).get("error_vs_truth")
+        if err and err.get("rmse") is not None:
+            print(f"map {day} blended with SMAP, RMSE against the truth: {err['rmse']:.3f} m3/m3")
     if result.report_html is not None:
         print(f"report: {result.report_html}")
     print(f"report data: {result.report_json}")
@@ -217,6 +226,8 @@ def _map(args: argparse.Namespace) -> int:
         err = result.map_error.get(day.isoformat(), {}).get("error_vs_truth")
         if err and err.get("rmse") is not None:
             print(f"    RMSE against the simulated truth: {err['rmse']:.3f} m3/m3")
+        if day in result.blended:
+            print(f"    blended with SMAP 9 km: {result.blended[day]}")
     for w in result.warnings:
         print(f"warning: {w}")
     return 0

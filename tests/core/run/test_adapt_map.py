@@ -392,6 +392,71 @@ def test_msda_run_writes_maps_ensemble_manifest_and_report(
     assert "timeseries.png" in pngs and any(p.startswith("scatter_") for p in pngs)
 
 
+def test_msda_run_blends_its_maps_with_smap_by_the_held_out_weight(
+    msda_run: tuple[AdaptMapConfig, object, list[str], list[float]],
+) -> None:
+    import pandas as pd
+
+    from core.outputs.raster_io import read_sm_geotiff
+    from core.run.blend import blend_weight
+
+    cfg, result, _, _ = msda_run
+    record = result.metrics["smap_blend"]["map"]
+    pairs = pd.read_csv(result.report_json.parent / "station_predictions.csv")
+    # the maps' weight: fitted on the held-out predictions of all three stations
+    weight = blend_weight(pairs["adapted_cv"], pairs["obs"], pairs["smap_9km"], pairs["station"])
+    assert record["weight"] == pytest.approx(weight, abs=1e-6) and 0.0 <= weight <= 1.0
+    assert set(record["fold_weights"]) == {
+        f"DEMO-SIMULATED/{s}" for s in ("Valley", "Irrigated", "Upland-East")
+    }
+    # each station's held-out blend uses the weight of the other two
+    for key, w in record["fold_weights"].items():
+        own = pairs["station"] == key
+        other = ~own
+        assert w == pytest.approx(
+            blend_weight(*(pairs[c][other] for c in ("adapted_cv", "obs", "smap_9km", "station"))),
+            abs=1e-6,
+        )
+        rows = pairs[own]
+        expected = rows["smap_9km"] + w * (rows["adapted_cv"] - rows["smap_9km"])
+        np.testing.assert_allclose(rows["adapted_smap_blend"], expected, atol=1e-6)
+    assert result.metrics["held_out"]["adapted_smap_blend"] == "adapted_smap_blend"
+    methods = result.metrics["methods"]
+    held = {
+        k: methods[c]["pooled"]["rmse"]
+        for k, c in (("map", "adapted_cv"), ("blend", "adapted_smap_blend"))
+    }
+    assert record["held_out_rmse"] == held
+    assert record["recommended"] == ("blend" if held["blend"] < held["map"] else "map")
+    assert result.metrics["methods"]["pretrained_smap_blend"]["pooled"]["n"] == result.n_samples
+    # every map has its blend beside it, on the same grid, cell by cell
+    source = get_source("demo")
+    manifest = json.loads(result.manifest.read_text())
+    assert sorted(result.blended) == sorted(result.maps)
+    for day, path in result.blended.items():
+        assert path.name == f"soil_moisture_{day.isoformat()}_smap_blend.tif"
+        assert manifest["outputs"]["maps_smap_blend"][day.isoformat()] == f"maps/{path.name}"
+        assert manifest["outputs"]["reprojected_smap_blend"][day.isoformat()].endswith("32614.tif")
+        mapped, blended = read_sm_geotiff(result.maps[day]), read_sm_geotiff(path)
+        assert blended.window50 == mapped.window50
+        assert float(blended.tags["smap_blend_weight"]) == pytest.approx(weight, abs=1e-4)
+        smap = source.scene(cfg.aoi.window9(), day).smap
+        smap50 = np.repeat(np.repeat(smap, 180, axis=0), 180, axis=1)
+        np.testing.assert_allclose(
+            blended.mean, smap50 + weight * (mapped.mean - smap50), atol=1e-6, equal_nan=True
+        )
+        np.testing.assert_allclose(
+            blended.spread, weight * mapped.spread, atol=1e-6, equal_nan=True
+        )
+        stats = result.metrics["maps"][day.isoformat()]["smap_blend"]
+        assert stats["cells_mapped"] == result.metrics["maps"][day.isoformat()]["cells_mapped"]
+        assert 0.0 < stats["error_vs_truth"]["rmse"] < 0.2
+    sample = result.metrics["map_error_sample"]
+    assert sample["adapted_smap_blend"]["n"] == sample["cells"]
+    summary = json.loads(result.report_json.read_text())["summary"]
+    assert f"+ {weight:.2f} x (map - SMAP 9 km)" in summary["SMAP blend"]
+
+
 def test_saved_ensemble_maps_again_without_retraining(
     msda_run: tuple[AdaptMapConfig, object, list[str], list[float]], tmp_path: Path
 ) -> None:
@@ -407,9 +472,17 @@ def test_saved_ensemble_maps_again_without_retraining(
     first = read_sm_geotiff(result.maps[MAP_DATE])
     np.testing.assert_allclose(again.mean, first.mean, atol=1e-6, equal_nan=True)
     assert again.tags["method"] == "msda" and again.tags["alpha"] == "0.5"
-    assert json.loads((tmp_path / "manifest.json").read_text())["ensemble_provenance"][
-        "method"
-    ] == ("msda")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["ensemble_provenance"]["method"] == "msda"
+    # the saved ensemble blends its new maps with the adapting run's weight
+    weight = result.metrics["smap_blend"]["map"]["weight"]
+    assert manifest["ensemble_provenance"]["smap_blend"]["weight"] == pytest.approx(weight)
+    assert sorted(res.blended) == sorted(res.maps)
+    blended = read_sm_geotiff(res.blended[MAP_DATE])
+    np.testing.assert_allclose(
+        blended.mean, read_sm_geotiff(result.blended[MAP_DATE]).mean, atol=1e-6, equal_nan=True
+    )
+    assert manifest["outputs"]["maps_smap_blend"]["2020-08-31"].endswith("_smap_blend.tif")
 
 
 def test_pretrained_only_run(
@@ -429,6 +502,9 @@ def test_pretrained_only_run(
     tags = read_sm_geotiff(result.maps[MAP_DATE]).tags
     assert tags["method"] == "pretrained" and tags["alpha"] == "n/a"
     assert result.report_html is not None and result.report_html.exists()
+    # the map's own blend: the pretrained ensemble's, its weight from the pretrained predictions
+    assert result.metrics["smap_blend"]["map"]["of"] == "pretrained"
+    assert sorted(result.blended) == sorted(result.maps)
 
 
 def test_run_without_consistency_cells_says_so_and_trains_without_the_term(
@@ -469,6 +545,9 @@ def test_one_station_says_no_held_out_accuracy(
     assert "random_forest" not in result.metrics["methods"]
     assert "no held-out accuracy can be computed" in result.report_html.read_text()
     assert result.maps[MAP_DATE].exists()
+    assert result.blended == {} and result.metrics["smap_blend"] == {"map": None}
+    summary = json.loads(result.report_json.read_text())["summary"]
+    assert summary["SMAP blend"].startswith("not made")
 
 
 def test_cancel_while_mapping_leaves_no_geotiff(
