@@ -118,6 +118,11 @@ def _print_result(result: Any) -> None:
     if blend is not None:
         better = "the blend" if blend["recommended"] == "blend" else "the map itself"
         print(f"SMAP blend weight {blend['weight']:.2f}; {better} did better at held-out stations")
+    elif "smap_blend" in result.metrics:
+        print(
+            "no SMAP blend: its weight and its held-out check need cross-validation with 3 or "
+            "more stations"
+        )
     alpha = "n/a" if result.alpha is None else f"{result.alpha:g}"
     print(f"alpha = {alpha} ({result.alpha_reason})")
     methods = result.metrics.get("methods", {})
@@ -228,6 +233,11 @@ def _map(args: argparse.Namespace) -> int:
             print(f"    RMSE against the simulated truth: {err['rmse']:.3f} m3/m3")
         if day in result.blended:
             print(f"    blended with SMAP 9 km: {result.blended[day]}")
+            err = (result.map_error.get(day.isoformat(), {}).get("smap_blend") or {}).get(
+                "error_vs_truth"
+            )
+            if err and err.get("rmse") is not None:
+                print(f"    blend's RMSE against the simulated truth: {err['rmse']:.3f} m3/m3")
     for w in result.warnings:
         print(f"warning: {w}")
     return 0

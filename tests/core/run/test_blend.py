@@ -79,3 +79,45 @@ def test_record_of_station_pairs_and_a_fold_without_a_weight() -> None:
     # two stations: each fold's weight would rest on one station, so the blend is not made
     none, nothing = smap_blend_record(pairs, "adapted_cv", pairs["station"].to_numpy(object))
     assert none is None and nothing is None
+
+
+def test_cli_says_which_of_map_and_blend_to_use_and_why_there_is_none(
+    capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    import datetime as dt
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from core.commands.mapping.handlers import _print_result
+
+    day = dt.date(2020, 8, 31)
+    out = Path(str(tmp_path))
+    record = {"weight": 0.46, "recommended": "blend"}
+    result = SimpleNamespace(
+        simulated=True,
+        maps={day: out / "maps/soil_moisture_2020-08-31.tif"},
+        reprojected={},
+        blended={day: out / "maps/soil_moisture_2020-08-31_smap_blend.tif"},
+        alpha=0.5,
+        alpha_reason="default",
+        metrics={
+            "smap_blend": {"map": record},
+            "maps": {"2020-08-31": {"smap_blend": {"error_vs_truth": {"rmse": 0.042}}}},
+        },
+        report_html=None,
+        report_json=out / "report.json",
+        ensemble_dir=None,
+        manifest=out / "manifest.json",
+        warnings=[],
+    )
+    _print_result(result)
+    text = capsys.readouterr().out
+    assert "    blended with SMAP 9 km: " + str(result.blended[day]) in text
+    assert "SMAP blend weight 0.46; the blend did better at held-out stations" in text
+    assert "map 2020-08-31 blended with SMAP, RMSE against the truth: 0.042 m3/m3" in text
+    result.blended = {}
+    result.metrics = {"smap_blend": {"map": None}}
+    _print_result(result)
+    text = capsys.readouterr().out
+    assert "no SMAP blend: its weight and its held-out check need cross-validation" in text
+    assert "blended with SMAP 9 km" not in text
