@@ -216,7 +216,12 @@ def _notes(
         )
     notes.append(
         "The 'adapted' line of the time-series chart is the held-out (cross-validated) "
-        "prediction where one exists, else the in-sample fit."
+        "prediction where one exists, else the in-sample fit"
+        + (
+            "; 'adapted + SMAP blend' is its held-out SMAP blend."
+            if "adapted_smap_blend" in pairs.columns
+            else "."
+        )
         if "adapted_cv" in pairs.columns
         else "The 'adapted' line of the time-series chart is the in-sample fit."
     )
@@ -225,12 +230,17 @@ def _notes(
 
 
 def _timeseries(pairs: pd.DataFrame) -> pd.DataFrame:
-    """The time-series chart's table: held-out predictions where they exist, else in-sample."""
+    """The time-series chart's table: held-out predictions where they exist, else in-sample.
+
+    The held-out SMAP blend of the adapted predictions is drawn too when the run made one.
+    """
     ts = pairs[["station", "date", "obs", "smap_9km", "pretrained"]].copy()
     if "adapted_cv" in pairs.columns:
         ts["adapted"] = pairs["adapted_cv"]
     elif "adapted_in_sample" in pairs.columns:
         ts["adapted"] = pairs["adapted_in_sample"]
+    if "adapted_smap_blend" in pairs.columns:
+        ts["adapted_smap_blend"] = pairs["adapted_smap_blend"]
     return ts
 
 

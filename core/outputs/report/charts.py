@@ -30,6 +30,7 @@ TIMESERIES_SERIES: tuple[tuple[str, str, str], ...] = (
     ("smap_9km", "SMAP 9 km", "#9e9e9e"),
     ("pretrained", "pretrained", "#e08214"),
     ("adapted", "adapted", "#2166ac"),
+    ("adapted_smap_blend", "adapted + SMAP blend", "#1b7837"),
 )
 
 #: Colours of the soil moisture ramp, from dry (brown) to wet (dark blue).
@@ -173,7 +174,8 @@ def timeseries_png(
     Args:
         station_df: Long table with a ``date`` column, a ``station`` column (optional: without
             it all rows are one panel) and any of the series columns of
-            :data:`TIMESERIES_SERIES` (``obs``, ``smap_9km``, ``pretrained``, ``adapted``).
+            :data:`TIMESERIES_SERIES` (``obs``, ``smap_9km``, ``pretrained``, ``adapted``,
+            ``adapted_smap_blend``).
         path: The PNG file to write (atomically).
         title: Figure title.
         max_stations: At most this many stations (the first ones) get a panel.

@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -455,6 +456,9 @@ def test_msda_run_blends_its_maps_with_smap_by_the_held_out_weight(
     assert sample["adapted_smap_blend"]["n"] == sample["cells"]
     summary = json.loads(result.report_json.read_text())["summary"]
     assert f"+ {weight:.2f} x (map - SMAP 9 km)" in summary["SMAP blend"]
+    # the time-series chart draws the held-out blend, and the notes say what it is
+    page = unescape(result.report_html.read_text())
+    assert "'adapted + SMAP blend' is its held-out SMAP blend" in page
 
 
 def test_saved_ensemble_maps_again_without_retraining(
