@@ -1,6 +1,7 @@
 """Atomic set folders: assembled in a hidden temporary folder beside their place, then renamed.
 
-A failure or a cancel before the rename leaves nothing behind.
+A failure or a cancel before the rename leaves nothing behind; what a killed process left (a
+hidden ``.part`` folder untouched for a day) is swept away by the next one.
 """
 
 from __future__ import annotations
@@ -13,9 +14,24 @@ from pathlib import Path
 
 from ...errors import ModelStoreError
 
+STALE_AFTER_S = 24 * 3600.0
+"""A hidden ``.part`` folder untouched this long was left by a killed process."""
+
+
+def _sweep_stale(parent: Path, now: float | None = None) -> None:
+    """Remove the hidden ``.part`` folders a killed process left in ``parent``."""
+    import time
+
+    now = time.time() if now is None else now
+    for old in parent.glob(".*.part"):
+        with contextlib.suppress(OSError):
+            if old.is_dir() and now - old.stat().st_mtime > STALE_AFTER_S:
+                shutil.rmtree(old)
+
 
 def _temp_folder(parent: Path, label: str) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
+    _sweep_stale(parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{label}.", suffix=".part", dir=parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the set gets the usual mode
     return tmp

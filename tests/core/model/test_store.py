@@ -237,6 +237,24 @@ def test_cancel_leaves_nothing(pretrained_dir: Path) -> None:
     assert store_entries() == []
 
 
+def test_a_killed_installs_folder_is_swept_by_the_next_install(pretrained_dir: Path) -> None:
+    import os
+    import time
+
+    from core.model.store.folders import STALE_AFTER_S
+
+    root = models_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    killed = root / ".installing-densesm_9km.abc123.part"  # a kill -9 leaves it behind
+    (killed / "members").mkdir(parents=True)
+    old = time.time() - STALE_AFTER_S - 60
+    os.utime(killed, (old, old))
+    running = root / ".installing-other.def456.part"  # another install, still at work
+    running.mkdir()
+    store.install(pretrained_dir)
+    assert not killed.exists() and running.is_dir()
+
+
 def test_load_errors_and_corruption_after_install(published_zip: Path) -> None:
     with pytest.raises(ModelStoreError, match="installed yet.*models install --from"):
         store.load_model_set("densesm_9km")
