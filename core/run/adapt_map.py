@@ -140,6 +140,10 @@ class _Maps:
     blended: dict[dt.date, Path] = field(default_factory=dict)
     """The SMAP blend of each map (none without a fitted weight)."""
     blended_reprojected: dict[dt.date, Path] = field(default_factory=dict)
+    smaps: dict[dt.date, F32] = field(default_factory=dict)
+    """Each map date's 9 km SMAP, from the scene the map was made from."""
+    truths: dict[dt.date, F32] = field(default_factory=dict)
+    """Each map date's simulated truth (simulated scenes only)."""
 
 
 def run_adapt_map(config: AdaptMapConfig, progress: Progress | None = None) -> AdaptMapResult:
@@ -205,7 +209,7 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
     maps = _write_maps(run, adapted, progress.sub(*stages.MAP), warnings)
     # 6. the validation
     validation = _validate(run, pretrained, adapted, progress.sub(*stages.VALIDATE), warnings)
-    _write_blended(run, adapted, maps, validation, progress)
+    _write_blended(run, adapted, maps, validation, progress.sub(*stages.BLEND))
     # 7. the manifest and the adapted ensemble
     manifest = _manifest(run, adapted, maps, pretrained, checks)
     manifest["smap_blend"] = validation["smap_blend"]["map"]  # a saved ensemble blends with it
@@ -324,6 +328,8 @@ def _write_maps(run: _Run, adapted: _Adapted, progress: Progress, warnings: list
     """Step 5: map every date and write the GeoTIFFs, tagged with the run's settings."""
     config = run.config
     tags = map_tags(config.method, run.alpha, adapted.betas, config.models, run.simulated)
+    smaps: dict[dt.date, F32] = {}
+    truths: dict[dt.date, F32] = {}
     maps, reproj, stats, w, quicklook = write_maps(
         adapted.ensemble,
         config.aoi,
@@ -334,9 +340,11 @@ def _write_maps(run: _Run, adapted: _Adapted, progress: Progress, warnings: list
         config.tile_9km,
         config.reproject_crs,
         progress,
+        smaps,
+        truths,
     )
     warnings += w
-    return _Maps(maps, reproj, stats, quicklook)
+    return _Maps(maps, reproj, stats, quicklook, smaps=smaps, truths=truths)
 
 
 def _write_blended(
@@ -349,7 +357,14 @@ def _write_blended(
     config = run.config
     tags = map_tags(config.method, run.alpha, adapted.betas, config.models, run.simulated)
     maps.blended, maps.blended_reprojected, stats = write_blended_maps(
-        maps.maps, config.aoi, run.cache, record["weight"], tags, config.reproject_crs, progress
+        maps.maps,
+        config.aoi,
+        maps.smaps,
+        record["weight"],
+        tags,
+        config.reproject_crs,
+        progress,
+        maps.truths,
     )
     for day, entry in stats.items():
         maps.stats[day]["smap_blend"] = entry

@@ -5,8 +5,9 @@ origin) of the stations' departure from SMAP on the model's held-out departure f
 
     w = sum((model - smap) (obs - smap)) / sum((model - smap)^2)
 
-``w = 1`` keeps the model, ``w = 0`` keeps SMAP. The weight is fitted on held-out predictions
-only (a station the model trained on would always ask for ``w = 1``), and the blend's own held-out
+``w = 1`` keeps the model, ``w = 0`` keeps SMAP; where SMAP is missing the model is kept. The
+weight is fitted on held-out predictions only (a station the model trained on would always ask
+for ``w = 1``), and the blend's own held-out
 numbers use, for each fold of stations, a weight fitted on the other folds' held-out predictions,
 so no station helps choose the weight it is scored with.
 """
@@ -48,10 +49,13 @@ def blend_weight(
 
 
 def blend(pred: npt.ArrayLike, smap: npt.ArrayLike, weight: float) -> npt.NDArray[np.float64]:
-    """``smap + weight (pred - smap)``; NaN where either is missing."""
+    """``smap + weight (pred - smap)``; the prediction itself where SMAP is missing.
+
+    So the blend and the prediction cover the same cells and rows, and are scored on the same.
+    """
     p = np.asarray(pred, dtype=np.float64)
     s = np.asarray(smap, dtype=np.float64)
-    return s + weight * (p - s)
+    return np.where(np.isfinite(s), s + weight * (p - s), p)
 
 
 def held_out_blend(

@@ -124,6 +124,8 @@ def _map_with_ensemble(
     checks = map_input_health(
         ensemble, model_set.kind, aoi, cache, date_list, progress.sub(0.05, 0.1)
     )
+    smaps: dict[dt.date, Any] = {}
+    truths: dict[dt.date, Any] = {}
     maps, reproj, stats, warnings, _ = write_maps(
         ensemble,
         aoi,
@@ -134,12 +136,21 @@ def _map_with_ensemble(
         tile_9km,
         reproject_crs,
         progress.sub(0.1, 0.98),
+        smaps,
+        truths,
     )
     blended: dict[dt.date, Path] = {}
     blend = prov.get("smap_blend")
     if isinstance(blend, dict) and blend.get("weight") is not None and maps:
         blended, _, blend_stats = write_blended_maps(
-            maps, aoi, cache, float(blend["weight"]), tags, reproject_crs, progress.sub(0.98, 1.0)
+            maps,
+            aoi,
+            smaps,
+            float(blend["weight"]),
+            tags,
+            reproject_crs,
+            progress.sub(0.98, 1.0),
+            truths,
         )
         for day, entry in blend_stats.items():
             stats[day]["smap_blend"] = entry

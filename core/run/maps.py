@@ -233,10 +233,15 @@ def write_maps(
     tile_9km: int,
     reproject_crs: str | None,
     progress: Progress,
+    smaps: dict[dt.date, F32] | None = None,
+    truths: dict[dt.date, F32] | None = None,
 ) -> tuple[
     dict[dt.date, Path], dict[dt.date, Path], dict[str, Any], list[str], tuple[F32, F32] | None
 ]:
     """Map every date and write the GeoTIFFs.
+
+    ``smaps`` and ``truths``, when given, receive each date's 9 km SMAP and simulated truth
+    (for :func:`write_blended_maps`, so the blend uses the very scene the map was made from).
 
     Returns:
         ``(maps, reprojected, stats, warnings, quicklook)``; quicklook is the first date's
@@ -254,6 +259,10 @@ def write_maps(
     for i, d in enumerate(dates):
         sub = progress.sub(i / len(dates), (i + 1) / len(dates))
         scene = cache.get(d, sub.sub(0.0, 0.2))
+        if smaps is not None:
+            smaps[d] = np.asarray(scene.smap, dtype=np.float32).copy()
+        if truths is not None and scene.truth is not None:
+            truths[d] = np.asarray(scene.truth, dtype=np.float32)
         mean, spread, counts = predict_map(ensemble, scene, mask, tile_9km, sub.sub(0.2, 0.9))
         sub.check()
         implausible = int(outside_physical_range(mean).sum())
@@ -278,16 +287,27 @@ def blended_path(path: Path) -> Path:
 def write_blended_maps(
     maps: dict[dt.date, Path],
     aoi: AOI,
-    cache: SceneCache,
+    smaps: dict[dt.date, F32],
     weight: float,
     tags: dict[str, Any],
     reproject_crs: str | None,
     progress: Progress,
+    truths: dict[dt.date, Any] | None = None,
 ) -> tuple[dict[dt.date, Path], dict[dt.date, Path], dict[str, Any]]:
     """Write the SMAP blend (:mod:`.blend`) of each written map beside it.
 
-    The blend is ``SMAP + weight (map - SMAP)`` cell by cell, its spread the members' spread
-    times ``weight``; cells without SMAP are nodata.
+    The blend is ``SMAP + weight (map - SMAP)`` cell by cell (the map's value where SMAP is
+    missing), its spread the members' spread times ``weight``.
+
+    Args:
+        maps: The written maps by date.
+        aoi: The run's area.
+        smaps: Each date's ``(H9, W9)`` SMAP, from the scene the map was made from.
+        weight: The blend weight.
+        tags: The maps' tags.
+        reproject_crs: Also write reprojected copies.
+        progress: Progress reporter (cancellable between dates).
+        truths: Each date's simulated truth, for the error against it.
 
     Returns:
         ``(blended, reprojected, stats)``: the paths by date and each map's cells and (for a
@@ -297,30 +317,33 @@ def write_blended_maps(
     from ..outputs.raster_io import read_sm_geotiff, write_sm_geotiff
     from .blend import blend
 
-    window50 = cache.window9.to_level("50m")
-    mask = aoi.mask50(window50)
     blended: dict[dt.date, Path] = {}
     reproj: dict[dt.date, Path] = {}
     stats: dict[str, Any] = {}
+    lo, hi = PHYSICAL_RANGE
     for i, (d, path) in enumerate(maps.items()):
-        sub = progress.sub(i / len(maps), (i + 1) / len(maps))
+        progress.check()
         progress.message(f"Blending the {d.isoformat()} map with SMAP 9 km (weight {weight:.2f})")
-        scene = cache.get(d, sub.sub(0.0, 0.5))
         raster = read_sm_geotiff(path)
-        smap50 = np.kron(np.asarray(scene.smap, dtype=np.float32), np.ones((180, 180), np.float32))
+        window50 = raster.window50
+        if window50 is None:
+            raise InputError(f"the map {path} is not on the EASE-Grid 2.0 50 m grid")
+        mask = aoi.mask50(window50)
+        smap50 = np.kron(np.asarray(smaps[d], dtype=np.float32), np.ones((180, 180), np.float32))
         mean = blend(raster.mean, smap50, weight).astype(np.float32)
-        spread = (weight * np.asarray(raster.spread, dtype=np.float32)).astype(np.float32)
-        spread[~np.isfinite(mean)] = np.nan
-        sub.check()
+        without = np.isfinite(raster.mean) & ~np.isfinite(smap50)
+        spread = np.asarray(raster.spread, dtype=np.float32)
+        spread = np.where(without, spread, weight * spread).astype(np.float32)
+        implausible = int(outside_physical_range(mean).sum())
         blend_tags = {
             **tags,
             "smap_blend_weight": round(weight, 4),
-            "smap_blend": "SMAP 9 km + weight x (adapted map - SMAP 9 km); weight fitted on "
-            "held-out station predictions",
+            "smap_blend": "SMAP 9 km + weight x (map - SMAP 9 km), the map's value where SMAP "
+            "is missing; weight fitted on held-out station predictions",
             "spread": "standard deviation across ensemble members times the blend weight",
+            "cells_outside_physical_range": implausible,
+            "physical_range_m3m3": f"{lo:g}..{hi:g}",
         }
-        implausible = int(outside_physical_range(mean).sum())
-        blend_tags["cells_outside_physical_range"] = implausible
         blended[d] = blended_path(path)
         write_sm_geotiff(blended[d], mean, spread, window50, date=d, tags=blend_tags)
         if reproject_crs:
@@ -328,12 +351,11 @@ def write_blended_maps(
         entry: dict[str, Any] = {
             "weight": weight,
             "cells_mapped": int(np.isfinite(mean[mask]).sum()),
-            "cells_without_smap": int(
-                (np.isfinite(raster.mean) & ~np.isfinite(smap50))[mask].sum()
-            ),
+            "cells_without_smap": int(without[mask].sum()),
         }
-        if scene.truth is not None:
-            entry["error_vs_truth"] = map_error(mean[mask], np.asarray(scene.truth)[mask])
+        truth = (truths or {}).get(d)
+        if truth is not None:
+            entry["error_vs_truth"] = map_error(mean[mask], np.asarray(truth)[mask])
         stats[d.isoformat()] = entry
-        sub.fraction(1.0)
+        progress.fraction((i + 1) / len(maps))
     return blended, reproj, stats

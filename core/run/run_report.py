@@ -146,7 +146,9 @@ def _blend_summary(smap_blend: dict[str, Any] | None) -> dict[str, Any]:
     if record is None:
         return {
             "SMAP blend": "not made: its weight and its own held-out check need held-out "
-            "predictions at 3 or more stations"
+            "predictions with every fold's weight fitted on 2 or more other stations (3 stations "
+            "or more with leave-one-station-out; adapted methods need cross-validation on), and "
+            "a model that departs from SMAP"
         }
     folds = [w for w in record["fold_weights"].values() if w is not None]
     span = f"; fold weights {min(folds):.2f}-{max(folds):.2f}" if folds else ""

@@ -39,6 +39,7 @@ class Stages:
             "VALIDATE": 2.0
             + (folds * (self.BETA + self.STEP * steps * config.epochs) if adapting else 0.0)
             + (2 * folds * self.BASELINE_FOLD if config.baselines else 0.0),
+            "BLEND": cells / (4 * self.CELLS_PER_S) + 0.5,
             "REPORT": 3.0,
         }
         total = sum(costs.values())

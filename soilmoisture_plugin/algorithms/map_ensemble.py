@@ -25,6 +25,7 @@ class MapWithEnsembleAlgorithm(SoilMoistureAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     OUTPUT = "OUTPUT"
     OUTPUT_RASTERS = "OUTPUT_RASTERS"
+    OUTPUT_BLENDED = "OUTPUT_BLENDED"
 
     def name(self) -> str:
         """Algorithm id."""
@@ -61,6 +62,11 @@ class MapWithEnsembleAlgorithm(SoilMoistureAlgorithm):
         self.addOutput(
             QgsProcessingOutputMultipleLayers(self.OUTPUT_RASTERS, tr("Soil moisture maps"))
         )
+        self.addOutput(
+            QgsProcessingOutputMultipleLayers(
+                self.OUTPUT_BLENDED, tr("Soil moisture maps blended with SMAP")
+            )
+        )
 
     def processAlgorithm(  # noqa: N802 (QGIS API)
         self,
@@ -91,4 +97,5 @@ class MapWithEnsembleAlgorithm(SoilMoistureAlgorithm):
             self.OUTPUT_FOLDER: str(result.out_dir),
             self.OUTPUT: maps[0],
             self.OUTPUT_RASTERS: maps,
+            self.OUTPUT_BLENDED: [str(result.blended[d]) for d in sorted(result.blended)],
         }

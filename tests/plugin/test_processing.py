@@ -212,6 +212,7 @@ def test_map_with_saved_ensemble(adapted: dict[str, Any], tmp_path: Path) -> Non
         },
     )
     assert len(result["OUTPUT_RASTERS"]) == 1
+    assert result["OUTPUT_BLENDED"] == []  # the ensemble's run had no blend weight
     assert QgsRasterLayer(result["OUTPUT"], "m").isValid()
 
 

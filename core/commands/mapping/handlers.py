@@ -120,8 +120,8 @@ def _print_result(result: Any) -> None:
         print(f"SMAP blend weight {blend['weight']:.2f}; {better} did better at held-out stations")
     elif "smap_blend" in result.metrics:
         print(
-            "no SMAP blend: its weight and its held-out check need cross-validation with 3 or "
-            "more stations"
+            "no SMAP blend: every cross-validation fold needs 2 or more other stations to fit "
+            "its weight (3 stations or more with leave-one-station-out)"
         )
     alpha = "n/a" if result.alpha is None else f"{result.alpha:g}"
     print(f"alpha = {alpha} ({result.alpha_reason})")

@@ -17,6 +17,10 @@ def test_weight_is_the_least_squares_slope_of_the_departures_from_smap() -> None
     # sum(dp * do) / sum(dp^2) = (0.005 + 0.004 + 0.006 + 0.004) / 0.04 = 0.475
     assert blend_weight(pred, obs, smap, station) == pytest.approx(0.475)
     np.testing.assert_allclose(blend(pred, smap, 0.475), smap + 0.475 * (pred - smap))
+    # where SMAP is missing the prediction is kept: the blend covers the same rows and cells
+    gappy = np.array([0.2, np.nan, 0.3, np.nan])
+    np.testing.assert_allclose(blend(pred, gappy, 0.5), [0.25, 0.10, 0.35, 0.20], atol=1e-12)
+    assert np.isnan(blend(np.array([np.nan]), np.array([0.2]), 0.5)).all()
 
 
 def test_weight_is_clipped_to_0_1_and_none_when_it_cannot_be_fitted() -> None:
@@ -119,5 +123,5 @@ def test_cli_says_which_of_map_and_blend_to_use_and_why_there_is_none(
     result.metrics = {"smap_blend": {"map": None}}
     _print_result(result)
     text = capsys.readouterr().out
-    assert "no SMAP blend: its weight and its held-out check need cross-validation" in text
+    assert "no SMAP blend: every cross-validation fold needs 2 or more other stations" in text
     assert "blended with SMAP 9 km" not in text
