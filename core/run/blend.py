@@ -109,3 +109,25 @@ def smap_blend_record(
         return None, None
     record = {"weight": weight, "fold_weights": fold_weights, "of": column, "rule": RULE}
     return record, held_out
+
+
+def why_no_blend(pairs: Any, column: str | None) -> str:
+    """Say in words why the blend of ``column`` was not made (:func:`smap_blend_record`)."""
+    if column is None or column not in pairs.columns:
+        return "there are no held-out predictions (one station, or cross-validation off)"
+    ok = np.isfinite(pairs[column].to_numpy(np.float64))
+    ok &= np.isfinite(pairs["obs"].to_numpy(np.float64))
+    ok &= np.isfinite(pairs["smap_9km"].to_numpy(np.float64))
+    stations = set(np.asarray(pairs["station"], dtype=object)[ok].tolist())
+    if len(stations) < MIN_STATIONS + 1:
+        return (
+            f"{len(stations)} station(s) have held-out predictions with SMAP at the station; "
+            f"the blend needs {MIN_STATIONS + 1} or more"
+        )
+    d = pairs[column].to_numpy(np.float64)[ok] - pairs["smap_9km"].to_numpy(np.float64)[ok]
+    if float(np.dot(d, d)) <= 1e-12:
+        return "the predictions never depart from SMAP"
+    return (
+        f"some cross-validation fold leaves fewer than {MIN_STATIONS} other stations to fit its "
+        "weight (use more stations or folds)"
+    )

@@ -144,12 +144,8 @@ def _blend_summary(smap_blend: dict[str, Any] | None) -> dict[str, Any]:
     """The report's line about the SMAP blend of the maps (:mod:`.blend`)."""
     record = (smap_blend or {}).get("map")
     if record is None:
-        return {
-            "SMAP blend": "not made: its weight and its own held-out check need held-out "
-            "predictions with every fold's weight fitted on 2 or more other stations (3 stations "
-            "or more with leave-one-station-out; adapted methods need cross-validation on), and "
-            "a model that departs from SMAP"
-        }
+        why = (smap_blend or {}).get("why_not") or "no held-out predictions"
+        return {"SMAP blend": f"not made: {why}"}
     folds = [w for w in record["fold_weights"].values() if w is not None]
     span = f"; fold weights {min(folds):.2f}-{max(folds):.2f}" if folds else ""
     held = record.get("held_out_rmse") or {}

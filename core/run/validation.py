@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..progress import Progress
-from .blend import smap_blend_record
+from .blend import smap_blend_record, why_no_blend
 from .config import AdaptMapConfig, adapt_config, choose_alpha
 from .maps import map_error, share_outside
 from .samples import LabelledSamples, RunSamples
@@ -206,7 +206,11 @@ def _smap_blends(
                 held_out[name] = name
                 records[name] = record
     mapping = "pretrained_smap_blend" if config.method == "pretrained" else "adapted_smap_blend"
-    return {"map": records.get(mapping), **records}
+    out: dict[str, Any] = {"map": records.get(mapping), **records}
+    if out["map"] is None:
+        source = "pretrained" if config.method == "pretrained" else "adapted_cv"
+        out["why_not"] = why_no_blend(pairs, source if source in pairs.columns else None)
+    return out
 
 
 def _recommend(record: dict[str, Any] | None, methods: dict[str, Any]) -> None:
@@ -315,7 +319,11 @@ def validate_stations(
             pairs["adapted_cv"] = loso.predictions
             held_out["adapted_cv"] = config.method
     _baselines(config, samples, folds, steps, bounds, pairs, held_out, out["warnings"], progress)
-    smap_blend = _smap_blends(config, pairs, folds, held_out) if not one_station else {"map": None}
+    smap_blend: dict[str, Any] = (
+        _smap_blends(config, pairs, folds, held_out)
+        if not one_station
+        else {"map": None, "why_not": "one station: no held-out prediction to fit a weight on"}
+    )
     is_loso = config.cv_folds is None or n_folds == len(samples.stations)
     scheme = "LOSO CV" if is_loso else f"{n_folds}-fold station CV"
     reports, pair_columns, methods = _method_reports(

@@ -119,10 +119,8 @@ def _print_result(result: Any) -> None:
         better = "the blend" if blend["recommended"] == "blend" else "the map itself"
         print(f"SMAP blend weight {blend['weight']:.2f}; {better} did better at held-out stations")
     elif "smap_blend" in result.metrics:
-        print(
-            "no SMAP blend: every cross-validation fold needs 2 or more other stations to fit "
-            "its weight (3 stations or more with leave-one-station-out)"
-        )
+        why = result.metrics["smap_blend"].get("why_not") or "no held-out predictions"
+        print(f"no SMAP blend: {why}")
     alpha = "n/a" if result.alpha is None else f"{result.alpha:g}"
     print(f"alpha = {alpha} ({result.alpha_reason})")
     methods = result.metrics.get("methods", {})

@@ -549,7 +549,8 @@ def test_one_station_says_no_held_out_accuracy(
     assert "random_forest" not in result.metrics["methods"]
     assert "no held-out accuracy can be computed" in result.report_html.read_text()
     assert result.maps[MAP_DATE].exists()
-    assert result.blended == {} and result.metrics["smap_blend"] == {"map": None}
+    assert result.blended == {} and result.metrics["smap_blend"]["map"] is None
+    assert result.metrics["smap_blend"]["why_not"].startswith("one station")
     summary = json.loads(result.report_json.read_text())["summary"]
     assert summary["SMAP blend"].startswith("not made")
 

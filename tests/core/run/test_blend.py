@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.run.blend import blend, blend_weight, held_out_blend, smap_blend_record
+from core.run.blend import (
+    blend,
+    blend_weight,
+    held_out_blend,
+    smap_blend_record,
+    why_no_blend,
+)
 
 
 def test_weight_is_the_least_squares_slope_of_the_departures_from_smap() -> None:
@@ -120,8 +126,30 @@ def test_cli_says_which_of_map_and_blend_to_use_and_why_there_is_none(
     assert "SMAP blend weight 0.46; the blend did better at held-out stations" in text
     assert "map 2020-08-31 blended with SMAP, RMSE against the truth: 0.042 m3/m3" in text
     result.blended = {}
-    result.metrics = {"smap_blend": {"map": None}}
+    result.metrics = {"smap_blend": {"map": None, "why_not": "the predictions never depart"}}
     _print_result(result)
     text = capsys.readouterr().out
-    assert "no SMAP blend: every cross-validation fold needs 2 or more other stations" in text
+    assert "no SMAP blend: the predictions never depart" in text
     assert "blended with SMAP 9 km" not in text
+
+
+def test_why_no_blend_names_the_reason() -> None:
+    pairs = pd.DataFrame(
+        {
+            "station": ["a", "a", "b", "b", "c", "c"],
+            "obs": [0.25, 0.16, 0.36, 0.26, 0.3, 0.2],
+            "smap_9km": [0.2, 0.2, 0.3, 0.3, np.nan, np.nan],
+            "adapted_cv": [0.3, 0.1, 0.4, 0.2, 0.4, 0.1],
+            "flat": [0.2, 0.2, 0.3, 0.3, 0.4, 0.1],
+        }
+    )
+    assert why_no_blend(pairs, None).startswith("there are no held-out predictions")
+    # station c has no SMAP: two stations are left
+    assert why_no_blend(pairs, "adapted_cv").startswith("2 station(s) have held-out")
+    pairs.loc[4:, "smap_9km"] = 0.25
+    assert why_no_blend(
+        pairs.assign(adapted_cv=[0.2, 0.2, 0.3, 0.3, 0.25, 0.25]), "adapted_cv"
+    ) == ("the predictions never depart from SMAP")
+    halves = np.array(["f1", "f1", "f1", "f1", "f2", "f2"], dtype=object)  # f1 leaves only c
+    assert why_no_blend(pairs, "adapted_cv").startswith("some cross-validation fold")
+    assert smap_blend_record(pairs, "adapted_cv", halves) == (None, None)
