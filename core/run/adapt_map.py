@@ -99,6 +99,7 @@ class AdaptMapResult:
     reprojected: dict[dt.date, Path] = field(default_factory=dict)
     blended: dict[dt.date, Path] = field(default_factory=dict)
     """The SMAP blend of each map date's map (empty when no blend weight could be fitted)."""
+    blended_reprojected: dict[dt.date, Path] = field(default_factory=dict)
     simulated: bool = False
     n_samples: int = 0
     n_stations: int = 0
@@ -520,6 +521,7 @@ def _result(
         warnings=warnings,
         reprojected=maps.reprojected,
         blended=maps.blended,
+        blended_reprojected=maps.blended_reprojected,
         simulated=run.simulated,
         n_samples=len(run.samples.labelled),
         n_stations=len(run.samples.labelled.stations),

@@ -114,6 +114,8 @@ def _print_result(result: Any) -> None:
             print(f"    reprojected: {result.reprojected[day]}")
         if day in result.blended:
             print(f"    blended with SMAP 9 km: {result.blended[day]}")
+        if day in result.blended_reprojected:
+            print(f"    blend reprojected: {result.blended_reprojected[day]}")
     blend = (result.metrics.get("smap_blend") or {}).get("map")
     if blend is not None:
         better = "the blend" if blend["recommended"] == "blend" else "the map itself"

@@ -160,6 +160,8 @@ class JobResult:
     """``"ok"`` or ``"failed"``."""
     out_dir: str
     maps: list[str] = field(default_factory=list)
+    maps_smap_blend: list[str] = field(default_factory=list)
+    """The maps' SMAP blends (none when the job could not fit a blend weight)."""
     rmse: float | None = None
     """Station RMSE, m3/m3 (held-out where computed; see ``rmse_kind``)."""
     rmse_kind: str = ""

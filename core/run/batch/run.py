@@ -23,7 +23,13 @@ from .summary import write_summary
 
 
 def _best_rmse(metrics: Mapping[str, Any]) -> tuple[float | None, str]:
+    """The held-out RMSE of the job's recommended map (its SMAP blend when that did better)."""
     methods = metrics.get("methods") or {}
+    blend = (metrics.get("smap_blend") or {}).get("map") or {}
+    if blend.get("recommended") == "blend":
+        rmse = (blend.get("held_out_rmse") or {}).get("blend")
+        if rmse is not None:
+            return float(rmse), "SMAP blend, held out"
     for key, kind in (
         ("adapted_cv", "held out"),
         ("pretrained", "pretrained, held out"),
@@ -98,6 +104,7 @@ def run_job(
         res = run_adapt_map(config, progress)
         result.status = "ok"
         result.maps = [str(p) for _, p in sorted(res.maps.items())]
+        result.maps_smap_blend = [str(p) for _, p in sorted(res.blended.items())]
         result.rmse, result.rmse_kind = _best_rmse(res.metrics)
         result.simulated = res.simulated
         result.message = "; ".join(res.warnings[:3])

@@ -54,12 +54,24 @@ def write_summary(results: Sequence[JobResult], out_dir: str | os.PathLike[str])
     """Write ``batch_summary.csv`` and ``batch_summary.json`` atomically; returns the CSV path."""
     out = Path(out_dir)
     buf = io.StringIO()
-    cols = ["name", "status", "maps", "rmse", "rmse_kind", "seconds", "out_dir", "key", "message"]
+    cols = [
+        "name",
+        "status",
+        "maps",
+        "maps_smap_blend",
+        "rmse",
+        "rmse_kind",
+        "seconds",
+        "out_dir",
+        "key",
+        "message",
+    ]
     writer = csv.DictWriter(buf, fieldnames=cols)
     writer.writeheader()
     for r in results:
         row = asdict(r)
         row["maps"] = ";".join(r.maps)
+        row["maps_smap_blend"] = ";".join(r.maps_smap_blend)
         writer.writerow({c: row[c] for c in cols})
     write_text(out / "batch_summary.csv", buf.getvalue())
     write_text(out / "batch_summary.json", json.dumps([asdict(r) for r in results], indent=2))

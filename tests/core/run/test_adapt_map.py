@@ -438,6 +438,7 @@ def test_msda_run_blends_its_maps_with_smap_by_the_held_out_weight(
         assert path.name == f"soil_moisture_{day.isoformat()}_smap_blend.tif"
         assert manifest["outputs"]["maps_smap_blend"][day.isoformat()] == f"maps/{path.name}"
         assert manifest["outputs"]["reprojected_smap_blend"][day.isoformat()].endswith("32614.tif")
+        assert result.blended_reprojected[day].name.endswith("_smap_blend_EPSG32614.tif")
         mapped, blended = read_sm_geotiff(result.maps[day]), read_sm_geotiff(path)
         assert blended.window50 == mapped.window50
         assert float(blended.tags["smap_blend_weight"]) == pytest.approx(weight, abs=1e-4)

@@ -201,6 +201,7 @@ def test_real_jobs_on_a_local_cluster(tmp_path: Path, pretrained_dir: Path) -> N
     assert ok.status == "ok", ok.message
     assert len(ok.maps) == 1 and Path(ok.maps[0]).exists() and ok.simulated
     assert ok.rmse is not None and ok.rmse_kind == "pretrained, held out"
+    assert ok.maps_smap_blend == []  # one station: no blend weight
     assert failed.status == "failed"
     assert "no Sentinel-1 acquisition" in failed.message and "2020-08-31" in failed.message
     assert not (tmp_path / "out" / "no-s1-date" / "maps").exists()
@@ -227,3 +228,17 @@ def test_batch_command_reports_failures(
     assert "far" in out and "no station lies inside the AOI" in out
     assert "bad-aoi" in out and "neither an existing file nor a bounding box" in out
     assert "0 of 2 job(s) succeeded, 2 failed" in out
+
+
+def test_job_rmse_is_the_recommended_maps() -> None:
+    from core.run.batch.run import _best_rmse
+
+    methods = {"adapted_cv": {"pooled": {"rmse": 0.074}}, "pretrained": {"pooled": {"rmse": 0.075}}}
+    record = {"recommended": "blend", "held_out_rmse": {"map": 0.074, "blend": 0.063}}
+    assert _best_rmse({"methods": methods, "smap_blend": {"map": record}}) == (
+        0.063,
+        "SMAP blend, held out",
+    )
+    record["recommended"] = "map"
+    assert _best_rmse({"methods": methods, "smap_blend": {"map": record}}) == (0.074, "held out")
+    assert _best_rmse({"methods": methods, "smap_blend": {"map": None}}) == (0.074, "held out")

@@ -108,6 +108,7 @@ def test_cli_says_which_of_map_and_blend_to_use_and_why_there_is_none(
         maps={day: out / "maps/soil_moisture_2020-08-31.tif"},
         reprojected={},
         blended={day: out / "maps/soil_moisture_2020-08-31_smap_blend.tif"},
+        blended_reprojected={},
         alpha=0.5,
         alpha_reason="default",
         metrics={
