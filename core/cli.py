@@ -93,8 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:
-        for noisy in ("distributed", "tornado", "asyncio"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        # Dask's loggers are quieted where Dask is imported (it resets them to INFO then)
+        logging.getLogger("asyncio").setLevel(logging.WARNING)
     logging.captureWarnings(True)  # library warnings: one log line, not a stack of source lines
     if not getattr(args, "func", None):
         parser.print_help()
