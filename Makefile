@@ -16,7 +16,7 @@ APT_PACKAGES := qgis python3-qgis qgis-providers python3-venv python3-rasterio p
 export PYTHONHASHSEED := 0
 
 .PHONY: install system-packages venv models test test-core test-plugin lint format demo bench package \
-	screenshot translations clean qt6-check plain-qgis-check
+	screenshot translations translations-update clean qt6-check plain-qgis-check
 
 install: system-packages venv translations
 
@@ -77,6 +77,9 @@ demo: models
 
 bench:
 	$(PY) scripts/bench.py
+
+translations-update:
+	pylupdate5 -noobsolete $$(find soilmoisture_plugin -name '*.py' | sort) -ts i18n/soilmoisture_fr.ts
 
 translations:
 	@for ts in i18n/*.ts; do [ -e "$$ts" ] || continue; lrelease -silent "$$ts" -qm "$${ts%.ts}.qm" || exit 1; done
