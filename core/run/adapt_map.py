@@ -141,6 +141,8 @@ class _Maps:
     blended: dict[dt.date, Path] = field(default_factory=dict)
     """The SMAP blend of each map (none without a fitted weight)."""
     blended_reprojected: dict[dt.date, Path] = field(default_factory=dict)
+    tags: dict[str, Any] = field(default_factory=dict)
+    """The maps' GeoTIFF tags (their blends carry them too)."""
     smaps: dict[dt.date, F32] = field(default_factory=dict)
     """Each map date's 9 km SMAP, from the scene the map was made from."""
     truths: dict[dt.date, F32] = field(default_factory=dict)
@@ -210,7 +212,7 @@ def _run_adapt_map(config: AdaptMapConfig, progress: Progress) -> AdaptMapResult
     maps = _write_maps(run, adapted, progress.sub(*stages.MAP), warnings)
     # 6. the validation
     validation = _validate(run, pretrained, adapted, progress.sub(*stages.VALIDATE), warnings)
-    _write_blended(run, adapted, maps, validation, progress.sub(*stages.BLEND))
+    _write_blended(run, maps, validation, progress.sub(*stages.BLEND))
     # 7. the manifest and the adapted ensemble
     manifest = _manifest(run, adapted, maps, pretrained, checks)
     manifest["smap_blend"] = validation["smap_blend"]["map"]  # a saved ensemble blends with it
@@ -345,24 +347,21 @@ def _write_maps(run: _Run, adapted: _Adapted, progress: Progress, warnings: list
         truths,
     )
     warnings += w
-    return _Maps(maps, reproj, stats, quicklook, smaps=smaps, truths=truths)
+    return _Maps(maps, reproj, stats, quicklook, tags=tags, smaps=smaps, truths=truths)
 
 
-def _write_blended(
-    run: _Run, adapted: _Adapted, maps: _Maps, validation: dict[str, Any], progress: Progress
-) -> None:
+def _write_blended(run: _Run, maps: _Maps, validation: dict[str, Any], progress: Progress) -> None:
     """Step 6: the SMAP blend of every map, when the validation fitted its weight."""
     record = validation["smap_blend"]["map"]
     if record is None or not maps.maps:
         return
     config = run.config
-    tags = map_tags(config.method, run.alpha, adapted.betas, config.models, run.simulated)
     maps.blended, maps.blended_reprojected, stats = write_blended_maps(
         maps.maps,
         config.aoi,
         maps.smaps,
         record["weight"],
-        tags,
+        maps.tags,
         config.reproject_crs,
         progress,
         maps.truths,

@@ -28,6 +28,16 @@ RULE = (
 )
 
 
+def _departures(
+    pred: npt.ArrayLike, obs: npt.ArrayLike, smap: npt.ArrayLike, station: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], set[Any]]:
+    """``(model - smap, obs - smap, stations)`` over the rows where all three are known."""
+    p, o, s = (np.asarray(a, dtype=np.float64).ravel() for a in (pred, obs, smap))
+    ok = np.isfinite(p) & np.isfinite(o) & np.isfinite(s)
+    stations = set(np.asarray(station, dtype=object).ravel()[ok].tolist())
+    return p[ok] - s[ok], o[ok] - s[ok], stations
+
+
 def blend_weight(
     pred: npt.ArrayLike, obs: npt.ArrayLike, smap: npt.ArrayLike, station: npt.ArrayLike
 ) -> float | None:
@@ -36,14 +46,9 @@ def blend_weight(
     Rows with a missing value are left out; None with fewer than :data:`MIN_STATIONS` stations
     left or when the model never departs from SMAP.
     """
-    p, o, s = (np.asarray(a, dtype=np.float64).ravel() for a in (pred, obs, smap))
-    st = np.asarray(station, dtype=object).ravel()
-    ok = np.isfinite(p) & np.isfinite(o) & np.isfinite(s)
-    if len(set(st[ok].tolist())) < MIN_STATIONS:
-        return None
-    dp, do = p[ok] - s[ok], o[ok] - s[ok]
+    dp, do, stations = _departures(pred, obs, smap, station)
     den = float(np.dot(dp, dp))
-    if den <= 1e-12:
+    if len(stations) < MIN_STATIONS or den <= 1e-12:
         return None
     return float(np.clip(np.dot(dp, do) / den, 0.0, 1.0))
 
@@ -115,16 +120,12 @@ def why_no_blend(pairs: Any, column: str | None) -> str:
     """Say in words why the blend of ``column`` was not made (:func:`smap_blend_record`)."""
     if column is None or column not in pairs.columns:
         return "there are no held-out predictions (one station, or cross-validation off)"
-    ok = np.isfinite(pairs[column].to_numpy(np.float64))
-    ok &= np.isfinite(pairs["obs"].to_numpy(np.float64))
-    ok &= np.isfinite(pairs["smap_9km"].to_numpy(np.float64))
-    stations = set(np.asarray(pairs["station"], dtype=object)[ok].tolist())
+    d, _, stations = _departures(pairs[column], pairs["obs"], pairs["smap_9km"], pairs["station"])
     if len(stations) < MIN_STATIONS + 1:
         return (
             f"{len(stations)} station(s) have held-out predictions with SMAP at the station; "
             f"the blend needs {MIN_STATIONS + 1} or more"
         )
-    d = pairs[column].to_numpy(np.float64)[ok] - pairs["smap_9km"].to_numpy(np.float64)[ok]
     if float(np.dot(d, d)) <= 1e-12:
         return "the predictions never depart from SMAP"
     return (

@@ -204,7 +204,7 @@ def _smap_blends(
             if record is not None:
                 pairs[name] = blended
                 held_out[name] = name
-                records[name] = record
+                records[name] = {**record, "column": name}
     mapping = "pretrained_smap_blend" if config.method == "pretrained" else "adapted_smap_blend"
     out: dict[str, Any] = {"map": records.get(mapping), **records}
     if out["map"] is None:
@@ -217,10 +217,9 @@ def _recommend(record: dict[str, Any] | None, methods: dict[str, Any]) -> None:
     """Say in the map's blend record whether the blend or the map did better held out."""
     if record is None:
         return
-    blend_col = "pretrained_smap_blend" if record["of"] == "pretrained" else "adapted_smap_blend"
     rmse = {
         key: (methods.get(col) or {}).get("pooled", {}).get("rmse")
-        for key, col in (("map", record["of"]), ("blend", blend_col))
+        for key, col in (("map", record["of"]), ("blend", record["column"]))
     }
     record["held_out_rmse"] = rmse
     record["recommended"] = (
