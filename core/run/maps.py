@@ -163,14 +163,13 @@ def _write_map(
     spread: F32,
     window50: GridWindow,
     d: dt.date,
-    out_dir: Path,
+    path: Path,
     tags: dict[str, Any],
     implausible: int,
 ) -> Path:
-    """Write one date's GeoTIFF under ``out_dir/maps`` with the run's tags."""
+    """Write one date's GeoTIFF at ``path`` with the run's tags and the physical-range count."""
     from ..outputs.raster_io import write_sm_geotiff
 
-    path = out_dir / "maps" / f"soil_moisture_{d.isoformat()}.tif"
     lo, hi = PHYSICAL_RANGE
     date_tags = {
         **tags,
@@ -266,7 +265,8 @@ def write_maps(
         mean, spread, counts = predict_map(ensemble, scene, mask, tile_9km, sub.sub(0.2, 0.9))
         sub.check()
         implausible = int(outside_physical_range(mean).sum())
-        maps[d] = _write_map(mean, spread, window50, d, out_dir, tags, implausible)
+        path = out_dir / "maps" / f"soil_moisture_{d.isoformat()}.tif"
+        maps[d] = _write_map(mean, spread, window50, d, path, tags, implausible)
         if reproject_crs:
             reproj[d] = _reproject(maps[d], reproject_crs)
         stats[d.isoformat()] = _map_stats(
@@ -314,13 +314,12 @@ def write_blended_maps(
         simulated scene) error against the truth.
 
     """
-    from ..outputs.raster_io import read_sm_geotiff, write_sm_geotiff
+    from ..outputs.raster_io import read_sm_geotiff
     from .blend import blend
 
     blended: dict[dt.date, Path] = {}
     reproj: dict[dt.date, Path] = {}
     stats: dict[str, Any] = {}
-    lo, hi = PHYSICAL_RANGE
     for i, (d, path) in enumerate(maps.items()):
         progress.check()
         progress.message(f"Blending the {d.isoformat()} map with SMAP 9 km (weight {weight:.2f})")
@@ -341,11 +340,10 @@ def write_blended_maps(
             "smap_blend": "SMAP 9 km + weight x (map - SMAP 9 km), the map's value where SMAP "
             "is missing; weight fitted on held-out station predictions",
             "spread": "standard deviation across ensemble members times the blend weight",
-            "cells_outside_physical_range": implausible,
-            "physical_range_m3m3": f"{lo:g}..{hi:g}",
         }
-        blended[d] = blended_path(path)
-        write_sm_geotiff(blended[d], mean, spread, window50, date=d, tags=blend_tags)
+        blended[d] = _write_map(
+            mean, spread, window50, d, blended_path(path), blend_tags, implausible
+        )
         if reproject_crs:
             reproj[d] = _reproject(blended[d], reproject_crs)
         entry: dict[str, Any] = {
